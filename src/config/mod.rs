@@ -1,0 +1,423 @@
+//! Settings: defaults in code, then an optional TOML file, then `PRESIGNED_POST__SECTION__KEY`
+//! environment variables; checked once at start into a [`Config`].
+
+pub mod units;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::content_type::ContentTypePattern;
+use crate::expiry::Expiry;
+use crate::keys::KeyPrefix;
+use crate::policy::ContentLengthRange;
+use crate::profile::{Disposition, FixedFieldSettings, Profile};
+use crate::store::{AddressStyle, Store};
+
+/// The settings file read when `--config` is not given (if it exists).
+pub const DEFAULT_FILE: &str = "presigned-post.toml";
+/// The prefix of environment variables that override settings.
+pub const ENV_PREFIX: &str = "PRESIGNED_POST__";
+/// The profile used when the settings define none.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Settings as written, before checking.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The bucket and how to reach it.
+    #[serde(default)]
+    pub store: StoreSettings,
+    /// Upload profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// The `[store]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// The bucket uploads go to.
+    pub bucket: Option<String>,
+    /// Its region; else `AWS_REGION` or the AWS profile's region.
+    pub region: Option<String>,
+    /// An S3-compatible endpoint; else `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, or AWS itself.
+    pub endpoint: Option<String>,
+    /// Force path style (`true`) or virtual-hosted style (`false`); unset picks per endpoint.
+    pub path_style: Option<bool>,
+    /// Use S3 Transfer Acceleration.
+    #[serde(default)]
+    pub accelerate: bool,
+    /// Use dual-stack (IPv6) endpoints.
+    #[serde(default)]
+    pub dualstack: bool,
+    /// Use FIPS endpoints.
+    #[serde(default)]
+    pub fips: bool,
+}
+
+/// One `[profiles.NAME]` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// Prefix of every key, e.g. `avatars/`.
+    #[serde(default)]
+    pub key_prefix: String,
+    /// Largest file, e.g. `"5 MiB"` or bytes.
+    #[serde(deserialize_with = "units::size")]
+    pub max_size: u64,
+    /// Smallest file (default 0).
+    #[serde(default, deserialize_with = "units::size")]
+    pub min_size: u64,
+    /// Allowed media types (`image/png`, `image/*`); empty allows any.
+    #[serde(default)]
+    pub content_types: Vec<String>,
+    /// Policy lifetime, e.g. `"15m"` or seconds (default 15 minutes, at most 7 days).
+    #[serde(default = "default_expires", deserialize_with = "units::duration")]
+    pub expires: Duration,
+    /// `x-amz-meta-*` names clients may send.
+    #[serde(default)]
+    pub metadata: Vec<String>,
+    /// `inline` or `attachment`: stored with the original file name.
+    pub content_disposition: Option<String>,
+    /// Canned ACL.
+    pub acl: Option<String>,
+    /// `Cache-Control` to store.
+    pub cache_control: Option<String>,
+    /// Storage class.
+    pub storage_class: Option<String>,
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub server_side_encryption: Option<String>,
+    /// KMS key id or alias for `aws:kms*`.
+    pub kms_key_id: Option<String>,
+    /// Tags set on every object.
+    #[serde(default)]
+    pub tagging: BTreeMap<String, String>,
+    /// 200, 201 (XML answer) or 204 (default).
+    pub success_action_status: Option<u16>,
+}
+
+fn default_expires() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
+impl Default for ProfileSettings {
+    /// Any type, up to 100 MiB, 15-minute policies, keys under `uploads/`.
+    fn default() -> Self {
+        ProfileSettings {
+            key_prefix: "uploads/".into(),
+            max_size: 100 * 1024 * 1024,
+            min_size: 0,
+            content_types: Vec::new(),
+            expires: default_expires(),
+            metadata: Vec::new(),
+            content_disposition: None,
+            acl: None,
+            cache_control: None,
+            storage_class: None,
+            server_side_encryption: None,
+            kms_key_id: None,
+            tagging: BTreeMap::new(),
+            success_action_status: None,
+        }
+    }
+}
+
+/// Values the AWS environment supplies when the settings do not.
+#[derive(Debug, Default, Clone)]
+pub struct AwsDefaults {
+    /// From the AWS region chain (`AWS_REGION`, the profile, …).
+    pub region: Option<String>,
+    /// From `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`.
+    pub endpoint: Option<String>,
+}
+
+impl AwsDefaults {
+    /// Reads the endpoint variables; the region comes from `aws-config`'s chain.
+    pub fn from_env(region: Option<String>) -> Self {
+        let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+        AwsDefaults { region, endpoint }
+    }
+}
+
+/// Settings that could not be loaded or do not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file or variable could not be read or parsed.
+    #[error("cannot read settings: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// The settings were read but are wrong; every problem is listed.
+    #[error("invalid settings:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// Checked settings, ready to serve.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Where uploads go.
+    pub store: Store,
+    /// Upload profiles by name.
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+impl Settings {
+    /// Reads `file` (which must exist) or `presigned-post.toml` (if it exists), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let toml = match file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError::Invalid(vec![format!(
+                    "settings file {} does not exist",
+                    path.display()
+                )]));
+            }
+            Some(path) => Toml::file_exact(path),
+            None => Toml::file_exact(DEFAULT_FILE),
+        };
+        let figment = Figment::from(toml).merge(Env::prefixed(ENV_PREFIX).split("__"));
+        Self::from_figment(figment)
+    }
+
+    /// Reads settings from any figment (tests give a TOML string).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    /// Checks everything at once and reports every problem found.
+    pub fn validate(self, aws: &AwsDefaults) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let store = self.store.resolve(aws).map_err(|p| problems.extend(p)).ok();
+        let mut profile_settings = self.profiles;
+        if profile_settings.is_empty() {
+            profile_settings.insert(DEFAULT_PROFILE.into(), ProfileSettings::default());
+        }
+        let mut profiles = BTreeMap::new();
+        for (name, settings) in profile_settings {
+            match settings.resolve(&name, store.as_ref()) {
+                Ok(profile) => {
+                    profiles.insert(name, profile);
+                }
+                Err(errors) => {
+                    problems.extend(errors.into_iter().map(|e| format!("profiles.{name}: {e}")))
+                }
+            }
+        }
+        match store {
+            Some(store) if problems.is_empty() => Ok(Config {
+                listen: self.listen,
+                store,
+                profiles,
+            }),
+            _ => Err(ConfigError::Invalid(problems)),
+        }
+    }
+}
+
+impl StoreSettings {
+    fn resolve(self, aws: &AwsDefaults) -> Result<Store, Vec<String>> {
+        let region = self.region.or_else(|| aws.region.clone());
+        let (Some(bucket), Some(region)) = (self.bucket.as_deref(), region.as_deref()) else {
+            let mut problems = Vec::new();
+            if self.bucket.is_none() {
+                problems.push("store.bucket is required (the bucket uploads go to)".to_owned());
+            }
+            if region.is_none() {
+                problems.push(
+                    "store.region is required (or set AWS_REGION): signatures name the bucket's region"
+                        .to_owned(),
+                );
+            }
+            return Err(problems);
+        };
+        let endpoint = self.endpoint.or_else(|| aws.endpoint.clone());
+        let style = AddressStyle {
+            path_style: self.path_style,
+            accelerate: self.accelerate,
+            dualstack: self.dualstack,
+            fips: self.fips,
+        };
+        Store::new(bucket, region, endpoint.as_deref(), style)
+            .map_err(|e| vec![format!("store: {e}")])
+    }
+}
+
+fn valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+}
+
+impl ProfileSettings {
+    fn resolve(self, name: &str, store: Option<&Store>) -> Result<Profile, Vec<String>> {
+        let mut problems = Vec::new();
+        if !valid_name(name, 64) {
+            problems.push("a profile name is 1-64 characters of a-z, 0-9, `-` and `_`".into());
+        }
+        let key_prefix = KeyPrefix::parse(&self.key_prefix)
+            .map_err(|e| problems.push(format!("key_prefix {e}")))
+            .ok();
+        let size = ContentLengthRange::new(self.min_size, self.max_size)
+            .map_err(|e| problems.push(format!("max_size/min_size: {e}")))
+            .ok();
+        let content_types: Vec<_> = self
+            .content_types
+            .iter()
+            .filter_map(|t| {
+                ContentTypePattern::parse(t)
+                    .map_err(|e| problems.push(format!("content_types: {e}")))
+                    .ok()
+            })
+            .collect();
+        let expiry = Expiry::new(self.expires)
+            .map_err(|e| problems.push(format!("expires {e}")))
+            .ok();
+        let mut metadata = BTreeSet::new();
+        for meta in &self.metadata {
+            let lower = meta.to_ascii_lowercase();
+            if valid_name(&lower, 64) {
+                metadata.insert(lower);
+            } else {
+                problems.push(format!(
+                    "metadata name `{meta}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
+                ));
+            }
+        }
+        let content_disposition = self.content_disposition.as_deref().and_then(|d| {
+            let parsed = Disposition::parse(d);
+            if parsed.is_none() {
+                problems.push(format!(
+                    "content_disposition `{d}` is not `inline` or `attachment`"
+                ));
+            }
+            parsed
+        });
+        let fixed = FixedFieldSettings {
+            acl: self.acl,
+            cache_control: self.cache_control,
+            storage_class: self.storage_class,
+            server_side_encryption: self.server_side_encryption,
+            kms_key_id: self.kms_key_id,
+            tagging: self.tagging,
+            success_action_status: self.success_action_status,
+        };
+        let fixed_fields = fixed.into_fields().map_err(|e| problems.push(e)).ok();
+        let (Some(key_prefix), Some(size), Some(expiry), Some(fixed_fields), true) =
+            (key_prefix, size, expiry, fixed_fields, problems.is_empty())
+        else {
+            return Err(problems);
+        };
+        let profile = Profile {
+            name: name.to_owned(),
+            key_prefix,
+            size,
+            content_types,
+            expiry,
+            metadata,
+            content_disposition,
+            fixed_fields,
+        };
+        if let Some(store) = store {
+            profile
+                .policy_builder(store.bucket())
+                .map_err(|e| vec![e.to_string()])?;
+        }
+        Ok(profile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate(toml: &str) -> Result<Config, ConfigError> {
+        Settings::from_figment(Figment::from(Toml::string(toml)))?.validate(&AwsDefaults::default())
+    }
+
+    #[test]
+    fn a_full_profile_is_read() {
+        let config = validate(
+            r#"
+            [store]
+            bucket = "uploads"
+            region = "eu-west-1"
+            [profiles.avatar]
+            key_prefix = "avatars/"
+            max_size = "5 MiB"
+            content_types = ["image/png", "image/*"]
+            expires = 600
+            metadata = ["Alt"]
+            "#,
+        )
+        .unwrap();
+        let avatar = &config.profiles["avatar"];
+        assert_eq!(avatar.size.max(), 5 * 1024 * 1024);
+        assert_eq!(avatar.expiry.duration(), Duration::from_secs(600));
+        assert!(avatar.metadata.contains("alt"));
+        assert_eq!(
+            config.store.bucket_url(),
+            "https://uploads.s3.eu-west-1.amazonaws.com/"
+        );
+    }
+
+    #[test]
+    fn no_profiles_means_the_default_profile() {
+        let config = validate("[store]\nbucket = \"b12\"\nregion = \"us-east-1\"").unwrap();
+        assert_eq!(
+            config.profiles.keys().collect::<Vec<_>>(),
+            [DEFAULT_PROFILE]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let Err(ConfigError::Invalid(problems)) = validate(
+            r#"
+            [profiles.x]
+            key_prefix = "../"
+            max_size = "6 GiB"
+            expires = 900000
+            cache_control = "a$b"
+            "#,
+        ) else {
+            panic!("expected invalid settings");
+        };
+        let all = problems.join("\n");
+        for expected in [
+            "store.bucket",
+            "store.region",
+            "key_prefix",
+            "5 GiB",
+            "milliseconds",
+        ] {
+            assert!(all.contains(expected), "{expected} missing from {all}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(matches!(
+            validate("[store]\nbukket = \"x\""),
+            Err(ConfigError::Load(_))
+        ));
+    }
+}

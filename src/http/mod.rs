@@ -1,0 +1,58 @@
+//! The HTTP interface: thin handlers over the service, routed in one place.
+
+mod health;
+pub mod problem;
+mod uploads;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
+
+use problem::Problem;
+
+pub use uploads::MAX_BODY_BYTES;
+
+/// Every route, for the server and for tests alike.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/uploads")
+            .route(web::post().to(uploads::create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(health::healthz))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, Problem> {
+    Err(Problem::not_found())
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, Problem> {
+    Err(Problem::method_not_allowed())
+}
+
+/// Logs one line per request: method, path (never the query), status and time taken.
+pub async fn log_requests(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request.path().to_owned();
+    let response = next.call(request).await?;
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}

@@ -1,0 +1,140 @@
+//! `POST /api/uploads`: a signed POST policy for one file, as JSON.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::problem::Problem;
+use crate::service::Uploader;
+use crate::upload::UploadRequest;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadBody {
+    profile: String,
+    filename: String,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+/// Issues a policy for the file described by the JSON body.
+pub async fn create(
+    request: HttpRequest,
+    body: web::Payload,
+    uploader: web::Data<Uploader>,
+) -> Result<HttpResponse, Problem> {
+    require_json(&request)?;
+    let bytes = read_body(&request, body).await?;
+    let body: UploadBody = parse_json(&bytes)?;
+    let upload = UploadRequest {
+        filename: body.filename,
+        content_type: body.content_type,
+        size: body.size,
+        metadata: body.metadata,
+    };
+    let post = uploader.presign(&body.profile, &upload).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(post))
+}
+
+fn require_json(request: &HttpRequest) -> Result<(), Problem> {
+    let essence = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(other) if other.starts_with("application/") && other.ends_with("+json") => Ok(()),
+        _ => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the request as JSON with `Content-Type: application/json`",
+        )),
+    }
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "Request body too large",
+        format!("the request body may be at most {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, Problem> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(1024));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable-body",
+                "Unreadable request body",
+                e.to_string(),
+            )
+        })?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Parses JSON, answering 400 for malformed JSON and 422 (naming the field) for JSON of the
+/// wrong shape.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let malformed = |error: serde_json::Error| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "Malformed JSON",
+            error.to_string(),
+        )
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if !inner.is_data() {
+            return malformed(inner);
+        }
+        let problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "Invalid request field",
+            inner.to_string(),
+        );
+        if path == "." {
+            problem
+        } else {
+            problem.with_field(path)
+        }
+    })?;
+    deserializer.end().map_err(malformed)?;
+    Ok(value)
+}

@@ -1,0 +1,21 @@
+//! presigned-post: signed S3 POST policies so browsers upload straight to a bucket.
+//!
+//! Pure core — [`policy`], [`signing`], [`keys`], [`presign`], [`expiry`], [`upload`] — with time
+//! and ids passed in; IO at the edges — [`credentials`], [`clock`], [`http`], [`startup`].
+
+pub mod clock;
+pub mod config;
+pub mod content_type;
+pub mod credentials;
+pub mod expiry;
+pub mod http;
+pub mod keys;
+pub mod policy;
+pub mod presign;
+pub mod profile;
+pub mod service;
+pub mod signing;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod upload;

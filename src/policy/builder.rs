@@ -1,0 +1,146 @@
+//! Builds a policy and its form fields together, so that no form field is left uncovered.
+
+use std::time::SystemTime;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::PolicyError;
+use super::condition::{Condition, ContentLengthRange, PolicyValue};
+use super::document::PolicyDocument;
+use super::field::{FieldName, Operator};
+
+/// The form fields a browser sends with the file, in form order.
+///
+/// Serializes as a JSON object in the same order (what `createPresignedPost` calls `fields`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    /// Appends a field; only the builder and the signer add fields.
+    pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The value of the field called `name` (compared case-insensitively, as S3 does).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All fields in form order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+impl Serialize for FormFields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Collects conditions and form fields. A field can only be added together with the condition
+/// that covers it, and the size range is required up front, so an uncovered field ("Extra input
+/// fields") or a policy without `content-length-range` cannot be built.
+#[derive(Debug, Clone)]
+pub struct PolicyBuilder {
+    conditions: Vec<Condition>,
+    fields: FormFields,
+}
+
+impl PolicyBuilder {
+    /// Starts a policy for `bucket` that accepts files within `size`.
+    pub fn new(bucket: &str, size: ContentLengthRange) -> Result<Self, PolicyError> {
+        let bucket_field = FieldName::parse("bucket")?;
+        let bucket = PolicyValue::parse(&bucket_field, bucket)?;
+        Ok(PolicyBuilder {
+            conditions: vec![
+                Condition::new(bucket_field, Operator::Eq, bucket)?,
+                Condition::ContentLengthRange(size),
+            ],
+            fields: FormFields::default(),
+        })
+    }
+
+    /// Adds form field `name` whose value must be exactly `value`.
+    pub fn exact(mut self, name: &str, value: &str) -> Result<Self, PolicyError> {
+        let field = FieldName::parse(name)?;
+        let policy_value = PolicyValue::parse(&field, value)?;
+        self.conditions
+            .push(Condition::new(field, Operator::Eq, policy_value)?);
+        self.fields.push(name, value);
+        Ok(self)
+    }
+
+    /// Adds form field `name` with `form_value`, accepting any value that starts with `prefix`.
+    ///
+    /// `form_value` may hold S3's `${filename}` variable after the prefix; the prefix itself is a
+    /// policy value and may not.
+    pub fn starts_with(
+        mut self,
+        name: &str,
+        prefix: &str,
+        form_value: &str,
+    ) -> Result<Self, PolicyError> {
+        let field = FieldName::parse(name)?;
+        let policy_prefix = PolicyValue::parse(&field, prefix)?;
+        if !form_value.starts_with(prefix) {
+            return Err(PolicyError::OutsidePrefix {
+                field: name.to_owned(),
+            });
+        }
+        self.conditions
+            .push(Condition::new(field, Operator::StartsWith, policy_prefix)?);
+        self.fields.push(name, form_value);
+        Ok(self)
+    }
+
+    /// Finishes the policy with its expiration, returning it with the fields it covers.
+    pub fn build(self, expiration: SystemTime) -> (PolicyDocument, FormFields) {
+        (
+            PolicyDocument::new(expiration, self.conditions),
+            self.fields,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_added_is_covered_by_a_condition() {
+        let range = ContentLengthRange::new(0, 100).unwrap();
+        let (doc, fields) = PolicyBuilder::new("b", range)
+            .unwrap()
+            .starts_with("key", "up/1/", "up/1/${filename}")
+            .unwrap()
+            .exact("Content-Type", "image/png")
+            .unwrap()
+            .build(SystemTime::UNIX_EPOCH);
+        let json = doc.to_json();
+        for (name, _) in fields.iter() {
+            assert!(
+                json.contains(&format!("\"{name}\"")) || json.contains(&format!("\"${name}\""))
+            );
+        }
+        assert!(json.contains(r#"["starts-with","$key","up/1/"]"#));
+        assert!(json.contains(r#"["content-length-range",0,100]"#));
+        assert_eq!(fields.get("content-type"), Some("image/png"));
+    }
+
+    #[test]
+    fn a_form_value_outside_its_prefix_is_refused() {
+        let range = ContentLengthRange::new(0, 1).unwrap();
+        let result = PolicyBuilder::new("b", range)
+            .unwrap()
+            .starts_with("key", "up/", "other/x");
+        assert!(matches!(result, Err(PolicyError::OutsidePrefix { .. })));
+    }
+}

@@ -1,0 +1,200 @@
+//! The conditions of a POST policy and their exact JSON shapes.
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::PolicyError;
+use super::field::{FieldName, Operator};
+
+/// The largest object a single POST upload may carry: 5 GiB.
+pub const MAX_POST_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The allowed size of the uploaded file, in bytes: `min ≤ max ≤ 5 GiB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentLengthRange {
+    min: u64,
+    max: u64,
+}
+
+impl ContentLengthRange {
+    /// A range S3 can enforce, or an error saying which bound is wrong.
+    pub fn new(min: u64, max: u64) -> Result<Self, PolicyError> {
+        if max > MAX_POST_SIZE {
+            return Err(PolicyError::SizeTooLarge { max });
+        }
+        if min > max {
+            return Err(PolicyError::SizeRangeInverted { min, max });
+        }
+        Ok(ContentLengthRange { min, max })
+    }
+
+    /// Smallest accepted size in bytes.
+    pub fn min(&self) -> u64 {
+        self.min
+    }
+
+    /// Largest accepted size in bytes.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// Whether a file of `size` bytes fits.
+    pub fn contains(&self, size: u64) -> bool {
+        (self.min..=self.max).contains(&size)
+    }
+}
+
+/// A string that may stand in a policy condition on every store.
+///
+/// AWS wants `$` and `\` escaped in policy values while other S3-compatible stores compare values
+/// literally, so no escaping is right everywhere: such values are refused instead (as are control
+/// characters, which no field value needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyValue(String);
+
+impl PolicyValue {
+    /// Accepts `value` if it holds no `$`, `\` or control character.
+    pub fn parse(field: &FieldName, value: &str) -> Result<Self, PolicyError> {
+        if let Some(c) = value
+            .chars()
+            .find(|c| matches!(c, '$' | '\\') || c.is_control())
+        {
+            return Err(PolicyError::ForbiddenCharacter {
+                field: field.to_string(),
+                character: c,
+            });
+        }
+        Ok(PolicyValue(value.to_owned()))
+    }
+
+    /// The value as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One entry of a policy's `conditions` array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `{"field": "value"}` (or `["starts-with", "$field", "prefix"]`).
+    Match {
+        /// The form field compared.
+        field: FieldName,
+        /// How it is compared.
+        operator: Operator,
+        /// The value (or prefix) it is compared with.
+        value: PolicyValue,
+    },
+    /// `["content-length-range", min, max]`.
+    ContentLengthRange(ContentLengthRange),
+}
+
+impl Condition {
+    /// A condition on `field`, provided S3 accepts `operator` for it.
+    pub fn new(
+        field: FieldName,
+        operator: Operator,
+        value: PolicyValue,
+    ) -> Result<Self, PolicyError> {
+        if !field.allows(operator) {
+            return Err(PolicyError::OperatorNotAllowed {
+                field: field.to_string(),
+                operator: operator.as_str(),
+            });
+        }
+        Ok(Condition::Match {
+            field,
+            operator,
+            value,
+        })
+    }
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Condition::Match {
+                field,
+                operator: Operator::Eq,
+                value,
+            } => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry(field.as_str(), value.as_str())?;
+                map.end()
+            }
+            Condition::Match {
+                field,
+                operator: Operator::StartsWith,
+                value,
+            } => {
+                let mut seq = serializer.serialize_seq(Some(3))?;
+                seq.serialize_element("starts-with")?;
+                seq.serialize_element(&format!("${field}"))?;
+                seq.serialize_element(value.as_str())?;
+                seq.end()
+            }
+            Condition::ContentLengthRange(range) => {
+                let mut seq = serializer.serialize_seq(Some(3))?;
+                seq.serialize_element("content-length-range")?;
+                seq.serialize_element(&range.min)?;
+                seq.serialize_element(&range.max)?;
+                seq.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str) -> FieldName {
+        FieldName::parse(name).unwrap()
+    }
+
+    fn value(f: &str, v: &str) -> PolicyValue {
+        PolicyValue::parse(&field(f), v).unwrap()
+    }
+
+    #[test]
+    fn conditions_serialize_to_s3_shapes() {
+        let eq = Condition::new(field("bucket"), Operator::Eq, value("bucket", "b")).unwrap();
+        let sw = Condition::new(field("key"), Operator::StartsWith, value("key", "u/")).unwrap();
+        let range =
+            Condition::ContentLengthRange(ContentLengthRange::new(1, MAX_POST_SIZE).unwrap());
+        assert_eq!(serde_json::to_string(&eq).unwrap(), r#"{"bucket":"b"}"#);
+        assert_eq!(
+            serde_json::to_string(&sw).unwrap(),
+            r#"["starts-with","$key","u/"]"#
+        );
+        assert_eq!(
+            serde_json::to_string(&range).unwrap(),
+            r#"["content-length-range",1,5368709120]"#
+        );
+    }
+
+    #[test]
+    fn size_range_is_bounded_and_ordered() {
+        assert!(ContentLengthRange::new(0, MAX_POST_SIZE).is_ok());
+        assert!(ContentLengthRange::new(0, MAX_POST_SIZE + 1).is_err());
+        assert!(ContentLengthRange::new(10, 9).is_err());
+        let range = ContentLengthRange::new(2, 4).unwrap();
+        assert!(!range.contains(1) && range.contains(2) && range.contains(4) && !range.contains(5));
+    }
+
+    #[test]
+    fn starts_with_on_an_eq_only_field_is_refused() {
+        let result = Condition::new(field("bucket"), Operator::StartsWith, value("bucket", "b"));
+        assert!(matches!(
+            result,
+            Err(PolicyError::OperatorNotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn dollar_backslash_and_control_characters_never_reach_a_policy() {
+        for bad in ["a$b", "a\\b", "a\nb", "a\u{0}b", "${filename}"] {
+            assert!(PolicyValue::parse(&field("key"), bad).is_err(), "{bad:?}");
+        }
+        assert!(PolicyValue::parse(&field("key"), "ünï côdé %20 (1).txt").is_ok());
+    }
+}

@@ -1,0 +1,125 @@
+//! Composes a store, credentials, a profile and a checked upload into a signed POST — pure:
+//! the signing time, the expiration and the key's unique id are parameters.
+
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use serde::Serialize;
+use ulid::Ulid;
+
+use crate::keys::ObjectKey;
+use crate::policy::{FormFields, PolicyError, iso8601};
+use crate::profile::Profile;
+use crate::signing::{self, SigningKeyCache};
+use crate::store::Store;
+use crate::upload::ValidUpload;
+
+/// Everything a browser needs to upload one file straight to the bucket.
+///
+/// `{url, fields}` as `createPresignedPost` returns them; `{method, url, fields}` as Uppy's
+/// `getUploadParameters` expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresignedPost {
+    /// Always `POST`.
+    pub method: &'static str,
+    /// The bucket URL to post the form to.
+    pub url: String,
+    /// The form fields to send before the file, in order.
+    pub fields: FormFields,
+    /// The key the object will be stored under.
+    pub key: String,
+    /// When the policy expires, by the store's clock (ISO 8601, UTC).
+    #[serde(serialize_with = "serialize_iso8601")]
+    pub expires_at: SystemTime,
+    /// Seconds from signing to expiry, for clients whose own clock is off.
+    pub expires_in: u64,
+    /// The largest file the policy accepts, in bytes.
+    pub max_size: u64,
+}
+
+fn serialize_iso8601<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&iso8601(*at))
+}
+
+/// What signing needs besides the upload itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    /// The bucket and its URL.
+    pub store: &'a Store,
+    /// The credentials to sign with; a session token becomes a field and a condition.
+    pub credentials: &'a Credentials,
+    /// Derived keys, reused across policies.
+    pub signing_keys: &'a SigningKeyCache,
+    /// The signing time, by the store's clock.
+    pub now: SystemTime,
+    /// When the policy expires.
+    pub expires_at: SystemTime,
+}
+
+/// Signs a POST policy for `upload` under `profile`, keyed with `id`.
+///
+/// The key is fixed exactly (`prefix + id + "/" + name`), so the client cannot choose another.
+pub fn presign_post(
+    signer: Signer<'_>,
+    profile: &Profile,
+    upload: &ValidUpload,
+    id: Ulid,
+) -> Result<PresignedPost, PolicyError> {
+    let key = ObjectKey::new(&profile.key_prefix, id, &upload.file_name);
+    let mut builder = profile
+        .policy_builder(signer.store.bucket())?
+        .exact("key", key.as_str())?;
+    if let Some(content_type) = &upload.content_type {
+        builder = builder.exact("Content-Type", content_type.as_str())?;
+    }
+    if let Some(disposition) = profile.content_disposition {
+        builder = builder.exact(
+            "Content-Disposition",
+            &disposition.header(upload.file_name.as_str()),
+        )?;
+    }
+    for (name, value) in &upload.metadata {
+        builder = builder.exact(name, value)?;
+    }
+    let credentials = signer.credentials;
+    if let Some(token) = credentials.session_token() {
+        builder = builder.exact("x-amz-security-token", token)?;
+    }
+    let (policy, mut fields) = builder
+        .exact("x-amz-algorithm", signing::ALGORITHM)?
+        .exact(
+            "x-amz-credential",
+            &signing::credential(
+                credentials.access_key_id(),
+                signer.now,
+                signer.store.region(),
+            ),
+        )?
+        .exact("x-amz-date", &signing::amz_date(signer.now))?
+        .build(signer.expires_at);
+    let base64_policy = policy.to_base64();
+    let signature = signer
+        .signing_keys
+        .get(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            signer.now,
+            signer.store.region(),
+        )
+        .sign(&base64_policy);
+    fields.push("policy", base64_policy);
+    fields.push("x-amz-signature", signature);
+    Ok(PresignedPost {
+        method: "POST",
+        url: signer.store.bucket_url().to_owned(),
+        fields,
+        key: key.to_string(),
+        expires_at: signer.expires_at,
+        expires_in: signer
+            .expires_at
+            .duration_since(signer.now)
+            .unwrap_or_default()
+            .as_secs(),
+        max_size: profile.size.max(),
+    })
+}

@@ -1,0 +1,215 @@
+//! What a client asks to upload, checked against its profile — pure.
+
+use std::collections::BTreeMap;
+
+use crate::config::units::human_size;
+use crate::content_type::{ContentType, MalformedContentType};
+use crate::keys::{FileName, KeyError};
+use crate::policy::{FieldName, PolicyValue};
+use crate::profile::Profile;
+
+/// S3's limit on user metadata: names and values together, in bytes.
+pub const MAX_METADATA_BYTES: usize = 2048;
+
+/// A client's description of one file it wants to upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadRequest {
+    /// The file's name on the client.
+    pub filename: String,
+    /// Its media type, if the client knows it.
+    pub content_type: Option<String>,
+    /// Its size in bytes, if the client knows it (checked early; S3 enforces the range anyway).
+    pub size: Option<u64>,
+    /// `x-amz-meta-*` values by name.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Why a request does not fit its profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The file name was refused.
+    #[error("filename {0}")]
+    FileName(#[from] KeyError),
+    /// The media type is malformed.
+    #[error(transparent)]
+    ContentTypeMalformed(#[from] MalformedContentType),
+    /// The profile restricts types and none was given.
+    #[error("content_type is required: this profile accepts {allowed}")]
+    ContentTypeRequired {
+        /// The allowed patterns, listed.
+        allowed: String,
+    },
+    /// The media type is not one the profile allows.
+    #[error("`{content_type}` is not accepted here; this profile accepts {allowed}")]
+    ContentTypeNotAllowed {
+        /// What was asked.
+        content_type: String,
+        /// The allowed patterns, listed.
+        allowed: String,
+    },
+    /// The file is over the profile's maximum.
+    #[error("this file is {}; the limit is {}", human_size(*size), human_size(*max))]
+    TooLarge {
+        /// Declared size.
+        size: u64,
+        /// The maximum.
+        max: u64,
+    },
+    /// The file is under the profile's minimum.
+    #[error("this file is {}; the minimum is {}", human_size(*size), human_size(*min))]
+    TooSmall {
+        /// Declared size.
+        size: u64,
+        /// The minimum.
+        min: u64,
+    },
+    /// A metadata name the profile does not list.
+    #[error("metadata `{name}` is not accepted here; this profile accepts {allowed}")]
+    MetadataNotAllowed {
+        /// The name.
+        name: String,
+        /// The allowed names, listed.
+        allowed: String,
+    },
+    /// A metadata value with characters S3 metadata cannot carry.
+    #[error("metadata `{name}` must be printable ASCII without `$` or `\\`")]
+    MetadataValue {
+        /// The name.
+        name: String,
+    },
+    /// Metadata over S3's 2 KB limit.
+    #[error("metadata totals {total} bytes; S3 allows {MAX_METADATA_BYTES}")]
+    MetadataTooLarge {
+        /// Names and values together, in bytes.
+        total: usize,
+    },
+}
+
+impl Refusal {
+    /// The request field the refusal is about (`metadata.NAME` for metadata).
+    pub fn field(&self) -> String {
+        match self {
+            Refusal::FileName(_) => "filename".into(),
+            Refusal::ContentTypeMalformed(_)
+            | Refusal::ContentTypeRequired { .. }
+            | Refusal::ContentTypeNotAllowed { .. } => "content_type".into(),
+            Refusal::TooLarge { .. } | Refusal::TooSmall { .. } => "size".into(),
+            Refusal::MetadataNotAllowed { name, .. } | Refusal::MetadataValue { name } => {
+                format!("metadata.{name}")
+            }
+            Refusal::MetadataTooLarge { .. } => "metadata".into(),
+        }
+    }
+
+    /// A stable machine-readable name for the rule broken.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::FileName(_) => "invalid-filename",
+            Refusal::ContentTypeMalformed(_) => "invalid-content-type",
+            Refusal::ContentTypeRequired { .. } => "content-type-required",
+            Refusal::ContentTypeNotAllowed { .. } => "content-type-not-allowed",
+            Refusal::TooLarge { .. } => "file-too-large",
+            Refusal::TooSmall { .. } => "file-too-small",
+            Refusal::MetadataNotAllowed { .. } => "metadata-not-allowed",
+            Refusal::MetadataValue { .. } | Refusal::MetadataTooLarge { .. } => "invalid-metadata",
+        }
+    }
+}
+
+/// A request that fits its profile, with every value safe to put in a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidUpload {
+    /// The sanitized file name.
+    pub file_name: FileName,
+    /// The media type to store, if any.
+    pub content_type: Option<ContentType>,
+    /// `x-amz-meta-NAME` fields with their values, names in lower case.
+    pub metadata: Vec<(String, String)>,
+}
+
+fn listed<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    let list: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Checks `request` against `profile`.
+pub fn validate(profile: &Profile, request: &UploadRequest) -> Result<ValidUpload, Refusal> {
+    let file_name = FileName::sanitize(&request.filename)?;
+    let content_type = match &request.content_type {
+        Some(text) => {
+            let content_type = ContentType::parse(text)?;
+            if !profile.content_types.is_empty()
+                && !profile
+                    .content_types
+                    .iter()
+                    .any(|p| p.matches(&content_type))
+            {
+                return Err(Refusal::ContentTypeNotAllowed {
+                    content_type: text.clone(),
+                    allowed: listed(&profile.content_types),
+                });
+            }
+            Some(content_type)
+        }
+        None if profile.content_types.is_empty() => None,
+        None => {
+            return Err(Refusal::ContentTypeRequired {
+                allowed: listed(&profile.content_types),
+            });
+        }
+    };
+    if let Some(size) = request.size {
+        if size > profile.size.max() {
+            return Err(Refusal::TooLarge {
+                size,
+                max: profile.size.max(),
+            });
+        }
+        if size < profile.size.min() {
+            return Err(Refusal::TooSmall {
+                size,
+                min: profile.size.min(),
+            });
+        }
+    }
+    let metadata = metadata(profile, &request.metadata)?;
+    Ok(ValidUpload {
+        file_name,
+        content_type,
+        metadata,
+    })
+}
+
+fn metadata(
+    profile: &Profile,
+    requested: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>, Refusal> {
+    let mut fields = Vec::with_capacity(requested.len());
+    let mut total = 0;
+    for (name, value) in requested {
+        let lower = name.to_ascii_lowercase();
+        if !profile.metadata.contains(&lower) {
+            return Err(Refusal::MetadataNotAllowed {
+                name: name.clone(),
+                allowed: listed(&profile.metadata),
+            });
+        }
+        let field = format!("x-amz-meta-{lower}");
+        let printable = value.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+        let policy_safe =
+            FieldName::parse(&field).is_ok_and(|f| PolicyValue::parse(&f, value).is_ok());
+        if !printable || !policy_safe {
+            return Err(Refusal::MetadataValue { name: name.clone() });
+        }
+        total += lower.len() + value.len();
+        fields.push((field, value.clone()));
+    }
+    if total > MAX_METADATA_BYTES {
+        return Err(Refusal::MetadataTooLarge { total });
+    }
+    Ok(fields)
+}
