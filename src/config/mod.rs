@@ -180,17 +180,21 @@ impl Settings {
     /// Reads `file` (which must exist) or `presigned-post.toml` (if it exists), then the
     /// environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let toml = match file {
+        let mut figment = Figment::new();
+        match file {
             Some(path) if !path.is_file() => {
                 return Err(ConfigError::Invalid(vec![format!(
                     "settings file {} does not exist",
                     path.display()
                 )]));
             }
-            Some(path) => Toml::file_exact(path),
-            None => Toml::file_exact(DEFAULT_FILE),
-        };
-        let figment = Figment::from(toml).merge(Env::prefixed(ENV_PREFIX).split("__"));
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_FILE));
+            }
+            None => {}
+        }
+        let figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
         Self::from_figment(figment)
     }
 

@@ -129,12 +129,21 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "Invalid request field",
             inner.to_string(),
         );
-        if path == "." {
-            problem
-        } else {
-            problem.with_field(path)
+        match named_field(&inner.to_string()) {
+            _ if path != "." => problem.with_field(path),
+            Some(field) => problem.with_field(field),
+            None => problem,
         }
     })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
+}
+
+/// The field serde names in "missing field `x`" and "unknown field `x`, …" errors, which it
+/// reports at the enclosing object rather than at the field.
+fn named_field(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next()
 }

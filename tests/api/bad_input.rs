@@ -1,0 +1,347 @@
+//! Malformed and hostile requests to the JSON API: each gets its documented 4xx with a
+//! problem+json body naming the field, and none gets a 5xx.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_offline_app;
+
+enum Body {
+    Json(Value),
+    Raw(&'static str, Vec<u8>),
+}
+
+struct Case {
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    body: Body,
+    status: u16,
+    field: Option<&'static str>,
+}
+
+fn json_case(name: &'static str, body: Value, status: u16, field: Option<&'static str>) -> Case {
+    Case {
+        name,
+        method: "POST",
+        path: "/api/uploads",
+        body: Body::Json(body),
+        status,
+        field,
+    }
+}
+
+fn raw_case(name: &'static str, content_type: &'static str, body: &[u8], status: u16) -> Case {
+    Case {
+        name,
+        method: "POST",
+        path: "/api/uploads",
+        body: Body::Raw(content_type, body.to_vec()),
+        status,
+        field: None,
+    }
+}
+
+fn upload(filename: Value) -> Value {
+    json!({"profile": "docs", "filename": filename, "content_type": "text/plain"})
+}
+
+fn with(key: &str, value: Value) -> Value {
+    let mut body = upload(json!("a.txt"));
+    body[key] = value;
+    body
+}
+
+fn cases() -> Vec<Case> {
+    let json = "application/json";
+    vec![
+        raw_case("not JSON", json, b"{", 400),
+        raw_case("empty body", json, b"", 400),
+        raw_case(
+            "trailing garbage",
+            json,
+            br#"{"profile":"docs","filename":"a.txt","content_type":"text/plain"} x"#,
+            400,
+        ),
+        raw_case(
+            "text/plain body",
+            "text/plain",
+            br#"{"profile":"docs","filename":"a.txt"}"#,
+            415,
+        ),
+        raw_case(
+            "no content type",
+            "",
+            br#"{"profile":"docs","filename":"a.txt"}"#,
+            415,
+        ),
+        raw_case(
+            "form body",
+            "application/x-www-form-urlencoded",
+            b"profile=docs&filename=a.txt",
+            415,
+        ),
+        raw_case("oversized body", json, &[b' '; 70 * 1024], 413),
+        json_case("array body", json!([]), 422, None),
+        json_case("string body", json!("docs"), 422, None),
+        json_case(
+            "missing profile",
+            json!({"filename": "a.txt"}),
+            422,
+            Some("profile"),
+        ),
+        json_case(
+            "missing filename",
+            json!({"profile": "docs"}),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "unknown top-level field",
+            with("bucket", json!("other")),
+            422,
+            Some("bucket"),
+        ),
+        json_case(
+            "profile is a number",
+            with("profile", json!(7)),
+            422,
+            Some("profile"),
+        ),
+        json_case(
+            "filename is an array",
+            upload(json!(["a.txt"])),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "unknown profile",
+            with("profile", json!("nope")),
+            404,
+            Some("profile"),
+        ),
+        json_case(
+            "empty profile",
+            with("profile", json!("")),
+            404,
+            Some("profile"),
+        ),
+        json_case(
+            "size is a string",
+            with("size", json!("12")),
+            422,
+            Some("size"),
+        ),
+        json_case("negative size", with("size", json!(-1)), 422, Some("size")),
+        json_case(
+            "fractional size",
+            with("size", json!(1.5)),
+            422,
+            Some("size"),
+        ),
+        json_case("huge size", with("size", json!(1e30)), 422, Some("size")),
+        json_case(
+            "size over the maximum",
+            with("size", json!(1025)),
+            422,
+            Some("size"),
+        ),
+        json_case(
+            "size under the minimum",
+            with("size", json!(9)),
+            422,
+            Some("size"),
+        ),
+        json_case("empty filename", upload(json!("")), 422, Some("filename")),
+        json_case(
+            "blank filename",
+            upload(json!("   ")),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "4 KB filename",
+            upload(json!("a".repeat(4096))),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "traversal",
+            upload(json!("../../etc/passwd")),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "windows traversal",
+            upload(json!("..\\..\\boot.ini")),
+            422,
+            Some("filename"),
+        ),
+        json_case("a path", upload(json!("docs/a.txt")), 422, Some("filename")),
+        json_case(
+            "NUL byte",
+            upload(json!("a\u{0}b.txt")),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "bell character",
+            upload(json!("\u{7}")),
+            422,
+            Some("filename"),
+        ),
+        json_case(
+            "disallowed type",
+            with("content_type", json!("text/html")),
+            422,
+            Some("content_type"),
+        ),
+        json_case(
+            "malformed type",
+            with("content_type", json!("text")),
+            422,
+            Some("content_type"),
+        ),
+        json_case(
+            "type list",
+            with("content_type", json!("text/plain,text/html")),
+            422,
+            Some("content_type"),
+        ),
+        json_case(
+            "dollar in type",
+            with("content_type", json!("text/$plain")),
+            422,
+            Some("content_type"),
+        ),
+        json_case(
+            "missing type on a typed profile",
+            json!({"profile": "docs", "filename": "a.txt"}),
+            422,
+            Some("content_type"),
+        ),
+        json_case(
+            "unknown metadata",
+            with("metadata", json!({"evil": "1"})),
+            422,
+            Some("metadata.evil"),
+        ),
+        json_case(
+            "metadata value not a string",
+            with("metadata", json!({"alt": 5})),
+            422,
+            Some("metadata.alt"),
+        ),
+        json_case(
+            "metadata is an array",
+            with("metadata", json!(["alt"])),
+            422,
+            Some("metadata"),
+        ),
+        json_case(
+            "dollar in metadata",
+            with("metadata", json!({"alt": "a$b"})),
+            422,
+            Some("metadata.alt"),
+        ),
+        json_case(
+            "backslash in metadata",
+            with("metadata", json!({"alt": "a\\b"})),
+            422,
+            Some("metadata.alt"),
+        ),
+        json_case(
+            "newline in metadata",
+            with("metadata", json!({"alt": "a\nb"})),
+            422,
+            Some("metadata.alt"),
+        ),
+        json_case(
+            "metadata over 2 KB",
+            with("metadata", json!({"alt": "a".repeat(3000)})),
+            422,
+            Some("metadata"),
+        ),
+        Case {
+            name: "GET on the upload API",
+            method: "GET",
+            path: "/api/uploads",
+            body: Body::Raw("", vec![]),
+            status: 405,
+            field: None,
+        },
+        Case {
+            name: "unknown route",
+            method: "GET",
+            path: "/api/nope",
+            body: Body::Raw("", vec![]),
+            status: 404,
+            field: None,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn every_bad_request_gets_a_clear_4xx_problem() {
+    let app = spawn_offline_app().await;
+    let cases = cases();
+    assert!(cases.len() >= 25);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let url = format!("{}{}", app.address, case.path);
+        let mut request = app.http.request(case.method.parse().unwrap(), url);
+        request = match &case.body {
+            Body::Json(value) => request.json(value),
+            Body::Raw("", bytes) => request.body(bytes.clone()),
+            Body::Raw(content_type, bytes) => request
+                .header("content-type", *content_type)
+                .body(bytes.clone()),
+        };
+        let response = request.send().await.expect("reach the app");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap_or_default();
+        let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let field = problem.get("field").and_then(Value::as_str);
+        let well_formed = content_type.as_deref() == Some("application/problem+json")
+            && problem["status"] == status
+            && problem["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:presigned-post:problem:"))
+            && problem["title"].is_string()
+            && problem["detail"].as_str().is_some_and(|d| !d.is_empty());
+        if status != case.status || field != case.field || !well_formed {
+            failures.push(format!(
+                "{}: expected {} field {:?}, got {status} {content_type:?} {text}",
+                case.name, case.status, case.field
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn refusals_explain_the_rule_in_words() {
+    let app = spawn_offline_app().await;
+    let response = app
+        .request_upload(&with("size", json!(5 * 1024 * 1024)))
+        .await;
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["detail"], "this file is 5 MiB; the limit is 1 KiB");
+    let response = app
+        .request_upload(&with("content_type", json!("text/html")))
+        .await;
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["detail"],
+        "`text/html` is not accepted here; this profile accepts text/plain, image/*"
+    );
+}

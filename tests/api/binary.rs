@@ -1,0 +1,191 @@
+//! The real `presigned-post` binary: settings from a file and the environment, credentials from
+//! the standard AWS variables, and no secret in any log line or response.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETSECRET";
+const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENVALUE";
+
+struct Running {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for the "listening on" line and returns the address.
+    fn address(&self) -> String {
+        let started = Instant::now();
+        loop {
+            let log = self.log();
+            if let Some(rest) = log.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the binary did not start:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Starts the binary in `dir` with `settings` in `file_name`, passed with `--config` unless it
+/// is the default `presigned-post.toml`.
+fn start(dir: &std::path::Path, file_name: &str, settings: &str) -> Running {
+    let file = dir.join(file_name);
+    std::fs::write(&file, settings).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_presigned-post"));
+    if file_name != "presigned-post.toml" {
+        command.arg("--config").arg(&file);
+    }
+    let mut child = command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("RUST_LOG", "trace")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIDBINARYTEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .env("AWS_REGION", "eu-west-1")
+        .env("PRESIGNED_POST__LISTEN", "127.0.0.1:0")
+        .env("PRESIGNED_POST__STORE__BUCKET", "binary-test")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let log = Arc::new(Mutex::new(String::new()));
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+    }
+    Running { child, log }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn binary_serves_settings_from_file_and_env_and_never_leaks_secrets() {
+    let dir = temp_dir("binary");
+    let running = start(
+        &dir,
+        "settings.toml",
+        "[profiles.avatar]\nkey_prefix = \"avatars/\"\nmax_size = \"5 MiB\"\ncontent_types = [\"image/*\"]\n",
+    );
+    let address = running.address();
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    let requests = [
+        json!({"profile": "avatar", "filename": "me.png", "content_type": "image/png"}),
+        json!({"profile": "avatar", "filename": "../me.png", "content_type": "image/png"}),
+        json!({"profile": "nope", "filename": "me.png"}),
+        json!({"profile": "avatar", "filename": "me.png", "content_type": "text/html"}),
+    ];
+    let mut statuses = Vec::new();
+    for body in &requests {
+        let response = http
+            .post(format!("http://{address}/api/uploads"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        answers.push(response.text().await.unwrap());
+    }
+    assert_eq!(statuses, [200, 422, 404, 422], "answers: {answers:?}");
+    let first: serde_json::Value = serde_json::from_str(&answers[0]).unwrap();
+    assert_eq!(
+        first["url"],
+        "https://binary-test.s3.eu-west-1.amazonaws.com/"
+    );
+    assert!(first["key"].as_str().unwrap().starts_with("avatars/"));
+    assert_eq!(first["fields"]["x-amz-security-token"], SESSION_TOKEN);
+    assert!(
+        first["fields"]["x-amz-credential"]
+            .as_str()
+            .unwrap()
+            .starts_with("AKIDBINARYTEST/")
+    );
+
+    let health = http
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    std::thread::sleep(Duration::from_millis(200));
+    let log = running.log();
+    assert!(
+        log.contains("issued upload policy"),
+        "the log shows the service working:\n{log}"
+    );
+    for secret in [SECRET, "SECRETSECRET"] {
+        assert!(!log.contains(secret), "a secret is in the log:\n{log}");
+        assert!(
+            answers.iter().all(|a| !a.contains(secret)),
+            "a secret is in a response: {answers:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_settings_stop_the_binary_with_every_problem_named() {
+    let dir = temp_dir("binary-bad");
+    let mut running = start(
+        &dir,
+        "presigned-post.toml",
+        "[profiles.x]\nmax_size = \"6 GiB\"\nexpires = 900000\n",
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the binary kept running:\n{}",
+            running.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let log = running.log();
+    assert!(!status.success());
+    assert!(
+        log.contains("5 GiB") && log.contains("milliseconds"),
+        "{log}"
+    );
+}

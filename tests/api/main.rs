@@ -1,0 +1,28 @@
+//! Integration tests: the real app against real S3-compatible servers on loopback.
+
+/// Runs an `async fn(&TestStore)` test once against each store, as `NAME::ministack` and
+/// `NAME::seaweedfs`.
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn ministack() {
+                    super::$test(crate::servers::ministack()).await
+                }
+
+                #[tokio::test]
+                async fn seaweedfs() {
+                    super::$test(crate::servers::seaweedfs()).await
+                }
+            }
+        )*
+    };
+}
+
+mod bad_input;
+mod binary;
+mod helpers;
+mod servers;
+mod store_uploads;
+mod temporary_credentials;

