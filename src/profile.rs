@@ -1,6 +1,6 @@
 //! Upload profiles: what one kind of upload may be (prefix, sizes, types, lifetime, fields).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
@@ -76,7 +76,7 @@ pub struct Profile {
     pub metadata: BTreeSet<String>,
     /// `Content-Disposition` to store, if any.
     pub content_disposition: Option<Disposition>,
-    /// Fields fixed by the settings (acl, Cache-Control, storage class, encryption, tagging,
+    /// Fields fixed by the settings (acl, Cache-Control, storage class, encryption,
     /// success_action_status), each sent with an exact-match condition.
     pub fixed_fields: Vec<(&'static str, String)>,
 }
@@ -94,8 +94,6 @@ pub struct FixedFieldSettings {
     pub server_side_encryption: Option<String>,
     /// KMS key for `aws:kms*` encryption.
     pub kms_key_id: Option<String>,
-    /// Object tags.
-    pub tagging: BTreeMap<String, String>,
     /// 200, 201 (XML body) or 204.
     pub success_action_status: Option<u16>,
 }
@@ -152,9 +150,6 @@ impl FixedFieldSettings {
             }
             (None, None) => {}
         }
-        if !self.tagging.is_empty() {
-            fields.push(("tagging", tagging_xml(&self.tagging)));
-        }
         if let Some(status) = self.success_action_status {
             if ![200, 201, 204].contains(&status) {
                 return Err(format!(
@@ -165,28 +160,6 @@ impl FixedFieldSettings {
         }
         Ok(fields)
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
-fn tagging_xml(tags: &BTreeMap<String, String>) -> String {
-    let tags: String = tags
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<Tag><Key>{}</Key><Value>{}</Value></Tag>",
-                xml_escape(k),
-                xml_escape(v)
-            )
-        })
-        .collect();
-    format!("<Tagging><TagSet>{tags}</TagSet></Tagging>")
 }
 
 impl Profile {
@@ -211,7 +184,6 @@ mod tests {
             storage_class: Some("STANDARD_IA".into()),
             server_side_encryption: Some("aws:kms".into()),
             kms_key_id: Some("alias/uploads".into()),
-            tagging: BTreeMap::from([("team".into(), "a&b".into())]),
             success_action_status: Some(201),
         };
         let fields = settings.into_fields().unwrap();
@@ -224,13 +196,8 @@ mod tests {
                 "x-amz-storage-class",
                 "x-amz-server-side-encryption",
                 "x-amz-server-side-encryption-aws-kms-key-id",
-                "tagging",
                 "success_action_status"
             ]
-        );
-        assert_eq!(
-            fields[5].1,
-            "<Tagging><TagSet><Tag><Key>team</Key><Value>a&amp;b</Value></Tag></TagSet></Tagging>"
         );
     }
 

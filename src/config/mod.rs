@@ -102,9 +102,6 @@ pub struct ProfileSettings {
     pub server_side_encryption: Option<String>,
     /// KMS key id or alias for `aws:kms*`.
     pub kms_key_id: Option<String>,
-    /// Tags set on every object.
-    #[serde(default)]
-    pub tagging: BTreeMap<String, String>,
     /// 200, 201 (XML answer) or 204 (default).
     pub success_action_status: Option<u16>,
 }
@@ -129,7 +126,6 @@ impl Default for ProfileSettings {
             storage_class: None,
             server_side_encryption: None,
             kms_key_id: None,
-            tagging: BTreeMap::new(),
             success_action_status: None,
         }
     }
@@ -321,7 +317,6 @@ impl ProfileSettings {
             storage_class: self.storage_class,
             server_side_encryption: self.server_side_encryption,
             kms_key_id: self.kms_key_id,
-            tagging: self.tagging,
             success_action_status: self.success_action_status,
         };
         let fixed_fields = fixed.into_fields().map_err(|e| problems.push(e)).ok();

@@ -29,6 +29,21 @@ key_prefix = "receipts/"
 max_size = "1 KiB"
 success_action_status = 201
 
+[profiles.dressed]
+key_prefix = "dressed/"
+max_size = 1024
+content_disposition = "attachment"
+cache_control = "max-age=60"
+acl = "private"
+storage_class = "STANDARD_IA"
+server_side_encryption = "AES256"
+
+[profiles.kms]
+key_prefix = "kms/"
+max_size = 1024
+server_side_encryption = "aws:kms"
+kms_key_id = "alias/uploads"
+
 [profiles.long]
 key_prefix = "long/"
 max_size = 1024

@@ -155,6 +155,75 @@ async fn status_201_answers_with_xml(store: &TestStore) {
     );
 }
 
+async fn profile_fields_are_stored_with_the_object(store: &TestStore) {
+    let app = app(store).await;
+    let post = app
+        .presign(json!({"profile": "dressed", "filename": "rapport été.txt"}))
+        .await;
+    let answer = upload(&post, "text/plain", b"dressed".to_vec()).await;
+    assert!(
+        matches!(answer.status, 200 | 204),
+        "{}: {answer:?}",
+        store.name
+    );
+    let key = post["key"].as_str().unwrap();
+    let s3 = store.s3();
+    let object = s3
+        .head_object()
+        .bucket(&app.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    use aws_sdk_s3::types::{ServerSideEncryption, StorageClass};
+    assert_eq!(
+        object.server_side_encryption(),
+        Some(&ServerSideEncryption::Aes256),
+        "{}",
+        store.name
+    );
+    assert_eq!(
+        object.storage_class(),
+        Some(&StorageClass::StandardIa),
+        "{}",
+        store.name
+    );
+    assert_eq!(object.cache_control(), Some("max-age=60"), "{}", store.name);
+    assert_eq!(
+        object.content_disposition(),
+        Some("attachment; filename*=UTF-8''rapport%20%C3%A9t%C3%A9.txt"),
+        "{}",
+        store.name
+    );
+}
+
+/// SeaweedFS has no KMS to ask, so this runs against ministack only.
+#[tokio::test]
+async fn kms_encryption_is_requested_with_its_key() {
+    let store = crate::servers::ministack();
+    let app = app(store).await;
+    let post = app
+        .presign(json!({"profile": "kms", "filename": "secret.txt"}))
+        .await;
+    let answer = upload(&post, "text/plain", b"encrypted".to_vec()).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+    let key = post["key"].as_str().unwrap();
+    let object = store
+        .s3()
+        .head_object()
+        .bucket(&app.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    use aws_sdk_s3::types::ServerSideEncryption;
+    assert_eq!(
+        object.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKms)
+    );
+    assert_eq!(object.ssekms_key_id(), Some("alias/uploads"));
+}
+
 async fn one_byte_over_the_maximum_is_refused(store: &TestStore) {
     let app = app(store).await;
     let post = app.presign(docs("big.txt")).await;
@@ -318,6 +387,7 @@ on_every_store!(
     exactly_the_maximum_size_is_accepted,
     awkward_file_names_become_safe_keys,
     status_201_answers_with_xml,
+    profile_fields_are_stored_with_the_object,
     one_byte_over_the_maximum_is_refused,
     below_the_minimum_is_refused,
     key_outside_the_prefix_is_refused,
