@@ -2,15 +2,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand};
-use presigned_post::clock::SystemClock;
-use presigned_post::config::{AwsDefaults, Settings};
-use presigned_post::credentials::CredentialCache;
-use presigned_post::startup::Application;
-use presigned_post::telemetry;
+use presigned_post::config::Settings;
+use presigned_post::{startup, telemetry};
 
 /// Signed S3 POST policies so browsers upload straight to the bucket.
 #[derive(Debug, Parser)]
@@ -28,7 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP service (the default).
+    /// Run the HTTP service (the default). With no bucket configured, a local development
+    /// store starts in the same process.
     Serve,
 }
 
@@ -36,30 +32,17 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_json);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => match serve(cli.config).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                tracing::error!("{error}");
-                ExitCode::FAILURE
-            }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => match Settings::load(cli.config.as_deref()) {
+            Ok(settings) => startup::serve(settings).await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
         },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
     }
-}
-
-async fn serve(config_file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
-    let settings = Settings::load(config_file.as_deref())?;
-    let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let config = settings.validate(&AwsDefaults::from_env(aws.region().map(|r| r.to_string())))?;
-    let provider = aws
-        .credentials_provider()
-        .ok_or("aws-config found no credentials provider")?;
-    let app = Application::build(
-        config.clone(),
-        CredentialCache::new(provider),
-        Arc::new(SystemClock),
-    )?;
-    tracing::info!("listening on http://{}:{}", config.listen.ip(), app.port());
-    app.run_until_stopped().await?;
-    Ok(())
 }

@@ -8,11 +8,79 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
-use crate::clock::Clock;
-use crate::config::Config;
+use aws_config::BehaviorVersion;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{AwsDefaults, Config, ConfigError, Settings, StoreOrigin};
 use crate::credentials::CredentialCache;
+use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::service::Uploader;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The settings are wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The development store could not start.
+    #[error(transparent)]
+    EmbeddedStore(#[from] EmbeddedStoreError),
+    /// The HTTP port could not be bound or served.
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+    /// The AWS configuration offers no way to find credentials.
+    #[error("aws-config found no credentials provider")]
+    NoCredentialsProvider,
+}
+
+/// Runs the service: against the configured bucket with credentials from the AWS chain, or,
+/// when no bucket is configured, against the development store started in this process.
+pub async fn serve(mut settings: Settings) -> Result<(), StartError> {
+    let (config, credentials, _store) = match settings.store.bucket {
+        Some(_) => {
+            let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let defaults = AwsDefaults::from_env(aws.region().map(|r| r.to_string()));
+            let provider = aws
+                .credentials_provider()
+                .ok_or(StartError::NoCredentialsProvider)?;
+            (
+                settings.validate(&defaults)?,
+                CredentialCache::new(provider),
+                None,
+            )
+        }
+        None => {
+            let store = EmbeddedStore::start(
+                &settings.embedded_store.data_dir,
+                settings.embedded_store.listen,
+            )
+            .await?;
+            settings.store.bucket = Some(embedded_store::BUCKET.to_owned());
+            settings.store.region = Some(embedded_store::REGION.to_owned());
+            settings.store.endpoint = Some(store.endpoint().to_owned());
+            settings.store.path_style = Some(true);
+            let mut config = settings.validate(&AwsDefaults::default())?;
+            config.store_origin = StoreOrigin::Embedded {
+                bucket_dir: store.bucket_dir(),
+            };
+            tracing::warn!(
+                endpoint = store.endpoint(),
+                files = %store.bucket_dir().display(),
+                "no bucket configured: using the LOCAL DEVELOPMENT STORE in this process \
+                 (S3-compatible, for trying things out, not for production); \
+                 set store.bucket to upload to S3"
+            );
+            let credentials = CredentialCache::new(store.credentials());
+            (config, credentials, Some(store))
+        }
+    };
+    let listen = config.listen;
+    let app = Application::build(config, credentials, Arc::new(SystemClock))?;
+    tracing::info!("listening on http://{}:{}", listen.ip(), app.port());
+    app.run_until_stopped().await?;
+    Ok(())
+}
 
 /// A bound, not yet running, server.
 pub struct Application {

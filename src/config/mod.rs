@@ -5,7 +5,7 @@ pub mod units;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
@@ -39,6 +39,38 @@ pub struct Settings {
     /// Upload profiles by name.
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileSettings>,
+    /// The development store started when no bucket is configured.
+    #[serde(default)]
+    pub embedded_store: EmbeddedStoreSettings,
+}
+
+/// The `[embedded_store]` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedStoreSettings {
+    /// Where uploaded files are kept (default `./data`).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Its loopback address (default: a free port on 127.0.0.1).
+    #[serde(default = "default_store_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for EmbeddedStoreSettings {
+    fn default() -> Self {
+        EmbeddedStoreSettings {
+            data_dir: default_data_dir(),
+            listen: default_store_listen(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+fn default_store_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 fn default_listen() -> SocketAddr {
@@ -161,6 +193,18 @@ pub enum ConfigError {
     Invalid(Vec<String>),
 }
 
+/// Where the store comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOrigin {
+    /// A bucket named in the settings.
+    Configured,
+    /// The development store in this process, keeping files in `bucket_dir`.
+    Embedded {
+        /// The folder holding the bucket's files.
+        bucket_dir: PathBuf,
+    },
+}
+
 /// Checked settings, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -168,6 +212,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where uploads go.
     pub store: Store,
+    /// Whether that is a configured bucket or the development store.
+    pub store_origin: StoreOrigin,
     /// Upload profiles by name.
     pub profiles: BTreeMap<String, Profile>,
 }
@@ -224,6 +270,7 @@ impl Settings {
             Some(store) if problems.is_empty() => Ok(Config {
                 listen: self.listen,
                 store,
+                store_origin: StoreOrigin::Configured,
                 profiles,
             }),
             _ => Err(ConfigError::Invalid(problems)),

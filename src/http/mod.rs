@@ -27,6 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::healthz))
             .default_service(web::to(method_not_allowed)),
     )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz))
+            .default_service(web::to(method_not_allowed)),
+    )
     .default_service(web::to(not_found));
 }
 

@@ -11,8 +11,9 @@ use serde_json::json;
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETSECRET";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENVALUE";
 
-struct Running {
-    child: Child,
+/// A running binary; killed on drop.
+pub struct Running {
+    pub child: Child,
     log: Arc<Mutex<String>>,
 }
 
@@ -24,12 +25,13 @@ impl Drop for Running {
 }
 
 impl Running {
-    fn log(&self) -> String {
+    /// Everything it printed so far.
+    pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Waits for the "listening on" line and returns the address.
-    fn address(&self) -> String {
+    pub fn address(&self) -> String {
         let started = Instant::now();
         loop {
             let log = self.log();
@@ -46,26 +48,39 @@ impl Running {
 }
 
 /// Starts the binary in `dir` with `settings` in `file_name`, passed with `--config` unless it
-/// is the default `presigned-post.toml`.
+/// is the default `presigned-post.toml`, and AWS credentials for a configured bucket.
 fn start(dir: &std::path::Path, file_name: &str, settings: &str) -> Running {
-    let file = dir.join(file_name);
-    std::fs::write(&file, settings).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_presigned-post"));
-    if file_name != "presigned-post.toml" {
-        command.arg("--config").arg(&file);
-    }
-    let mut child = command
+    std::fs::write(dir.join(file_name), settings).unwrap();
+    let args: &[&str] = if file_name == "presigned-post.toml" {
+        &[]
+    } else {
+        &["--config", file_name]
+    };
+    start_binary(
+        dir,
+        args,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDBINARYTEST"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+            ("AWS_REGION", "eu-west-1"),
+            ("PRESIGNED_POST__STORE__BUCKET", "binary-test"),
+        ],
+    )
+}
+
+/// Starts the binary in `dir` with only `env` (plus PATH, HOME, full logging, no instance
+/// metadata lookups, and port 0).
+pub fn start_binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
+        .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
         .env("RUST_LOG", "trace")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "AKIDBINARYTEST")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
-        .env("AWS_REGION", "eu-west-1")
         .env("PRESIGNED_POST__LISTEN", "127.0.0.1:0")
-        .env("PRESIGNED_POST__STORE__BUCKET", "binary-test")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -89,9 +104,11 @@ fn start(dir: &std::path::Path, file_name: &str, settings: &str) -> Running {
     Running { child, log }
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+/// A fresh directory under the target directory.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -22,6 +22,7 @@ macro_rules! on_every_store {
 
 mod bad_input;
 mod binary;
+mod embedded_store;
 mod helpers;
 mod servers;
 mod store_uploads;

@@ -1,0 +1,155 @@
+//! `presigned-post` with no bucket configured: the development store in the same process takes
+//! real uploads, checks signatures and policies, and keeps files under `./data/`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::binary::{start_binary, temp_dir};
+use crate::helpers::{fields, post_form, upload};
+
+/// Every file under `dir`, recursively (the store's metadata files included).
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+async fn get_json(url: String) -> Value {
+    reqwest::get(&url).await.unwrap().json().await.unwrap()
+}
+
+async fn presign(address: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/api/uploads"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_no_settings_uploads_land_in_the_data_directory() {
+    let dir = temp_dir("embedded");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let log = running.log();
+    assert!(log.contains("LOCAL DEVELOPMENT STORE"), "{log}");
+
+    let ready = get_json(format!("http://{address}/readyz")).await;
+    assert_eq!(ready["store"]["kind"], "embedded", "{ready}");
+    let bucket_dir = PathBuf::from(ready["store"]["files"].as_str().unwrap());
+    assert_eq!(bucket_dir, dir.join("data/local").canonicalize().unwrap());
+
+    // The default profile: any type.
+    let post = presign(
+        &address,
+        json!({"profile": "default", "filename": "hello.txt", "content_type": "text/plain"}),
+    )
+    .await;
+    let answer = upload(&post, "text/plain", b"hello from a fresh machine".to_vec()).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+    let key = post["key"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read(bucket_dir.join(key)).unwrap(),
+        b"hello from a fresh machine"
+    );
+
+    // A forged signature is refused and nothing is written.
+    let before = files(&dir.join("data"));
+    let mut forged = fields(&post);
+    let signature = forged
+        .iter_mut()
+        .find(|(n, _)| n == "x-amz-signature")
+        .unwrap();
+    signature.1 = signature.1.chars().rev().collect();
+    let answer = post_form(
+        post["url"].as_str().unwrap(),
+        &forged,
+        "x.txt",
+        "text/plain",
+        b"forged".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (403, Some("SignatureDoesNotMatch")),
+        "{answer:?}"
+    );
+    assert_eq!(files(&dir.join("data")), before);
+
+    // Files survive a restart, and the new process takes uploads too.
+    drop(running);
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    assert_eq!(
+        std::fs::read(bucket_dir.join(key)).unwrap(),
+        b"hello from a fresh machine"
+    );
+    let post = presign(
+        &address,
+        json!({"profile": "default", "filename": "again.bin"}),
+    )
+    .await;
+    let answer = upload(&post, "application/octet-stream", vec![7; 2048]).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+    assert_eq!(
+        std::fs::read(bucket_dir.join(post["key"].as_str().unwrap())).unwrap(),
+        vec![7; 2048]
+    );
+}
+
+#[tokio::test]
+async fn the_development_store_enforces_the_size_limit() {
+    let dir = temp_dir("embedded-limit");
+    let running = start_binary(
+        &dir,
+        &[],
+        &[("PRESIGNED_POST__PROFILES__SMALL__MAX_SIZE", "1 KiB")],
+    );
+    let address = running.address();
+    let post = presign(&address, json!({"profile": "small", "filename": "big.bin"})).await;
+    let before = files(&dir.join("data"));
+    let answer = upload(&post, "application/octet-stream", vec![0; 1025]).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, Some("EntityTooLarge")),
+        "{answer:?}"
+    );
+    assert_eq!(files(&dir.join("data")), before);
+    let answer = upload(&post, "application/octet-stream", vec![0; 1024]).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_configured_bucket_starts_no_development_store() {
+    let dir = temp_dir("embedded-off");
+    let running = start_binary(
+        &dir,
+        &[],
+        &[
+            ("PRESIGNED_POST__STORE__BUCKET", "real-bucket"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDX"),
+            ("AWS_SECRET_ACCESS_KEY", "not-used"),
+        ],
+    );
+    let address = running.address();
+    let ready = get_json(format!("http://{address}/readyz")).await;
+    assert_eq!(ready["store"]["kind"], "s3");
+    assert!(!dir.join("data").exists());
+    assert!(!running.log().contains("DEVELOPMENT STORE"));
+}
