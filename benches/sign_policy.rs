@@ -10,7 +10,7 @@ use presigned_post::content_type::ContentTypePattern;
 use presigned_post::expiry::Expiry;
 use presigned_post::keys::KeyPrefix;
 use presigned_post::policy::ContentLengthRange;
-use presigned_post::presign::{Signer, presign_post};
+use presigned_post::presign::{Signer, Target, presign_post};
 use presigned_post::profile::Profile;
 use presigned_post::signing::SigningKeyCache;
 use presigned_post::store::{AddressStyle, Store};
@@ -55,7 +55,7 @@ fn bench(c: &mut Criterion) {
             now,
             expires_at: now + Duration::from_secs(900),
         };
-        presign_post(signer, &profile, &upload, id).unwrap()
+        presign_post(signer, &profile, Target::File(&upload), id).unwrap()
     };
     c.bench_function("validate+build+sign one policy (signing key cached)", |b| {
         b.iter(|| sign(&warm_keys))

@@ -3,6 +3,7 @@
 //! Pure core — [`policy`], [`signing`], [`keys`], [`presign`], [`expiry`], [`upload`] — with time
 //! and ids passed in; IO at the edges — [`credentials`], [`clock`], [`http`], [`startup`].
 
+pub mod bucket_cors;
 pub mod clock;
 pub mod config;
 pub mod content_type;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod keys;
 pub mod policy;
 pub mod presign;
+pub mod presign_url;
 pub mod profile;
 pub mod service;
 pub mod signing;

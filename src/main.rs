@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use presigned_post::config::Settings;
-use presigned_post::{startup, telemetry};
+use presigned_post::{bucket_cors, startup, telemetry};
 
 /// Signed S3 POST policies so browsers upload straight to the bucket.
 #[derive(Debug, Parser)]
@@ -26,6 +26,9 @@ enum Command {
     /// Run the HTTP service (the default). With no bucket configured, a local development
     /// store starts in the same process.
     Serve,
+    /// Print the bucket CORS rule the upload page's script needs, for
+    /// `aws s3api put-bucket-cors --bucket BUCKET --cors-configuration file://cors.json`.
+    Cors,
 }
 
 #[tokio::main]
@@ -37,6 +40,15 @@ async fn main() -> ExitCode {
             Ok(settings) => startup::serve(settings).await.map_err(|e| e.to_string()),
             Err(error) => Err(error.to_string()),
         },
+        Command::Cors => Settings::load(cli.config.as_deref())
+            .map(|settings| {
+                let rule = bucket_cors::configuration(&[settings.browser_origin()]);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rule).expect("JSON always prints")
+                );
+            })
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

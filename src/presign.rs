@@ -56,31 +56,62 @@ pub struct Signer<'a> {
     pub expires_at: SystemTime,
 }
 
-/// Signs a POST policy for `upload` under `profile`, keyed with `id`.
-///
-/// The key is fixed exactly (`prefix + id + "/" + name`), so the client cannot choose another.
+/// What a policy is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// One known file (the JSON API): the key is fixed exactly (`prefix + id + "/" + name`), so
+    /// the client cannot choose another.
+    File(&'a ValidUpload),
+    /// An HTML form for any file: the key is `prefix + id + "/${filename}"` (S3 fills in the
+    /// name), allowed by `starts-with` on the folder; S3 answers with a redirect to `redirect`.
+    Form {
+        /// The exact media type to store, when the profile allows exactly one.
+        content_type: Option<&'a str>,
+        /// Where S3 sends the browser after the upload.
+        redirect: &'a str,
+    },
+}
+
+/// Signs a POST policy for `target` under `profile`, keyed with `id`.
 pub fn presign_post(
     signer: Signer<'_>,
     profile: &Profile,
-    upload: &ValidUpload,
+    target: Target<'_>,
     id: Ulid,
 ) -> Result<PresignedPost, PolicyError> {
-    let key = ObjectKey::new(&profile.key_prefix, id, &upload.file_name);
-    let mut builder = profile
-        .policy_builder(signer.store.bucket())?
-        .exact("key", key.as_str())?;
-    if let Some(content_type) = &upload.content_type {
-        builder = builder.exact("Content-Type", content_type.as_str())?;
-    }
-    if let Some(disposition) = profile.content_disposition {
-        builder = builder.exact(
-            "Content-Disposition",
-            &disposition.header(upload.file_name.as_str()),
-        )?;
-    }
-    for (name, value) in &upload.metadata {
-        builder = builder.exact(name, value)?;
-    }
+    let mut builder = profile.policy_builder(signer.store.bucket())?;
+    let key = match target {
+        Target::File(upload) => {
+            let key = ObjectKey::new(&profile.key_prefix, id, &upload.file_name).to_string();
+            builder = builder.exact("key", &key)?;
+            if let Some(content_type) = &upload.content_type {
+                builder = builder.exact("Content-Type", content_type.as_str())?;
+            }
+            if let Some(disposition) = profile.content_disposition {
+                builder = builder.exact(
+                    "Content-Disposition",
+                    &disposition.header(upload.file_name.as_str()),
+                )?;
+            }
+            for (name, value) in &upload.metadata {
+                builder = builder.exact(name, value)?;
+            }
+            key
+        }
+        Target::Form {
+            content_type,
+            redirect,
+        } => {
+            let folder = ObjectKey::folder(&profile.key_prefix, id);
+            let key = format!("{folder}${{filename}}");
+            builder = builder.starts_with("key", &folder, &key)?;
+            if let Some(content_type) = content_type {
+                builder = builder.exact("Content-Type", content_type)?;
+            }
+            builder = builder.exact("success_action_redirect", redirect)?;
+            key
+        }
+    };
     let credentials = signer.credentials;
     if let Some(token) = credentials.session_token() {
         builder = builder.exact("x-amz-security-token", token)?;
@@ -113,7 +144,7 @@ pub fn presign_post(
         method: "POST",
         url: signer.store.bucket_url().to_owned(),
         fields,
-        key: key.to_string(),
+        key,
         expires_at: signer.expires_at,
         expires_in: signer
             .expires_at

@@ -162,7 +162,29 @@ impl FixedFieldSettings {
     }
 }
 
+/// What the HTML form (which cannot see the file before it is sent) does about media types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormContentType {
+    /// The profile accepts any type: the form sets none.
+    Any,
+    /// The profile accepts exactly one type: the form fixes it.
+    Exactly(String),
+    /// The profile accepts several types: only the script can pick the right one per file, so
+    /// the form needs JavaScript (a form policy naming one type would refuse the others, and a
+    /// prefix would allow more than configured).
+    NeedsScript,
+}
+
 impl Profile {
+    /// How the HTML form handles `Content-Type` for this profile.
+    pub fn form_content_type(&self) -> FormContentType {
+        match self.content_types.as_slice() {
+            [] => FormContentType::Any,
+            [only] if !only.to_string().contains('*') => FormContentType::Exactly(only.to_string()),
+            _ => FormContentType::NeedsScript,
+        }
+    }
+
     /// A policy builder for `bucket` holding this profile's size range and fixed fields.
     pub fn policy_builder(&self, bucket: &str) -> Result<PolicyBuilder, PolicyError> {
         self.fixed_fields.iter().try_fold(

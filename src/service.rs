@@ -2,6 +2,7 @@
 //! then hands everything to the pure policy code.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ulid::Ulid;
 
@@ -10,9 +11,14 @@ use crate::config::Config;
 use crate::credentials::{CredentialCache, CredentialsUnavailable};
 use crate::expiry::{CredentialsExpiring, policy_expiration};
 use crate::policy::PolicyError;
-use crate::presign::{PresignedPost, Signer, presign_post};
+use crate::presign::{PresignedPost, Signer, Target, presign_post};
+use crate::presign_url::presign_object_url;
+use crate::profile::Profile;
 use crate::signing::SigningKeyCache;
 use crate::upload::{Refusal, UploadRequest, validate};
+
+/// How long the URL of a HEAD request made to confirm an upload lives.
+const HEAD_URL_LIFE: Duration = Duration::from_secs(60);
 
 /// Why no policy was issued.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +40,22 @@ pub enum UploadError {
     Policy(#[from] PolicyError),
 }
 
+/// What the store says about an uploaded object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Stored media type.
+    pub content_type: Option<String>,
+    /// The ETag, without quotes.
+    pub etag: Option<String>,
+}
+
+/// The store could not be asked about an object.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach the store: {0}")]
+pub struct StoreUnreachable(String);
+
 /// Issues signed POST policies.
 #[derive(Debug)]
 pub struct Uploader {
@@ -41,6 +63,7 @@ pub struct Uploader {
     credentials: CredentialCache,
     clock: Arc<dyn Clock>,
     signing_keys: SigningKeyCache,
+    http: reqwest::Client,
 }
 
 impl Uploader {
@@ -51,7 +74,54 @@ impl Uploader {
             credentials,
             clock,
             signing_keys: SigningKeyCache::default(),
+            http: reqwest::Client::new(),
         }
+    }
+
+    /// Asks the store (with a signed HEAD) about `key`; `None` if it does not exist.
+    pub async fn stored_object(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable> {
+        let now = self.clock.now();
+        let credentials = self
+            .credentials
+            .get(now, HEAD_URL_LIFE)
+            .await
+            .map_err(|e| StoreUnreachable(e.to_string()))?;
+        let url = presign_object_url(
+            "HEAD",
+            &self.config.store,
+            &credentials,
+            key,
+            now,
+            HEAD_URL_LIFE,
+        )
+        .map_err(|e| StoreUnreachable(e.to_string()))?;
+        let response = self
+            .http
+            .head(url)
+            .send()
+            .await
+            .map_err(|e| StoreUnreachable(e.without_url().to_string()))?;
+        if matches!(response.status().as_u16(), 403 | 404) {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(StoreUnreachable(format!(
+                "HEAD answered {}",
+                response.status()
+            )));
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(Some(StoredObject {
+            size: header("content-length").and_then(|v| v.parse().ok()),
+            content_type: header("content-type"),
+            etag: header("etag").map(|e| e.trim_matches('"').to_owned()),
+        }))
     }
 
     /// The checked settings.
@@ -71,6 +141,36 @@ impl Uploader {
             .get(profile_name)
             .ok_or_else(|| UploadError::UnknownProfile(profile_name.to_owned()))?;
         let upload = validate(profile, request)?;
+        self.sign(profile, Target::File(&upload)).await
+    }
+
+    /// A signed policy for the HTML form of profile `profile_name`, for any file name.
+    pub async fn presign_form(
+        &self,
+        profile_name: &str,
+        content_type: Option<&str>,
+        redirect: &str,
+    ) -> Result<PresignedPost, UploadError> {
+        let profile = self
+            .config
+            .profiles
+            .get(profile_name)
+            .ok_or_else(|| UploadError::UnknownProfile(profile_name.to_owned()))?;
+        self.sign(
+            profile,
+            Target::Form {
+                content_type,
+                redirect,
+            },
+        )
+        .await
+    }
+
+    async fn sign(
+        &self,
+        profile: &Profile,
+        target: Target<'_>,
+    ) -> Result<PresignedPost, UploadError> {
         let now = self.clock.now();
         let credentials = self.credentials.get(now, profile.expiry.duration()).await?;
         let expires_at = policy_expiration(now, profile.expiry, credentials.expiry())?;
@@ -81,7 +181,7 @@ impl Uploader {
             now,
             expires_at,
         };
-        let post = presign_post(signer, profile, &upload, Ulid::from_datetime(now))?;
+        let post = presign_post(signer, profile, target, Ulid::from_datetime(now))?;
         tracing::info!(profile = %profile.name, key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
         Ok(post)
     }

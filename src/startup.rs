@@ -10,11 +10,13 @@ use actix_web::{App, HttpServer, web};
 
 use aws_config::BehaviorVersion;
 
+use crate::bucket_cors;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsDefaults, Config, ConfigError, Settings, StoreOrigin};
 use crate::credentials::CredentialCache;
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
+use crate::http::pages::Site;
 use crate::service::Uploader;
 
 /// Why the service could not start.
@@ -112,11 +114,22 @@ impl Application {
             url = config.store.bucket_url(),
             "store"
         );
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{port}", config.listen.ip()));
+        let store_origin = bucket_cors::origin_of(config.store.bucket_url())
+            .expect("a store URL always has an origin");
+        let site = web::Data::new(Site {
+            public_url,
+            store_origin,
+        });
         let uploader = web::Data::new(Uploader::new(config, credentials, clock));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::log_requests))
                 .app_data(uploader.clone())
+                .app_data(site.clone())
                 .configure(http::configure)
         })
         .listen(listener)?

@@ -33,6 +33,9 @@ pub struct Settings {
     /// Address the HTTP server listens on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Where browsers reach this service (for redirects after form uploads and the bucket's
+    /// CORS rule); default `http://LISTEN`.
+    pub public_url: Option<String>,
     /// The bucket and how to reach it.
     #[serde(default)]
     pub store: StoreSettings,
@@ -210,6 +213,8 @@ pub enum StoreOrigin {
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Where browsers reach this service, without a trailing `/`, if set.
+    pub public_url: Option<String>,
     /// Where uploads go.
     pub store: Store,
     /// Whether that is a configured bucket or the development store.
@@ -240,6 +245,14 @@ impl Settings {
         Self::from_figment(figment)
     }
 
+    /// The origin browsers load the pages from: that of `public_url`, else `http://LISTEN`.
+    pub fn browser_origin(&self) -> String {
+        self.public_url
+            .as_deref()
+            .and_then(crate::bucket_cors::origin_of)
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// Reads settings from any figment (tests give a TOML string).
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
         figment
@@ -251,6 +264,17 @@ impl Settings {
     pub fn validate(self, aws: &AwsDefaults) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
         let store = self.store.resolve(aws).map_err(|p| problems.extend(p)).ok();
+        let public_url = self.public_url.as_deref().and_then(|url| {
+            let parsed = url::Url::parse(url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if parsed.is_none() {
+                problems.push(format!(
+                    "public_url `{url}` is not an http:// or https:// URL"
+                ));
+            }
+            parsed.map(|u| u.as_str().trim_end_matches('/').to_owned())
+        });
         let mut profile_settings = self.profiles;
         if profile_settings.is_empty() {
             profile_settings.insert(DEFAULT_PROFILE.into(), ProfileSettings::default());
@@ -269,6 +293,7 @@ impl Settings {
         match store {
             Some(store) if problems.is_empty() => Ok(Config {
                 listen: self.listen,
+                public_url,
                 store,
                 store_origin: StoreOrigin::Configured,
                 profiles,

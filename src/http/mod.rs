@@ -1,6 +1,8 @@
 //! The HTTP interface: thin handlers over the service, routed in one place.
 
+mod assets;
 mod health;
+pub mod pages;
 pub mod problem;
 mod uploads;
 
@@ -17,22 +19,26 @@ pub use uploads::MAX_BODY_BYTES;
 
 /// Every route, for the server and for tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/uploads")
-            .route(web::post().to(uploads::create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(health::healthz))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(health::readyz))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .default_service(web::to(not_found));
+    cfg.route("/", web::get().to(pages::index))
+        .route("/upload/{profile}", web::get().to(pages::upload_page))
+        .route("/uploaded", web::get().to(pages::uploaded))
+        .route("/static/{name}", web::get().to(assets::asset))
+        .service(
+            web::resource("/api/uploads")
+                .route(web::post().to(uploads::create))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/healthz")
+                .route(web::get().to(health::healthz))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/readyz")
+                .route(web::get().to(health::readyz))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .default_service(web::to(not_found));
 }
 
 async fn not_found() -> Result<HttpResponse, Problem> {

@@ -24,6 +24,10 @@ min_size = 10
 content_types = ["text/plain", "image/*"]
 metadata = ["alt"]
 
+[profiles.files]
+key_prefix = "files/"
+max_size = "1 KiB"
+
 [profiles.receipts]
 key_prefix = "receipts/"
 max_size = "1 KiB"

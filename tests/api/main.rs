@@ -22,8 +22,10 @@ macro_rules! on_every_store {
 
 mod bad_input;
 mod binary;
+mod browser;
 mod embedded_store;
 mod helpers;
+mod pages;
 mod servers;
 mod store_uploads;
 mod temporary_credentials;

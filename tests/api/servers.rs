@@ -62,7 +62,7 @@ fn tool(name: &str) -> PathBuf {
 /// Children are started from one thread that lives as long as the process, and each asks the
 /// kernel for SIGKILL when that thread (so, the process) ends: no server outlives the tests,
 /// even when a test panics.
-fn spawn_tied_to_process(command: Command) -> u32 {
+pub fn spawn_tied_to_process(command: Command) -> u32 {
     type Request = (Command, mpsc::Sender<std::io::Result<u32>>);
     static SPAWNER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
@@ -152,7 +152,7 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn work_dir(name: &str) -> PathBuf {
+pub fn work_dir(name: &str) -> PathBuf {
     let dir =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the server's work directory");
@@ -235,6 +235,7 @@ pub fn seaweedfs() -> &'static TestStore {
             .arg("-ip.bind=127.0.0.1")
             .arg(format!("-s3.config={}", config.display()))
             .arg(format!("-s3.port={s3_port}"))
+            .arg("-s3.allowedOrigins=*")
             .arg("-admin.ui=false")
             .arg("-webdav=false");
         for flag in [
@@ -274,6 +275,24 @@ pub fn seaweedfs() -> &'static TestStore {
             secret_access_key,
         }
     })
+}
+
+/// The development store of `presigned-post` itself, in this test's runtime, with files in a
+/// fresh directory.
+pub async fn embedded(name: &str) -> TestStore {
+    let dir = work_dir(&format!("embedded-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store =
+        presigned_post::embedded_store::EmbeddedStore::start(&dir, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("start the development store");
+    let credentials = store.credentials();
+    TestStore {
+        name: "embedded",
+        endpoint: store.endpoint().to_owned(),
+        access_key_id: credentials.access_key_id().to_owned(),
+        secret_access_key: credentials.secret_access_key().to_owned(),
+    }
 }
 
 impl TestStore {

@@ -1,0 +1,32 @@
+//! `/static/*`: the stylesheet and the upload script, built into the binary.
+
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{HttpResponse, web};
+
+use super::problem::Problem;
+
+const ASSETS: [(&str, &str, &str); 2] = [
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/style.css"),
+    ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/upload.js"),
+    ),
+];
+
+/// Serves one built-in asset (revalidated on every use, so a new binary's assets are seen).
+pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let (_, content_type, body) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == path.as_str())
+        .ok_or_else(Problem::not_found)?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header(CacheControl(vec![CacheDirective::NoCache]))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(*body))
+}

@@ -1,0 +1,282 @@
+//! The HTML pages: the profile index, the upload page, and the landing page after a form upload.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::config::units::human_size;
+use crate::presign::PresignedPost;
+use crate::profile::{FormContentType, Profile};
+use crate::service::{UploadError, Uploader};
+
+/// Where browsers reach this service and the store: for redirects and the page's CSP.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// This service's base URL, without a trailing `/`.
+    pub public_url: String,
+    /// The store's origin, which forms post to and scripts upload to.
+    pub store_origin: String,
+}
+
+impl Site {
+    /// The Content-Security-Policy of every page: own scripts and styles only, no inline code,
+    /// forms and uploads only to this service and the store.
+    pub fn content_security_policy(&self) -> String {
+        let store = &self.store_origin;
+        format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self' {store}; form-action 'self' {store}; base-uri 'none'; \
+             frame-ancestors 'none'"
+        )
+    }
+}
+
+fn html(status: StatusCode, site: &Site, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                site.content_security_policy(),
+            ))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::REFERRER_POLICY, "same-origin"))
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .body(body),
+        Err(error) => {
+            tracing::error!(%error, "a page did not render");
+            HttpResponse::InternalServerError().body("internal error")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    detail: &'a str,
+}
+
+fn error_page(site: &Site, status: StatusCode, title: &str, detail: &str) -> HttpResponse {
+    html(status, site, &ErrorPage { title, detail })
+}
+
+/// "Up to 5 MiB · PNG or JPEG images" — a profile's limits in words.
+fn limits(profile: &Profile) -> String {
+    let mut words = format!("Up to {}", human_size(profile.size.max()));
+    if profile.size.min() > 0 {
+        words = format!(
+            "From {} up to {}",
+            human_size(profile.size.min()),
+            human_size(profile.size.max())
+        );
+    }
+    let types: Vec<String> = profile
+        .content_types
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if types.is_empty() {
+        words.push_str(" · any type of file");
+    } else {
+        words.push_str(&format!(" · {}", types.join(", ")));
+    }
+    words
+}
+
+fn in_words(seconds: u64) -> String {
+    match seconds {
+        s if s >= 3600 && s % 3600 == 0 => {
+            format!("{} hour{}", s / 3600, if s == 3600 { "" } else { "s" })
+        }
+        s if s >= 120 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+struct ProfileLink {
+    name: String,
+    limits: String,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    profiles: Vec<ProfileLink>,
+}
+
+/// `GET /`: the profiles, or straight to the only one.
+pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> HttpResponse {
+    let profiles = &uploader.config().profiles;
+    if let (1, Some(name)) = (profiles.len(), profiles.keys().next()) {
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/upload/{name}")))
+            .finish();
+    }
+    let profiles = profiles
+        .values()
+        .map(|p| ProfileLink {
+            name: p.name.clone(),
+            limits: limits(p),
+        })
+        .collect();
+    html(StatusCode::OK, &site, &IndexPage { profiles })
+}
+
+#[derive(Template)]
+#[template(path = "upload.html")]
+struct UploadPage<'a> {
+    profile: &'a str,
+    limits: String,
+    post: PresignedPost,
+    max_size: u64,
+    min_size: u64,
+    types: String,
+    accept: String,
+    needs_script: bool,
+    expires_words: String,
+    refresh_after: u64,
+}
+
+/// `GET /upload/{profile}`: a form that posts straight to the bucket, with a fresh policy.
+pub async fn upload_page(
+    path: web::Path<String>,
+    uploader: web::Data<Uploader>,
+    site: web::Data<Site>,
+) -> HttpResponse {
+    let name = path.into_inner();
+    let Some(profile) = uploader.config().profiles.get(&name) else {
+        let detail = format!("There is no upload called “{name}”.");
+        return error_page(&site, StatusCode::NOT_FOUND, "Not found", &detail);
+    };
+    let form_type = profile.form_content_type();
+    let content_type = match &form_type {
+        FormContentType::Exactly(t) => Some(t.as_str()),
+        _ => None,
+    };
+    let redirect = format!("{}/uploaded", site.public_url);
+    let post = match uploader.presign_form(&name, content_type, &redirect).await {
+        Ok(post) => post,
+        Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
+            tracing::warn!(%error, "no form policy");
+            return error_page(
+                &site,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Uploads are paused",
+                "The service cannot sign uploads right now. Please try again in a minute.",
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "no form policy");
+            return error_page(
+                &site,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+            );
+        }
+    };
+    let types: Vec<String> = profile
+        .content_types
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let page = UploadPage {
+        profile: &profile.name,
+        limits: limits(profile),
+        max_size: profile.size.max(),
+        min_size: profile.size.min(),
+        accept: types.join(","),
+        types: types.join(","),
+        needs_script: form_type == FormContentType::NeedsScript,
+        expires_words: in_words(post.expires_in),
+        refresh_after: post.expires_in.saturating_sub(10).max(1),
+        post,
+    };
+    html(StatusCode::OK, &site, &page)
+}
+
+/// What S3 appends to `success_action_redirect`.
+#[derive(Debug, Deserialize)]
+pub struct UploadedQuery {
+    bucket: String,
+    key: String,
+    etag: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "uploaded.html")]
+struct UploadedPage {
+    confirmed: bool,
+    problem: String,
+    bucket: String,
+    key: String,
+    etag: String,
+    size: String,
+    content_type: String,
+    back: String,
+}
+
+/// `GET /uploaded`: confirms a form upload with a HEAD on the object, so that a forged
+/// redirect cannot show a fake success.
+pub async fn uploaded(
+    query: Result<web::Query<UploadedQuery>, actix_web::Error>,
+    uploader: web::Data<Uploader>,
+    site: web::Data<Site>,
+) -> HttpResponse {
+    let Ok(query) = query else {
+        return error_page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "Nothing to show",
+            "This page shows an upload after it finishes.",
+        );
+    };
+    let config = uploader.config();
+    let profile = config
+        .profiles
+        .values()
+        .filter(|p| query.key.starts_with(p.key_prefix.as_str()))
+        .max_by_key(|p| p.key_prefix.as_str().len());
+    let back = profile.map_or_else(|| "/".to_owned(), |p| format!("/upload/{}", p.name));
+    let mut page = UploadedPage {
+        confirmed: false,
+        problem: String::new(),
+        bucket: query.bucket.clone(),
+        key: query.key.clone(),
+        etag: String::new(),
+        size: String::new(),
+        content_type: String::new(),
+        back,
+    };
+    let claimed_etag = query.etag.as_deref().map(|e| e.trim_matches('"'));
+    if query.bucket != config.store.bucket() || profile.is_none() {
+        page.problem = "This is not an upload made here.".into();
+        return html(StatusCode::NOT_FOUND, &site, &page);
+    }
+    match uploader.stored_object(&query.key).await {
+        Ok(Some(object)) if claimed_etag.is_some() && object.etag.as_deref() == claimed_etag => {
+            page.confirmed = true;
+            page.etag = object.etag.unwrap_or_default();
+            page.size = match object.size {
+                Some(size) if size < 1000 => human_size(size),
+                Some(size) => format!("{} ({size} bytes)", human_size(size)),
+                None => "unknown".into(),
+            };
+            page.content_type = object.content_type.unwrap_or_else(|| "unknown".into());
+            html(StatusCode::OK, &site, &page)
+        }
+        Ok(_) => {
+            page.problem = "The storage has no such file.".into();
+            html(StatusCode::NOT_FOUND, &site, &page)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not confirm an upload");
+            page.problem =
+                "The storage could not be reached to confirm it. Please try again.".into();
+            html(StatusCode::BAD_GATEWAY, &site, &page)
+        }
+    }
+}

@@ -1,0 +1,286 @@
+// The upload page's script (a plain ES module, no build step).
+//
+// Without it the page is a plain form that posts one file straight to the bucket. With it:
+// drag and drop, several files, a fresh policy per file from POST /api/uploads, checks of size
+// and type before any byte is sent, a progress bar and a cancel button per file, the store's
+// XML errors turned into sentences, and one retry with a fresh policy when a policy expired.
+
+const form = document.getElementById('upload-form');
+if (form) enhance(form);
+
+function enhance(form) {
+  const input = document.getElementById('file');
+  const zone = document.getElementById('drop-zone');
+  const limits = {
+    profile: form.dataset.profile,
+    maxSize: () => Number(form.dataset.maxSize),
+    minSize: () => Number(form.dataset.minSize),
+    types: form.dataset.types ? form.dataset.types.split(',') : [],
+  };
+  const uploads = new Set();
+
+  document.querySelectorAll('.js-only').forEach((el) => { el.hidden = false; });
+  document.querySelectorAll('.no-js-submit').forEach((el) => { el.hidden = true; });
+  input.multiple = true;
+  input.required = false;
+  input.removeAttribute('name');
+  document.querySelector('.drop-title').textContent = 'Choose files';
+  form.addEventListener('submit', (event) => event.preventDefault());
+  input.addEventListener('change', () => {
+    start([...input.files]);
+    input.value = '';
+  });
+  zone.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    start([...event.dataTransfer.files]);
+  });
+  countDown(document.getElementById('expiry'), () => uploads.size === 0);
+
+  function start(files) {
+    for (const file of files) {
+      const item = new Item(file);
+      const problem = checkLocally(file, limits);
+      if (problem) {
+        item.fail(problem);
+        continue;
+      }
+      uploads.add(item);
+      attempt(file, item, limits, true).finally(() => uploads.delete(item));
+    }
+  }
+}
+
+/** A size for people: binary units when exact, else decimal (as the server writes them). */
+export function humanSize(bytes) {
+  const binary = [[2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
+  for (const [unit, name] of binary) {
+    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit} ${name}`;
+  }
+  const decimal = [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'KB']];
+  for (const [unit, name] of decimal) {
+    if (bytes >= unit) return `${(bytes / unit).toFixed(1)} ${name}`;
+  }
+  return `${bytes} bytes`;
+}
+
+function typeAllowed(type, patterns) {
+  if (patterns.length === 0) return true;
+  const essence = (type || '').split(';')[0].trim().toLowerCase();
+  if (!essence.includes('/')) return false;
+  return patterns.some((pattern) => pattern === '*/*'
+    || pattern === essence
+    || (pattern.endsWith('/*') && essence.startsWith(pattern.slice(0, -1))));
+}
+
+function checkLocally(file, limits) {
+  if (file.size > limits.maxSize()) {
+    return `This file is ${humanSize(file.size)}; the limit is ${humanSize(limits.maxSize())}.`;
+  }
+  if (file.size < limits.minSize()) {
+    return `This file is ${humanSize(file.size)}; the minimum is ${humanSize(limits.minSize())}.`;
+  }
+  if (!typeAllowed(file.type, limits.types)) {
+    const what = file.type ? `a ${file.type} file` : 'a file of unknown type';
+    return `This is ${what}; this upload accepts ${limits.types.join(', ')}.`;
+  }
+  return null;
+}
+
+async function attempt(file, item, limits, mayRetry) {
+  const request = { profile: limits.profile, filename: file.name, size: file.size };
+  if (file.type) request.content_type = file.type;
+  let post;
+  try {
+    const response = await fetch('/api/uploads', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      item.fail(body.detail ? capitalize(body.detail) : `The service refused this file (${response.status}).`);
+      return;
+    }
+    post = body;
+  } catch {
+    item.fail('The upload service could not be reached. Check your connection and try again.');
+    return;
+  }
+
+  const data = new FormData();
+  for (const [name, value] of Object.entries(post.fields)) data.append(name, value);
+  data.append('file', file);
+  const outcome = await send(post.url, data, item);
+  if (outcome.cancelled) return;
+  if (outcome.ok) {
+    item.done(post.key);
+    return;
+  }
+  const error = outcome.error;
+  if (mayRetry && isStale(error)) {
+    item.note('This link expired — retrying with a fresh one.');
+    await attempt(file, item, limits, false);
+    return;
+  }
+  item.fail(explain(error, file, post.max_size));
+}
+
+function send(url, data, item) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) item.progress(event.loaded / event.total);
+    });
+    xhr.addEventListener('load', () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ ok: true });
+      else resolve({ ok: false, error: parseStoreError(xhr.status, xhr.responseText) });
+    });
+    xhr.addEventListener('error', () => resolve({ ok: false, error: { code: 'NetworkError', message: '' } }));
+    xhr.addEventListener('abort', () => resolve({ cancelled: true }));
+    item.onCancel(() => xhr.abort());
+    xhr.open('POST', url);
+    xhr.send(data);
+  });
+}
+
+/** Reads S3's `<Error><Code>…</Code><Message>…</Message></Error>`. */
+export function parseStoreError(status, text) {
+  const doc = new DOMParser().parseFromString(text || '<Error/>', 'application/xml');
+  const field = (name) => doc.getElementsByTagName(name)[0]?.textContent ?? '';
+  return {
+    status,
+    code: field('Code') || `HTTP ${status}`,
+    message: field('Message'),
+    maxSize: Number(field('MaxSizeAllowed')) || null,
+  };
+}
+
+/** The policy's time is past (or, to a store that checks the signing time, too old). */
+function isStale(error) {
+  return (error.code === 'AccessDenied' && /policy expired/i.test(error.message))
+    || error.code === 'RequestTimeTooSkewed';
+}
+
+function explain(error, file, maxSize) {
+  switch (error.code) {
+    case 'EntityTooLarge':
+      return `This file is ${humanSize(file.size)}; the limit is ${humanSize(error.maxSize || maxSize)}.`;
+    case 'EntityTooSmall':
+      return `This file is ${humanSize(file.size)}; it is below this upload's minimum size.`;
+    case 'AccessDenied':
+      if (/policy expired/i.test(error.message)) {
+        return 'This upload link expired again. Check that this computer\'s clock is right, then try again.';
+      }
+      return 'The storage refused this file: it does not match what this upload allows.';
+    case 'RequestTimeTooSkewed':
+      return 'The storage\'s clock and the upload service\'s disagree, so upload links look expired. Please try again later.';
+    case 'SignatureDoesNotMatch':
+      return 'The storage did not accept the upload\'s signature. Reload the page and try again.';
+    case 'InvalidAccessKeyId':
+    case 'ExpiredToken':
+    case 'InvalidToken':
+      return 'The upload link\'s credentials are no longer valid. Please try again.';
+    case 'NetworkError':
+      return 'The storage could not be reached. If this keeps happening, the bucket may be missing its CORS rule.';
+    default:
+      return `The storage refused the upload (${error.code}${error.message ? `: ${error.message}` : ''}).`;
+  }
+}
+
+function capitalize(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+}
+
+function announce(text) {
+  const status = document.getElementById('status');
+  if (status) status.textContent = text;
+}
+
+/** One file in the queue: name, progress, message, cancel. */
+class Item {
+  constructor(file) {
+    this.name = file.name;
+    this.li = document.createElement('li');
+    this.li.className = 'file';
+    const title = document.createElement('span');
+    title.className = 'file-name';
+    title.textContent = `${file.name} (${humanSize(file.size)})`;
+    this.bar = document.createElement('progress');
+    this.bar.max = 100;
+    this.bar.value = 0;
+    this.bar.setAttribute('aria-label', `Upload of ${file.name}`);
+    this.message = document.createElement('span');
+    this.message.className = 'file-message';
+    this.cancel = document.createElement('button');
+    this.cancel.type = 'button';
+    this.cancel.className = 'cancel';
+    this.cancel.textContent = 'Cancel';
+    this.cancel.setAttribute('aria-label', `Cancel upload of ${file.name}`);
+    this.li.append(title, this.bar, this.message, this.cancel);
+    document.getElementById('queue').append(this.li);
+    this.li.dataset.state = 'uploading';
+  }
+
+  onCancel(abort) {
+    this.cancel.onclick = () => {
+      abort();
+      this.finish('cancelled', 'Cancelled.');
+    };
+  }
+
+  progress(fraction) {
+    this.bar.value = Math.round(fraction * 100);
+  }
+
+  note(text) {
+    this.message.textContent = text;
+    announce(`${this.name}: ${text}`);
+  }
+
+  done(key) {
+    this.bar.value = 100;
+    this.finish('done', '');
+    const stored = document.createElement('code');
+    stored.textContent = key;
+    this.message.append('Uploaded as ', stored);
+    announce(`${this.name} uploaded.`);
+  }
+
+  fail(text) {
+    this.finish('failed', text);
+    this.li.setAttribute('role', 'alert');
+  }
+
+  finish(state, text) {
+    this.li.dataset.state = state;
+    this.message.textContent = text;
+    this.cancel.remove();
+    if (state !== 'done') this.bar.remove();
+    if (text) announce(`${this.name}: ${text}`);
+  }
+}
+
+/** Shows the time left on the page's form policy; reloads for a fresh one when it runs out. */
+function countDown(element, idle) {
+  if (!element) return;
+  const end = Date.now() + Number(element.dataset.expiresIn) * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+    if (left === 0) {
+      if (idle()) window.location.reload();
+      else element.textContent = 'This page\'s upload link has run out; it renews when your uploads finish.';
+      return;
+    }
+    const minutes = Math.floor(left / 60);
+    const seconds = String(left % 60).padStart(2, '0');
+    element.textContent = `This page's upload link is valid for ${minutes}:${seconds} more.`;
+  };
+  tick();
+  setInterval(tick, 1000);
+}

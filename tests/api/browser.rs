@@ -1,0 +1,488 @@
+//! The upload page in a real headless Chromium (Debian's `chromium` and `chromium-driver`,
+//! driven over WebDriver), against real stores with the bucket's CORS rule set.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use presigned_post::bucket_cors;
+use presigned_post::clock::Clock;
+use serde_json::json;
+
+use crate::helpers::{AppOptions, TestApp, spawn_app};
+use crate::servers::{TestStore, free_port, spawn_tied_to_process, work_dir};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A headless Chromium session; its chromedriver (and every browser it started) is killed on
+/// drop, even when the test panics.
+struct Browser {
+    client: Client,
+    driver_pid: u32,
+    name: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver_pid)])
+            .status();
+    }
+}
+
+impl Browser {
+    async fn start(name: &str, javascript: bool) -> Browser {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(tool).is_file(),
+                "{tool} not found: the browser tests need Debian's chromium and chromium-driver. \
+                 Run `scripts/test` (it installs them) or `apt-get install chromium chromium-driver`."
+            );
+        }
+        let port = free_port();
+        let mut driver = Command::new(CHROMEDRIVER);
+        driver
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut driver, 0);
+        let driver_pid = spawn_tied_to_process(driver);
+        let profile_dir = work_dir(&format!("chromium-{name}"));
+        let mut prefs = json!({});
+        if !javascript {
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    "--window-size=1024,900",
+                    format!("--user-data-dir={}", profile_dir.display()),
+                ],
+                "prefs": prefs,
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(connector.clone())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => {
+                    panic!("chromedriver on port {port} did not start a session: {error}")
+                }
+            }
+        };
+        Browser {
+            client,
+            driver_pid,
+            name: name.to_owned(),
+        }
+    }
+
+    /// Saves a screenshot as `target/screenshots/NAME-STEP.png`.
+    async fn screenshot(&self, step: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.expect("take a screenshot");
+        std::fs::write(dir.join(format!("{}-{step}.png", self.name)), png).unwrap();
+    }
+
+    /// Waits until `script` (a JS expression) is true, or panics showing the page text.
+    async fn wait_until(&self, what: &str, script: &str) {
+        let started = Instant::now();
+        loop {
+            let value = self
+                .client
+                .execute(&format!("return !!({script});"), vec![])
+                .await
+                .unwrap();
+            if value == json!(true) {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                self.screenshot("timed-out").await;
+                let text = self
+                    .client
+                    .find(Locator::Css("main"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                panic!(
+                    "{}: timed out waiting for {what}; the page says:\n{text}",
+                    self.name
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Drops files onto the drop zone the way a person's drag and drop does: the files are
+    /// loaded into a scratch file input, then a `drop` event carries them to the zone.
+    async fn drop_files(&self, paths: &[&Path]) {
+        self.client
+            .execute(
+                "document.getElementById('test-drop-source')?.remove();
+                 const input = document.createElement('input');
+                 input.type = 'file'; input.multiple = true; input.id = 'test-drop-source';
+                 input.style.display = 'none'; document.body.append(input);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let source = self
+            .client
+            .find(Locator::Id("test-drop-source"))
+            .await
+            .unwrap();
+        source.send_keys(&list.join("\n")).await.unwrap();
+        self.client
+            .execute(
+                "const files = document.getElementById('test-drop-source').files;
+                 const transfer = new DataTransfer();
+                 for (const file of files) transfer.items.add(file);
+                 document.getElementById('drop-zone').dispatchEvent(
+                   new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));",
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// Writes a file of `bytes` named `name` in a fresh folder for `test`.
+fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = work_dir(&format!("files-{test}"));
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// An app whose bucket lets the app's origin upload with script, as the README tells.
+async fn app_with_cors(store: &TestStore, options: AppOptions) -> TestApp {
+    let bucket = store.new_bucket().await;
+    let app = spawn_app(store, &bucket, options).await;
+    if store.name == "ministack" {
+        let origin = bucket_cors::origin_of(&app.address).unwrap();
+        let rule = &bucket_cors::configuration(&[origin])["CORSRules"][0];
+        let strings = |key: &str| -> Vec<String> {
+            rule[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let cors_rule = aws_sdk_s3::types::CorsRule::builder()
+            .set_allowed_origins(Some(strings("AllowedOrigins")))
+            .set_allowed_methods(Some(strings("AllowedMethods")))
+            .set_allowed_headers(Some(strings("AllowedHeaders")))
+            .set_expose_headers(Some(strings("ExposeHeaders")))
+            .max_age_seconds(rule["MaxAgeSeconds"].as_i64().unwrap() as i32)
+            .build()
+            .unwrap();
+        let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
+            .cors_rules(cors_rule)
+            .build()
+            .unwrap();
+        store
+            .s3()
+            .put_bucket_cors()
+            .bucket(&bucket)
+            .cors_configuration(configuration)
+            .send()
+            .await
+            .expect("set the bucket's CORS rule");
+    }
+    // SeaweedFS takes its CORS origins from a flag (see servers.rs); the development store
+    // allows pages served from this machine.
+    app
+}
+
+async fn object(store: &TestStore, bucket: &str, key: &str) -> Vec<u8> {
+    let object = store.s3().get_object().bucket(bucket).key(key).send().await;
+    let object = object.unwrap_or_else(|e| panic!("{}: {key} not stored: {e:?}", store.name));
+    object.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+async fn without_javascript_the_form_posts_to_the_bucket(store: &TestStore) {
+    let app = app_with_cors(store, AppOptions::default()).await;
+    let browser = Browser::start(&format!("no-js-{}", store.name), false).await;
+    browser
+        .client
+        .goto(&format!("{}/upload/files", app.address))
+        .await
+        .unwrap();
+    browser.screenshot("before").await;
+    let path = file(&browser.name, "plain form.txt", b"sent without javascript");
+    let input = browser.client.find(Locator::Id("file")).await.unwrap();
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_until("the landing page", "location.pathname === '/uploaded'")
+        .await;
+    browser.screenshot("after").await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.screenshot("after-phone").await;
+    assert_eq!(browser.text("h1").await, "Uploaded");
+    let key = browser.text("dd code").await;
+    assert!(
+        key.starts_with("files/") && key.ends_with("/plain form.txt"),
+        "{key}"
+    );
+    assert_eq!(
+        object(store, &app.bucket, &key).await,
+        b"sent without javascript"
+    );
+    assert_eq!(browser.text("#size").await, "23 bytes");
+}
+
+async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
+    let app = app_with_cors(store, AppOptions::default()).await;
+    let browser = Browser::start(&format!("js-{}", store.name), true).await;
+    browser
+        .client
+        .goto(&format!("{}/upload/files", app.address))
+        .await
+        .unwrap();
+    browser
+        .wait_until("the script", "!document.querySelector('.queue').hidden")
+        .await;
+    browser.screenshot("before").await;
+    let first = file(&browser.name, "first.txt", b"first dropped file");
+    let second = file(&browser.name, "second é.txt", b"second dropped file");
+    browser.drop_files(&[&first, &second]).await;
+    browser
+        .wait_until(
+            "both uploads to finish",
+            "document.querySelectorAll('#queue li[data-state=done]').length === 2",
+        )
+        .await;
+    browser.screenshot("after").await;
+    let keys: Vec<String> = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#queue li code')].map(c => c.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    let mut contents = Vec::new();
+    for key in &keys {
+        contents.push(object(store, &app.bucket, key).await);
+    }
+    contents.sort();
+    assert_eq!(
+        contents,
+        [
+            b"first dropped file".to_vec(),
+            b"second dropped file".to_vec()
+        ]
+    );
+}
+
+async fn a_file_over_the_limit_is_refused_readably(store: &TestStore) {
+    let app = app_with_cors(store, AppOptions::default()).await;
+    let browser = Browser::start(&format!("too-big-{}", store.name), true).await;
+    browser
+        .client
+        .goto(&format!("{}/upload/files", app.address))
+        .await
+        .unwrap();
+    browser
+        .wait_until("the script", "!document.querySelector('.queue').hidden")
+        .await;
+    let big = file(&browser.name, "big.bin", &[1; 2048]);
+
+    // The page refuses it before sending a byte.
+    browser.drop_files(&[&big]).await;
+    browser
+        .wait_until(
+            "the refusal",
+            "document.querySelector('#queue li[data-state=failed]')",
+        )
+        .await;
+    assert_eq!(
+        browser.text("#queue li .file-message").await,
+        "This file is 2 KiB; the limit is 1 KiB."
+    );
+
+    // With the page's own check bypassed (limit raised, size not declared to the API), the
+    // store refuses it, and the page says so in the same words.
+    browser
+        .client
+        .execute(
+            "document.getElementById('upload-form').dataset.maxSize = '999999999';
+             document.getElementById('queue').replaceChildren();
+             const realFetch = window.fetch;
+             window.apiStatuses = [];
+             window.fetch = async (url, options) => {
+               const body = JSON.parse(options.body); delete body.size;
+               const response = await realFetch(url, { ...options, body: JSON.stringify(body) });
+               window.apiStatuses.push(response.status);
+               return response;
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.drop_files(&[&big]).await;
+    browser
+        .wait_until(
+            "the store's refusal",
+            "document.querySelector('#queue li[data-state=failed]')",
+        )
+        .await;
+    browser.screenshot("refused").await;
+    let api = browser
+        .client
+        .execute("return window.apiStatuses;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        api,
+        json!([200]),
+        "the service issued a policy, so the store refused the file"
+    );
+    assert_eq!(
+        browser.text("#queue li .file-message").await,
+        "This file is 2 KiB; the limit is 1 KiB."
+    );
+    assert!(
+        store.keys(&app.bucket).await.is_empty(),
+        "{}: nothing may be stored",
+        store.name
+    );
+}
+
+/// Reads the real time, except that once `stale_next` is set, the next read is an hour old.
+#[derive(Debug, Default)]
+struct StaleOnce {
+    stale_next: AtomicBool,
+    reads_since: AtomicU32,
+}
+
+impl Clock for StaleOnce {
+    fn now(&self) -> SystemTime {
+        self.reads_since.fetch_add(1, Ordering::SeqCst);
+        if self.stale_next.swap(false, Ordering::SeqCst) {
+            SystemTime::now() - Duration::from_secs(3600)
+        } else {
+            SystemTime::now()
+        }
+    }
+}
+
+async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore) {
+    let clock = Arc::new(StaleOnce::default());
+    let options = AppOptions {
+        clock: clock.clone(),
+        ..AppOptions::default()
+    };
+    let app = app_with_cors(store, options).await;
+    let browser = Browser::start(&format!("expired-{}", store.name), true).await;
+    browser
+        .client
+        .goto(&format!("{}/upload/files", app.address))
+        .await
+        .unwrap();
+    browser
+        .wait_until("the script", "!document.querySelector('.queue').hidden")
+        .await;
+    let path = file(&browser.name, "late.txt", b"uploaded on the second try");
+    clock.reads_since.store(0, Ordering::SeqCst);
+    clock.stale_next.store(true, Ordering::SeqCst);
+    browser.drop_files(&[&path]).await;
+    browser
+        .wait_until(
+            "the upload to finish",
+            "document.querySelector('#queue li[data-state=done]')",
+        )
+        .await;
+    assert_eq!(
+        clock.reads_since.load(Ordering::SeqCst),
+        2,
+        "one expired policy, then a fresh one"
+    );
+    let key = browser.text("#queue li code").await;
+    assert_eq!(
+        object(store, &app.bucket, &key).await,
+        b"uploaded on the second try"
+    );
+}
+
+/// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
+/// development store.
+macro_rules! in_the_browser {
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn ministack() {
+                    super::$test(crate::servers::ministack()).await
+                }
+
+                #[tokio::test]
+                async fn seaweedfs() {
+                    super::$test(crate::servers::seaweedfs()).await
+                }
+
+                #[tokio::test]
+                async fn embedded() {
+                    super::$test(&crate::servers::embedded(concat!("browser-", stringify!($test))).await).await
+                }
+            }
+        )*
+    };
+}
+
+in_the_browser!(
+    without_javascript_the_form_posts_to_the_bucket,
+    with_javascript_dropped_files_all_upload,
+    a_file_over_the_limit_is_refused_readably,
+    an_expired_policy_is_replaced_and_the_upload_succeeds,
+);

@@ -1,0 +1,186 @@
+//! The HTML pages over plain HTTP: what the form carries, the page's safety headers, and a
+//! landing page that a forged redirect cannot fool.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::helpers::{AppOptions, spawn_app, spawn_offline_app, upload};
+use crate::servers::ministack;
+
+async fn get(url: String) -> (u16, String, reqwest::header::HeaderMap) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.text().await.unwrap(), headers)
+}
+
+#[tokio::test]
+async fn the_upload_form_posts_to_the_bucket_with_every_field_covered() {
+    let app = spawn_offline_app().await;
+    let (status, page, headers) = get(format!("{}/upload/files", app.address)).await;
+    assert_eq!(status, 200);
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:9"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+
+    assert!(
+        page.contains(r#"action="http://127.0.0.1:9/offline-bucket/""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="key" value="files/"#) && page.contains("/${filename}\""),
+        "{page}"
+    );
+    let redirect = format!(
+        r#"name="success_action_redirect" value="{}/uploaded""#,
+        app.address
+    );
+    assert!(page.contains(&redirect), "{page}");
+    // The file input is the form's last field, and the button sends no field of its own.
+    let form = &page[page.find("<form").unwrap()..page.find("</form>").unwrap()];
+    let last_input = form.rfind("<input").unwrap();
+    assert!(
+        form[last_input..].starts_with(r#"<input id="file" type="file" name="file""#),
+        "{form}"
+    );
+    assert!(
+        form.contains(r#"<button type="submit" class="primary no-js-submit">"#),
+        "{form}"
+    );
+    assert!(page.contains("Up to 1 KiB · any type of file"), "{page}");
+    assert!(!page.contains("offline-secret"));
+}
+
+#[tokio::test]
+async fn a_profile_with_several_types_needs_javascript_rather_than_a_wider_form() {
+    let app = spawn_offline_app().await;
+    let (status, page, _) = get(format!("{}/upload/docs", app.address)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("needs JavaScript"), "{page}");
+    assert!(
+        !page.contains("no-js-submit"),
+        "no plain submit button: {page}"
+    );
+    assert!(!page.contains(r#"name="Content-Type""#), "{page}");
+    assert!(
+        page.contains("From 10 bytes up to 1 KiB · text/plain, image/*"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_index_lists_profiles_and_unknown_pages_say_so() {
+    let app = spawn_offline_app().await;
+    let (status, page, _) = get(format!("{}/", app.address)).await;
+    assert_eq!(status, 200);
+    for profile in ["docs", "files", "receipts"] {
+        assert!(
+            page.contains(&format!(r#"href="/upload/{profile}""#)),
+            "{page}"
+        );
+    }
+    let (status, page, _) = get(format!("{}/upload/nope", app.address)).await;
+    assert_eq!(status, 404);
+    assert!(page.contains("There is no upload called “nope”."), "{page}");
+    let (status, script, headers) = get(format!("{}/static/upload.js", app.address)).await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.contains("export function humanSize"));
+    let (status, _, _) = get(format!("{}/static/secret.txt", app.address)).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_landing_page_believes_the_store_not_the_redirect() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+    let app = spawn_app(store, &bucket, AppOptions::default()).await;
+    let post = app
+        .presign(json!({"profile": "files", "filename": "real.txt"}))
+        .await;
+    let answer = upload(&post, "text/plain", b"really here".to_vec()).await;
+    assert_eq!(answer.status, 204);
+    let key = post["key"].as_str().unwrap();
+    let etag = store
+        .s3()
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let etag = etag.e_tag().unwrap().trim_matches('"').to_owned();
+    let landing = |key: &str, etag: &str| {
+        let query = serde_urlencoded(&[("bucket", bucket.as_str()), ("key", key), ("etag", etag)]);
+        format!("{}/uploaded?{query}", app.address)
+    };
+
+    let (status, page, _) = get(landing(key, &etag)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("The storage confirms your file arrived.") && page.contains("11 bytes"),
+        "{page}"
+    );
+
+    for (forged_key, forged_etag) in [
+        (key.replace("real", "fake"), etag.clone()),
+        (
+            key.to_owned(),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+        ("elsewhere/real.txt".to_owned(), etag.clone()),
+    ] {
+        let (status, page, _) = get(landing(&forged_key, &forged_etag)).await;
+        assert_eq!(status, 404, "{forged_key} {forged_etag}: {page}");
+        assert!(page.contains("We could not confirm this upload"), "{page}");
+    }
+}
+
+fn serde_urlencoded(pairs: &[(&str, &str)]) -> String {
+    reqwest::Url::parse_with_params("http://x/", pairs)
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_cors_command_prints_the_rule_for_the_public_origin() {
+    let output = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
+        .arg("cors")
+        .current_dir(crate::servers::work_dir("cors-command"))
+        .env_clear()
+        .env(
+            "PRESIGNED_POST__PUBLIC_URL",
+            "https://uploads.example.test/app/",
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let rule: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        rule["CORSRules"][0]["AllowedOrigins"],
+        json!(["https://uploads.example.test"])
+    );
+    assert_eq!(
+        rule["CORSRules"][0]["ExposeHeaders"],
+        json!(["ETag", "Location"])
+    );
+}
