@@ -20,5 +20,6 @@ pub mod service;
 pub mod signing;
 pub mod startup;
 pub mod store;
+pub mod store_clock;
 pub mod telemetry;
 pub mod upload;

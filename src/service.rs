@@ -129,6 +129,11 @@ impl Uploader {
         &self.config
     }
 
+    /// What the signing clock is and how far it corrects this host's, for `/readyz`.
+    pub fn clock_report(&self) -> serde_json::Value {
+        self.clock.report()
+    }
+
     /// A signed policy for one file under profile `profile_name`.
     pub async fn presign(
         &self,

@@ -11,13 +11,14 @@ use actix_web::{App, HttpServer, web};
 use aws_config::BehaviorVersion;
 
 use crate::bucket_cors;
-use crate::clock::{Clock, SystemClock};
-use crate::config::{AwsDefaults, Config, ConfigError, Settings, StoreOrigin};
+use crate::clock::Clock;
+use crate::config::{AwsDefaults, ClockSettings, Config, ConfigError, Settings, StoreOrigin};
 use crate::credentials::CredentialCache;
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::pages::Site;
 use crate::service::Uploader;
+use crate::store_clock::SkewCorrectedClock;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +37,24 @@ pub enum StartError {
     NoCredentialsProvider,
 }
 
-/// Runs the service: against the configured bucket with credentials from the AWS chain, or,
-/// when no bucket is configured, against the development store started in this process.
-pub async fn serve(mut settings: Settings) -> Result<(), StartError> {
-    let (config, credentials, _store) = match settings.store.bucket {
+/// What the service and the command-line tools run with, resolved from the settings.
+#[derive(Debug)]
+pub struct Resolved {
+    /// Checked settings.
+    pub config: Config,
+    /// Signing credentials.
+    pub credentials: CredentialCache,
+    /// How to treat the store's clock.
+    pub clock_settings: ClockSettings,
+    /// The development store, when no bucket is configured (it serves while this lives).
+    pub embedded_store: Option<EmbeddedStore>,
+}
+
+/// Resolves the store and credentials: the configured bucket with credentials from the AWS
+/// chain, or, when no bucket is configured, the development store started in this process.
+pub async fn resolve(mut settings: Settings) -> Result<Resolved, StartError> {
+    let clock_settings = settings.clock.clone();
+    let (config, credentials, embedded_store) = match settings.store.bucket {
         Some(_) => {
             let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
             let defaults = AwsDefaults::from_env(aws.region().map(|r| r.to_string()));
@@ -66,22 +81,57 @@ pub async fn serve(mut settings: Settings) -> Result<(), StartError> {
             config.store_origin = StoreOrigin::Embedded {
                 bucket_dir: store.bucket_dir(),
             };
-            tracing::warn!(
-                endpoint = store.endpoint(),
-                files = %store.bucket_dir().display(),
-                "no bucket configured: using the LOCAL DEVELOPMENT STORE in this process \
-                 (S3-compatible, for trying things out, not for production); \
-                 set store.bucket to upload to S3"
-            );
             let credentials = CredentialCache::new(store.credentials());
             (config, credentials, Some(store))
         }
     };
-    let listen = config.listen;
-    let app = Application::build(config, credentials, Arc::new(SystemClock))?;
+    Ok(Resolved {
+        config,
+        credentials,
+        clock_settings,
+        embedded_store,
+    })
+}
+
+/// Runs the service until it is told to stop.
+pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    let resolved = resolve(settings).await?;
+    if let Some(store) = &resolved.embedded_store {
+        tracing::warn!(
+            endpoint = store.endpoint(),
+            files = %store.bucket_dir().display(),
+            "no bucket configured: using the LOCAL DEVELOPMENT STORE in this process \
+             (S3-compatible, for trying things out, not for production); \
+             set store.bucket to upload to S3"
+        );
+    }
+    let clock = Arc::new(SkewCorrectedClock::new(resolved.clock_settings.correct));
+    watch_store_clock(
+        &clock,
+        resolved.config.store.bucket_url(),
+        &resolved.clock_settings,
+    )
+    .await;
+    let listen = resolved.config.listen;
+    let app = Application::build(resolved.config, resolved.credentials, clock)?;
     tracing::info!("listening on http://{}:{}", listen.ip(), app.port());
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// Measures the store's clock now, then every `probe_interval` in the background.
+async fn watch_store_clock(clock: &Arc<SkewCorrectedClock>, url: &str, settings: &ClockSettings) {
+    let http = reqwest::Client::new();
+    clock.measure(&http, url, settings.warn_after).await;
+    let (clock, url, settings) = (Arc::clone(clock), url.to_owned(), settings.clone());
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(settings.probe_interval);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            clock.measure(&http, &url, settings.warn_after).await;
+        }
+    });
 }
 
 /// A bound, not yet running, server.

@@ -45,6 +45,49 @@ pub struct Settings {
     /// The development store started when no bucket is configured.
     #[serde(default)]
     pub embedded_store: EmbeddedStoreSettings,
+    /// Measuring and correcting for the store's clock.
+    #[serde(default)]
+    pub clock: ClockSettings,
+}
+
+/// The `[clock]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    /// Sign in the store's time (default true); when false the offset is only reported.
+    #[serde(default = "default_true")]
+    pub correct: bool,
+    /// How often to measure the store's clock (default 5 minutes).
+    #[serde(
+        default = "default_probe_interval",
+        deserialize_with = "units::duration"
+    )]
+    pub probe_interval: Duration,
+    /// Warn in the log when the store's clock is further off than this (default 30 s).
+    #[serde(default = "default_warn_after", deserialize_with = "units::duration")]
+    pub warn_after: Duration,
+}
+
+impl Default for ClockSettings {
+    fn default() -> Self {
+        ClockSettings {
+            correct: true,
+            probe_interval: default_probe_interval(),
+            warn_after: default_warn_after(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_probe_interval() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn default_warn_after() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// The `[embedded_store]` section.

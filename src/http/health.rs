@@ -29,5 +29,9 @@ pub async fn readyz(uploader: web::Data<Uploader>) -> HttpResponse {
             description["files"] = json!(bucket_dir.display().to_string());
         }
     }
-    HttpResponse::Ok().json(json!({ "status": "ready", "store": description }))
+    HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "store": description,
+        "clock": uploader.clock_report(),
+    }))
 }

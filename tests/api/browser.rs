@@ -455,6 +455,32 @@ async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore
     );
 }
 
+/// When the page's own policy runs out, the page gets a fresh one: the script reloads it, and
+/// without the script a `<noscript>` refresh does.
+#[tokio::test]
+async fn the_page_renews_its_policy_when_it_runs_out() {
+    let store = crate::servers::embedded("renewal").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    for javascript in [true, false] {
+        let browser = Browser::start(&format!("renewal-js-{javascript}"), javascript).await;
+        browser
+            .client
+            .goto(&format!("{}/upload/brief", app.address))
+            .await
+            .unwrap();
+        let policy = "document.querySelector('input[name=policy]').value";
+        let first = browser
+            .client
+            .execute(&format!("return {policy};"), vec![])
+            .await
+            .unwrap();
+        let first = first.as_str().unwrap().to_owned();
+        browser
+            .wait_until("a fresh policy", &format!("{policy} !== {}", json!(first)))
+            .await;
+    }
+}
+
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
 /// development store.
 macro_rules! in_the_browser {

@@ -28,6 +28,11 @@ metadata = ["alt"]
 key_prefix = "files/"
 max_size = "1 KiB"
 
+[profiles.brief]
+key_prefix = "brief/"
+max_size = "1 KiB"
+expires = "3s"
+
 [profiles.receipts]
 key_prefix = "receipts/"
 max_size = "1 KiB"
@@ -226,6 +231,7 @@ pub async fn spawn_offline_app() -> TestApp {
         endpoint: "http://127.0.0.1:9".into(),
         access_key_id: "AKIDOFFLINE".into(),
         secret_access_key: "offline-secret".into(),
+        clock_file: None,
     };
     spawn_app(&nowhere, "offline-bucket", AppOptions::default()).await
 }

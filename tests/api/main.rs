@@ -27,5 +27,6 @@ mod embedded_store;
 mod helpers;
 mod pages;
 mod servers;
+mod store_clock;
 mod store_uploads;
 mod temporary_credentials;

@@ -25,6 +25,8 @@ pub struct TestStore {
     pub access_key_id: String,
     /// Its secret.
     pub secret_access_key: String,
+    /// For a store under libfaketime: the file holding its clock offset (e.g. `+30m`).
+    pub clock_file: Option<PathBuf>,
 }
 
 /// A port nobody listens on right now.
@@ -204,8 +206,73 @@ pub fn ministack() -> &'static TestStore {
             endpoint: format!("http://127.0.0.1:{port}"),
             access_key_id,
             secret_access_key,
+            clock_file: None,
         }
     })
+}
+
+/// Where Debian's `faketime` package puts the library.
+fn libfaketime() -> PathBuf {
+    [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| {
+        panic!(
+            "libfaketime not found: the clock tests run a store with a different clock. \
+                 Run `scripts/test` (it installs it) or `apt-get install faketime`."
+        )
+    })
+}
+
+/// A ministack of its own whose clock is this host's moved by the offset in its clock file
+/// (libfaketime syntax: `+30m`, `-30m`, `+0`), which the test may rewrite at any time.
+pub fn ministack_with_clock(name: &str, offset: &str) -> TestStore {
+    let port = free_port();
+    let dir = work_dir(&format!("ministack-{name}"));
+    let (log, out, err) = log_file(&dir);
+    let clock_file = dir.join("clock-offset");
+    std::fs::write(&clock_file, offset).expect("write the clock file");
+    let access_key_id = "AKIDMINISTACKCLOCK01".to_owned();
+    let secret_access_key = "ministack-clock-secret-for-tests-only".to_owned();
+    let mut command = Command::new(tool("ministack"));
+    command
+        .env("LD_PRELOAD", libfaketime())
+        .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("AUTH", "true")
+        .env("GATEWAY_PORT", port.to_string())
+        .env("BIND_HOST", "127.0.0.1")
+        .env("IOT_MTLS_ENABLED", "0")
+        .env("MINISTACK_REGION", REGION)
+        .env("S3_DATA_DIR", dir.join("s3"))
+        .env("TMPDIR", &dir)
+        .env("AWS_ACCESS_KEY_ID", &access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &secret_access_key)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    spawn_tied_to_process(command);
+    wait_for_http(
+        "ministack under faketime",
+        port,
+        "/_ministack/health",
+        |s| s == 200,
+        Duration::from_secs(90),
+        &log,
+    );
+    TestStore {
+        name: "ministack",
+        endpoint: format!("http://127.0.0.1:{port}"),
+        access_key_id,
+        secret_access_key,
+        clock_file: Some(clock_file),
+    }
 }
 
 /// SeaweedFS in one process (`weed mini`), every port chosen here so nothing collides.
@@ -273,6 +340,7 @@ pub fn seaweedfs() -> &'static TestStore {
             endpoint: format!("http://127.0.0.1:{s3_port}"),
             access_key_id,
             secret_access_key,
+            clock_file: None,
         }
     })
 }
@@ -292,11 +360,33 @@ pub async fn embedded(name: &str) -> TestStore {
         endpoint: store.endpoint().to_owned(),
         access_key_id: credentials.access_key_id().to_owned(),
         secret_access_key: credentials.secret_access_key().to_owned(),
+        clock_file: None,
     }
 }
 
 impl TestStore {
-    /// An S3 client for this store (one per test: clients hold connections tied to a runtime).
+    /// The store's clock offset from this host, in seconds, read from its clock file.
+    pub fn clock_offset_s(&self) -> i64 {
+        let Some(file) = &self.clock_file else {
+            return 0;
+        };
+        let text = std::fs::read_to_string(file).expect("read the clock file");
+        let text = text.trim();
+        let (number, unit) = text.split_at(text.len() - text.ends_with(['m', 'h', 's']) as usize);
+        let number: i64 = number
+            .trim_start_matches('+')
+            .parse()
+            .expect("a faketime offset");
+        number
+            * match unit {
+                "m" => 60,
+                "h" => 3600,
+                _ => 1,
+            }
+    }
+
+    /// An S3 client for this store (one per test: clients hold connections tied to a runtime),
+    /// signing in the store's time.
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let credentials = aws_sdk_s3::config::Credentials::new(
             &self.access_key_id,
@@ -311,6 +401,7 @@ impl TestStore {
             .endpoint_url(&self.endpoint)
             .force_path_style(true)
             .credentials_provider(credentials)
+            .time_source(StoreTime(self.clock_offset_s()))
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
@@ -349,5 +440,15 @@ impl TestStore {
             .iter()
             .filter_map(|o| o.key().map(str::to_owned))
             .collect()
+    }
+}
+
+/// This host's time moved by a whole number of seconds.
+#[derive(Debug)]
+pub struct StoreTime(pub i64);
+
+impl aws_smithy_async::time::TimeSource for StoreTime {
+    fn now(&self) -> std::time::SystemTime {
+        presigned_post::clock::shifted(std::time::SystemTime::now(), self.0 * 1000)
     }
 }

@@ -1,0 +1,188 @@
+//! Policies against a store whose clock differs from this host's by half an hour (ministack
+//! under libfaketime): signed in the store's time they work; signed without the correction
+//! they are dead on arrival when the store is ahead.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use presigned_post::store_clock::SkewCorrectedClock;
+use serde_json::{Value, json};
+
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with, upload};
+use crate::servers::{TestStore, ministack_with_clock};
+
+/// An app whose clock has measured `store`; `correct` says whether it signs in the store's time.
+async fn app_measuring(
+    store: &TestStore,
+    bucket: &str,
+    correct: bool,
+) -> (TestApp, Arc<SkewCorrectedClock>) {
+    let clock = Arc::new(SkewCorrectedClock::new(correct));
+    let url = format!("{}/{bucket}/", store.endpoint);
+    clock
+        .measure(&reqwest::Client::new(), &url, Duration::from_secs(30))
+        .await;
+    let options = AppOptions {
+        clock: clock.clone(),
+        ..AppOptions::default()
+    };
+    (spawn_app(store, bucket, options).await, clock)
+}
+
+async fn readyz(app: &TestApp) -> Value {
+    reqwest::get(format!("{}/readyz", app.address))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn assert_near(measured: i64, expected: i64) {
+    assert!(
+        (measured - expected).abs() < 3_000,
+        "measured {measured} ms, expected about {expected} ms"
+    );
+}
+
+#[tokio::test]
+async fn a_store_half_an_hour_ahead_needs_the_correction() {
+    let store = ministack_with_clock("ahead", "+30m");
+    let bucket = store.new_bucket().await;
+    let body = json!({"profile": "files", "filename": "ahead.txt"});
+
+    let (corrected, _) = app_measuring(&store, &bucket, true).await;
+    let clock = &readyz(&corrected).await["clock"];
+    assert_near(clock["applied_offset_ms"].as_i64().unwrap(), 1_800_000);
+    let post = corrected.presign(body.clone()).await;
+    let answer = upload(&post, "text/plain", b"signed in the store's time".to_vec()).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+    assert_eq!(store.keys(&bucket).await, [post["key"].as_str().unwrap()]);
+
+    // The same code with the correction off: the policy is already expired on arrival.
+    let (uncorrected, _) = app_measuring(&store, &bucket, false).await;
+    let clock = &readyz(&uncorrected).await["clock"];
+    assert_eq!(clock["applied_offset_ms"], 0);
+    assert_near(clock["measured_offset_ms"].as_i64().unwrap(), 1_800_000);
+    let post = uncorrected.presign(body).await;
+    let answer = upload(&post, "text/plain", b"signed in this host's time".to_vec()).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (403, Some("AccessDenied")),
+        "{answer:?}"
+    );
+    assert!(answer.body.contains("Policy expired"), "{answer:?}");
+    assert_eq!(store.keys(&bucket).await.len(), 1, "nothing more stored");
+}
+
+#[tokio::test]
+async fn a_store_half_an_hour_behind_gets_policies_in_its_own_time() {
+    let store = ministack_with_clock("behind", "-30m");
+    let bucket = store.new_bucket().await;
+    let (app, _) = app_measuring(&store, &bucket, true).await;
+    assert_near(
+        readyz(&app).await["clock"]["applied_offset_ms"]
+            .as_i64()
+            .unwrap(),
+        -1_800_000,
+    );
+    let post = app
+        .presign(json!({"profile": "files", "filename": "behind.txt"}))
+        .await;
+    let answer = upload(&post, "text/plain", b"signed in the store's time".to_vec()).await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+    // The policy's date and expiration are in the store's time, not this host's.
+    let expires_at: SystemTime = time::OffsetDateTime::parse(
+        post["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Iso8601::DEFAULT,
+    )
+    .unwrap()
+    .into();
+    let host_expiry = SystemTime::now() + Duration::from_secs(15 * 60);
+    let early = host_expiry.duration_since(expires_at).unwrap();
+    assert!(
+        (Duration::from_secs(1795)..Duration::from_secs(1805)).contains(&early),
+        "{early:?}"
+    );
+}
+
+/// Session credentials from the store's STS, valid `seconds` by its clock.
+async fn session_credentials(store: &TestStore, seconds: i32) -> aws_credential_types::Credentials {
+    let root = aws_sdk_sts::config::Credentials::new(
+        &store.access_key_id,
+        &store.secret_access_key,
+        None,
+        None,
+        "tests",
+    );
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(crate::servers::REGION))
+        .endpoint_url(&store.endpoint)
+        .credentials_provider(root)
+        .time_source(crate::servers::StoreTime(store.clock_offset_s()))
+        .build();
+    let answer = aws_sdk_sts::Client::from_conf(config)
+        .get_session_token()
+        .duration_seconds(seconds)
+        .send()
+        .await
+        .expect("session credentials");
+    let c = answer.credentials().unwrap();
+    aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        Some(SystemTime::try_from(*c.expiration()).unwrap()),
+        "sts",
+    )
+}
+
+#[tokio::test]
+async fn no_policy_outlives_its_session_credentials() {
+    let store = ministack_with_clock("credentials", "+0");
+    let bucket = store.new_bucket().await;
+    let credentials = session_credentials(&store, 900).await;
+    let credentials_expire = credentials.expiry().unwrap();
+    let clock = Arc::new(SkewCorrectedClock::new(true));
+    let url = format!("{}/{bucket}/", store.endpoint);
+    clock
+        .measure(&reqwest::Client::new(), &url, Duration::from_secs(30))
+        .await;
+    let options = AppOptions {
+        clock: clock.clone(),
+        ..AppOptions::default()
+    };
+    let app = spawn_app_with(&store, &bucket, options, credentials).await;
+
+    // A one-hour profile gets a policy capped by the credentials' 15 minutes.
+    let post = app
+        .presign(json!({"profile": "long", "filename": "late.txt"}))
+        .await;
+    let expires_at: SystemTime = time::OffsetDateTime::parse(
+        post["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Iso8601::DEFAULT,
+    )
+    .unwrap()
+    .into();
+    assert!(expires_at <= credentials_expire - Duration::from_secs(60));
+
+    // Sixteen minutes later by the store's clock the credentials are dead: the store refuses
+    // the policy, and the app, once it has measured the store's clock, issues no new one.
+    std::fs::write(store.clock_file.as_ref().unwrap(), "+16m").unwrap();
+    let answer = upload(&post, "text/plain", b"too late".to_vec()).await;
+    assert!(matches!(answer.status, 400 | 403), "{answer:?}");
+    assert!(
+        matches!(answer.code(), Some("ExpiredToken" | "AccessDenied")),
+        "{answer:?}"
+    );
+    assert!(store.keys(&bucket).await.is_empty());
+    clock
+        .measure(&reqwest::Client::new(), &url, Duration::from_secs(30))
+        .await;
+    let response = app
+        .request_upload(&json!({"profile": "long", "filename": "late.txt"}))
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+}
