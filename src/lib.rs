@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod content_type;
 pub mod credentials;
+pub mod doctor;
 pub mod embedded_store;
 pub mod expiry;
 pub mod http;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use presigned_post::config::Settings;
-use presigned_post::{bucket_cors, startup, telemetry};
+use presigned_post::upload::UploadRequest;
+use presigned_post::{bucket_cors, doctor, startup, telemetry};
 
 /// Signed S3 POST policies so browsers upload straight to the bucket.
 #[derive(Debug, Parser)]
@@ -29,6 +30,24 @@ enum Command {
     /// Print the bucket CORS rule the upload page's script needs, for
     /// `aws s3api put-bucket-cors --bucket BUCKET --cors-configuration file://cors.json`.
     Cors,
+    /// Check credentials, clock, bucket and region, CORS, and a real test upload against the
+    /// configured store; exits non-zero if anything fails.
+    Doctor,
+    /// Print a signed policy for one file as JSON (or as a curl command line).
+    Presign {
+        /// The upload profile.
+        #[arg(long)]
+        profile: String,
+        /// The file to upload (its name goes into the key; with --curl, its path into the command).
+        #[arg(long)]
+        file: PathBuf,
+        /// Its media type.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Print a ready curl command line instead of JSON.
+        #[arg(long)]
+        curl: bool,
+    },
 }
 
 #[tokio::main]
@@ -49,12 +68,69 @@ async fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
+        Command::Doctor => doctor(cli.config).await,
+        Command::Presign {
+            profile,
+            file,
+            content_type,
+            curl,
+        } => presign(cli.config, &profile, &file, content_type, curl).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is_empty() => ExitCode::FAILURE,
         Err(error) => {
             tracing::error!("{error}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the checks and prints them; `Err("")` when any failed (the report said why).
+async fn doctor(config: Option<PathBuf>) -> Result<(), String> {
+    let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
+    let origin = settings.browser_origin();
+    let resolved = startup::resolve(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    if resolved.embedded_store.is_some() {
+        println!("no bucket configured: the service uses its development store; nothing to check");
+        return Ok(());
+    }
+    let checks = doctor::run(&resolved, &origin).await;
+    let (report, ok) = doctor::render(&checks);
+    print!("{report}");
+    if ok { Ok(()) } else { Err(String::new()) }
+}
+
+async fn presign(
+    config: Option<PathBuf>,
+    profile: &str,
+    file: &std::path::Path,
+    content_type: Option<String>,
+    curl: bool,
+) -> Result<(), String> {
+    let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
+    let filename = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("--file must name a file")?
+        .to_owned();
+    let size = std::fs::metadata(file).ok().map(|m| m.len());
+    let request = UploadRequest {
+        filename,
+        content_type,
+        size,
+        metadata: Default::default(),
+    };
+    let post = startup::presign_once(settings, profile, &request).await?;
+    if curl {
+        println!("{}", post.curl_command(&file.display().to_string()));
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&post).expect("JSON always prints")
+        );
+    }
+    Ok(())
 }

@@ -37,6 +37,23 @@ pub struct PresignedPost {
     pub max_size: u64,
 }
 
+impl PresignedPost {
+    /// A `curl` command line that uploads `file` with this policy (for a POSIX shell).
+    pub fn curl_command(&self, file: &str) -> String {
+        let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+        let mut command = String::from("curl -sS -i");
+        for (name, value) in self.fields.iter() {
+            command.push_str(&format!(
+                " \\\n  --form-string {}",
+                quote(&format!("{name}={value}"))
+            ));
+        }
+        command.push_str(&format!(" \\\n  -F {}", quote(&format!("file=@{file}"))));
+        command.push_str(&format!(" \\\n  {}", quote(&self.url)));
+        command
+    }
+}
+
 fn serialize_iso8601<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&iso8601(*at))
 }

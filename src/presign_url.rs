@@ -40,7 +40,7 @@ pub fn object_url(store: &Store, key: &str) -> String {
     )
 }
 
-/// A URL that lets its holder `method` (`GET` or `HEAD`) the object for `expires_in`.
+/// A URL that lets its holder `method` (`GET`, `HEAD`, `DELETE`) the object for `expires_in`.
 pub fn presign_object_url(
     method: &str,
     store: &Store,
@@ -49,7 +49,25 @@ pub fn presign_object_url(
     now: SystemTime,
     expires_in: Duration,
 ) -> Result<String, PresignUrlError> {
-    let url = object_url(store, key);
+    presign_url(
+        method,
+        &object_url(store, key),
+        store,
+        credentials,
+        now,
+        expires_in,
+    )
+}
+
+/// Signs any URL of the store (the bucket itself, `?cors`, an object) for `method`.
+pub fn presign_url(
+    method: &str,
+    url: &str,
+    store: &Store,
+    credentials: &Credentials,
+    now: SystemTime,
+    expires_in: Duration,
+) -> Result<String, PresignUrlError> {
     let identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
@@ -67,7 +85,7 @@ pub fn presign_object_url(
         .into();
     let request = SignableRequest::new(
         method,
-        &url,
+        url,
         std::iter::empty(),
         SignableBody::UnsignedPayload,
     )
@@ -86,7 +104,8 @@ pub fn presign_object_url(
             )
         })
         .collect();
-    Ok(format!("{url}?{}", query.join("&")))
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{separator}{}", query.join("&")))
 }
 
 #[cfg(test)]

@@ -119,6 +119,33 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     Ok(())
 }
 
+/// Signs one policy from the command line, in the store's time (measured once).
+pub async fn presign_once(
+    settings: Settings,
+    profile: &str,
+    request: &crate::upload::UploadRequest,
+) -> Result<crate::presign::PresignedPost, String> {
+    let resolved = resolve(settings).await.map_err(|e| e.to_string())?;
+    if resolved.embedded_store.is_some() {
+        return Err("no bucket configured: a policy for the development store would die with this command; \
+                    set store.bucket, or use the running service's POST /api/uploads"
+            .into());
+    }
+    let clock = Arc::new(SkewCorrectedClock::new(resolved.clock_settings.correct));
+    clock
+        .measure(
+            &reqwest::Client::new(),
+            resolved.config.store.bucket_url(),
+            resolved.clock_settings.warn_after,
+        )
+        .await;
+    let uploader = Uploader::new(resolved.config, resolved.credentials, clock);
+    uploader
+        .presign(profile, request)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Measures the store's clock now, then every `probe_interval` in the background.
 async fn watch_store_clock(clock: &Arc<SkewCorrectedClock>, url: &str, settings: &ClockSettings) {
     let http = reqwest::Client::new();

@@ -23,6 +23,7 @@ macro_rules! on_every_store {
 mod bad_input;
 mod binary;
 mod browser;
+mod doctor;
 mod embedded_store;
 mod helpers;
 mod pages;

@@ -1,0 +1,218 @@
+//! `presigned-post doctor` and `presigned-post presign` against real stores.
+
+use std::process::{Command, Output};
+
+use presigned_post::bucket_cors;
+
+use crate::servers::{TestStore, ministack, ministack_with_clock, work_dir};
+
+const ORIGIN: &str = "http://app.example.test";
+
+/// Runs the binary with settings for `bucket` on `store` (region `region`).
+fn run(store: &TestStore, bucket: &str, region: &str, args: &[&str]) -> Output {
+    let dir = work_dir(&format!("cli-{bucket}-{}", args[0]));
+    Command::new(env!("CARGO_BIN_EXE_presigned-post"))
+        .args(args)
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", &store.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &store.secret_access_key)
+        .env("PRESIGNED_POST__STORE__BUCKET", bucket)
+        .env("PRESIGNED_POST__STORE__REGION", region)
+        .env("PRESIGNED_POST__STORE__ENDPOINT", &store.endpoint)
+        .env("PRESIGNED_POST__PUBLIC_URL", ORIGIN)
+        .env("PRESIGNED_POST__PROFILES__FILES__KEY_PREFIX", "files/")
+        .env("PRESIGNED_POST__PROFILES__FILES__MAX_SIZE", "1 KiB")
+        .output()
+        .expect("run the binary")
+}
+
+fn doctor(store: &TestStore, bucket: &str, region: &str) -> (bool, String) {
+    let output = run(store, bucket, region, &["doctor"]);
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), report)
+}
+
+async fn allow_cors(store: &TestStore, bucket: &str) {
+    let rule = &bucket_cors::configuration(&[ORIGIN.to_owned()])["CORSRules"][0];
+    let strings = |key: &str| -> Vec<String> {
+        rule[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let rule = aws_sdk_s3::types::CorsRule::builder()
+        .set_allowed_origins(Some(strings("AllowedOrigins")))
+        .set_allowed_methods(Some(strings("AllowedMethods")))
+        .set_allowed_headers(Some(strings("AllowedHeaders")))
+        .set_expose_headers(Some(strings("ExposeHeaders")))
+        .build()
+        .unwrap();
+    let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
+        .cors_rules(rule)
+        .build()
+        .unwrap();
+    store
+        .s3()
+        .put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(configuration)
+        .send()
+        .await
+        .expect("set CORS");
+}
+
+fn line<'a>(report: &'a str, name: &str) -> &'a str {
+    report
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no `{name}` line in:\n{report}"))
+}
+
+#[tokio::test]
+async fn a_correctly_configured_store_passes_every_check() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+    allow_cors(store, &bucket).await;
+    let (ok, report) = doctor(store, &bucket, "us-east-1");
+    assert!(ok, "{report}");
+    for check in ["credentials", "clock", "bucket", "cors", "upload"] {
+        assert!(
+            line(&report, check).starts_with("PASS"),
+            "{check}:\n{report}"
+        );
+    }
+    assert!(
+        line(&report, "credentials")
+            .contains("long-lived key AKIDMINISTACKTEST01 from Environment"),
+        "{report}"
+    );
+    assert!(
+        store.keys(&bucket).await.is_empty(),
+        "the test upload was removed"
+    );
+}
+
+#[tokio::test]
+async fn each_misconfiguration_is_named_with_its_fix() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+
+    let (ok, report) = doctor(store, &bucket, "eu-west-1");
+    assert!(!ok, "{report}");
+    assert!(line(&report, "bucket").starts_with("FAIL"), "{report}");
+    assert!(
+        report.contains("is in region us-east-1, but the settings say eu-west-1"),
+        "{report}"
+    );
+    assert!(
+        report.contains("set store.region = \"us-east-1\""),
+        "{report}"
+    );
+
+    let (ok, report) = doctor(store, "no-such-bucket-here", "us-east-1");
+    assert!(!ok, "{report}");
+    assert!(
+        line(&report, "bucket").contains("there is no bucket no-such-bucket-here"),
+        "{report}"
+    );
+
+    // No CORS rule yet on this bucket.
+    let (ok, report) = doctor(store, &bucket, "us-east-1");
+    assert!(!ok, "{report}");
+    assert!(line(&report, "cors").starts_with("FAIL"), "{report}");
+    assert!(
+        report.contains("presigned-post cors > cors.json"),
+        "{report}"
+    );
+    assert!(line(&report, "upload").starts_with("PASS"), "{report}");
+}
+
+#[tokio::test]
+async fn a_skewed_store_clock_is_named() {
+    let store = ministack_with_clock("doctor-skew", "+30m");
+    let bucket = store.new_bucket().await;
+    allow_cors(&store, &bucket).await;
+    let (ok, report) = doctor(&store, &bucket, "us-east-1");
+    assert!(!ok, "{report}");
+    let clock = line(&report, "clock");
+    assert!(
+        clock.starts_with("FAIL") && clock.contains("behind the store's"),
+        "{report}"
+    );
+    assert!(report.contains("enable NTP"), "{report}");
+    // Signed in the store's time, everything else still works.
+    for check in ["bucket", "cors", "upload"] {
+        assert!(
+            line(&report, check).starts_with("PASS"),
+            "{check}:\n{report}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn presign_prints_a_curl_command_that_uploads() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+    let dir = work_dir(&format!("cli-{bucket}-presign"));
+    std::fs::write(dir.join("note.txt"), "uploaded by curl").unwrap();
+    let output = run(
+        store,
+        &bucket,
+        "us-east-1",
+        &[
+            "presign",
+            "--profile",
+            "files",
+            "--file",
+            "note.txt",
+            "--content-type",
+            "text/plain",
+            "--curl",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let command = String::from_utf8(output.stdout).unwrap();
+    let uploaded = Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&uploaded.stdout);
+    assert!(answer.starts_with("HTTP/1.1 204"), "{command}\n{answer}");
+    let keys = store.keys(&bucket).await;
+    assert!(
+        keys.len() == 1 && keys[0].starts_with("files/") && keys[0].ends_with("/note.txt"),
+        "{keys:?}"
+    );
+
+    let output = run(
+        store,
+        &bucket,
+        "us-east-1",
+        &["presign", "--profile", "files", "--file", "note.txt"],
+    );
+    let post: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        post["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{bucket}/"))
+    );
+    assert!(post["expires_at"].is_string() && post["fields"]["policy"].is_string());
+    assert_eq!(post["expires_in"], 900);
+}
