@@ -42,7 +42,34 @@ fn life(credentials: &Credentials, now: SystemTime) -> Option<Duration> {
         .map(|at| at.duration_since(now).unwrap_or_default())
 }
 
+/// Where credentials came from (`EnvironmentVariable`, `Profile`, `WebIdentityToken`, …).
+pub fn source(credentials: &Credentials) -> String {
+    // `Credentials` has no getter for its source; its Debug (which redacts the secret) names it.
+    let debug = format!("{credentials:?}");
+    debug
+        .split("provider_name: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
 impl CredentialCache {
+    /// What is cached, without fetching: source, kind and seconds left (for `/readyz` and
+    /// `/metrics`). Never the secret.
+    pub async fn report(&self, now: SystemTime) -> serde_json::Value {
+        match self.cached.lock().await.as_ref() {
+            None => serde_json::json!({ "loaded": false }),
+            Some(c) => serde_json::json!({
+                "loaded": true,
+                "source": source(&c.credentials),
+                "access_key_id": c.credentials.access_key_id(),
+                "temporary": c.credentials.session_token().is_some(),
+                "expires_in_s": life(&c.credentials, now).map(|l| l.as_secs()),
+            }),
+        }
+    }
+
     /// Caches credentials from `provider`.
     pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
         CredentialCache {

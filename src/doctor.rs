@@ -10,6 +10,7 @@ use ulid::Ulid;
 
 use crate::clock::shifted;
 use crate::config::ClockSettings;
+use crate::credentials::source;
 use crate::expiry::Expiry;
 use crate::keys::FileName;
 use crate::policy::ContentLengthRange;
@@ -102,17 +103,6 @@ pub fn render(checks: &[Check]) -> (String, bool) {
     (text, ok)
 }
 
-fn provider_name(credentials: &Credentials) -> String {
-    // `Credentials` has no getter for its source; its Debug (which redacts the secret) names it.
-    let debug = format!("{credentials:?}");
-    debug
-        .split("provider_name: \"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("unknown")
-        .to_owned()
-}
-
 /// Runs every check against the resolved store; `origin` is where browsers load the pages.
 pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
     let store = &resolved.config.store;
@@ -173,7 +163,7 @@ pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
 }
 
 fn credentials_check(credentials: &Credentials) -> Check {
-    let source = provider_name(credentials);
+    let source = source(credentials);
     let key = credentials.access_key_id();
     match credentials.expiry() {
         None => Check::pass("credentials", format!("long-lived key {key} from {source}")),

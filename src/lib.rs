@@ -13,6 +13,7 @@ pub mod embedded_store;
 pub mod expiry;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod policy;
 pub mod presign;
 pub mod presign_url;

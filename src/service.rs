@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::{CredentialCache, CredentialsUnavailable};
 use crate::expiry::{CredentialsExpiring, policy_expiration};
+use crate::metrics::Metrics;
 use crate::policy::PolicyError;
 use crate::presign::{PresignedPost, Signer, Target, presign_post};
 use crate::presign_url::presign_object_url;
@@ -64,6 +65,7 @@ pub struct Uploader {
     clock: Arc<dyn Clock>,
     signing_keys: SigningKeyCache,
     http: reqwest::Client,
+    metrics: Metrics,
 }
 
 impl Uploader {
@@ -75,7 +77,18 @@ impl Uploader {
             clock,
             signing_keys: SigningKeyCache::default(),
             http: reqwest::Client::new(),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The service's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The cached credentials' source, kind and time left (never the secret).
+    pub async fn credentials_report(&self) -> serde_json::Value {
+        self.credentials.report(self.clock.now()).await
     }
 
     /// Asks the store (with a signed HEAD) about `key`; `None` if it does not exist.
@@ -187,6 +200,7 @@ impl Uploader {
             expires_at,
         };
         let post = presign_post(signer, profile, target, Ulid::from_datetime(now))?;
+        self.metrics.issued(&profile.name);
         tracing::info!(profile = %profile.name, key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
         Ok(post)
     }

@@ -33,5 +33,18 @@ pub async fn readyz(uploader: web::Data<Uploader>) -> HttpResponse {
         "status": "ready",
         "store": description,
         "clock": uploader.clock_report(),
+        "credentials": uploader.credentials_report().await,
     }))
+}
+
+/// Prometheus text: policies issued per profile, refusals by reason, clock offset, credential
+/// time left.
+pub async fn metrics(uploader: web::Data<Uploader>) -> HttpResponse {
+    let text = uploader.metrics().render(
+        &uploader.clock_report(),
+        &uploader.credentials_report().await,
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
 }

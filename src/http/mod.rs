@@ -38,6 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(health::readyz))
                 .default_service(web::to(method_not_allowed)),
         )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(health::metrics))
+                .default_service(web::to(method_not_allowed)),
+        )
         .default_service(web::to(not_found));
 }
 

@@ -29,11 +29,23 @@ struct UploadBody {
     metadata: BTreeMap<String, String>,
 }
 
-/// Issues a policy for the file described by the JSON body.
+/// Issues a policy for the file described by the JSON body; counts refusals by reason.
 pub async fn create(
     request: HttpRequest,
     body: web::Payload,
     uploader: web::Data<Uploader>,
+) -> Result<HttpResponse, Problem> {
+    let answer = issue(request, body, &uploader).await;
+    if let Err(problem) = &answer {
+        uploader.metrics().refused(problem.code());
+    }
+    answer
+}
+
+async fn issue(
+    request: HttpRequest,
+    body: web::Payload,
+    uploader: &Uploader,
 ) -> Result<HttpResponse, Problem> {
     require_json(&request)?;
     let bytes = read_body(&request, body).await?;

@@ -184,3 +184,74 @@ fn the_cors_command_prints_the_rule_for_the_public_origin() {
         json!(["ETag", "Location"])
     );
 }
+
+/// A Prometheus sample line: a metric name, optional labels, and a number.
+fn is_sample(line: &str) -> bool {
+    let (series, value) = line.rsplit_once(' ').unwrap_or(("", ""));
+    let name_end = series.find('{').unwrap_or(series.len());
+    let name = &series[..name_end];
+    let labels_ok = name_end == series.len()
+        || (series.ends_with('}')
+            && series[name_end + 1..series.len() - 1]
+                .split(',')
+                .all(|pair| {
+                    pair.split_once('=').is_some_and(|(k, v)| {
+                        !k.is_empty() && v.starts_with('"') && v.ends_with('"')
+                    })
+                }));
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        && labels_ok
+        && (value.parse::<f64>().is_ok() || value == "+Inf")
+}
+
+#[tokio::test]
+async fn metrics_count_policies_and_refusals() {
+    let app = spawn_offline_app().await;
+    let metrics = || async { get(format!("{}/metrics", app.address)).await.1 };
+    let before = metrics().await;
+    app.presign(json!({"profile": "files", "filename": "a.txt"}))
+        .await;
+    app.presign(json!({"profile": "files", "filename": "b.txt"}))
+        .await;
+    let refused = app
+        .request_upload(&json!({"profile": "files", "filename": "c.txt", "size": 5000}))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let malformed = app
+        .http
+        .post(format!("{}/api/uploads", app.address))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+
+    let after = metrics().await;
+    for line in after
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        assert!(is_sample(line), "not Prometheus text: {line:?}\n{after}");
+    }
+    assert!(!before.contains("profile=\"files\""), "{before}");
+    assert!(
+        after.contains("presigned_post_policies_issued_total{profile=\"files\"} 2"),
+        "{after}"
+    );
+    assert!(
+        after.contains("presigned_post_refusals_total{reason=\"file-too-large\"} 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("presigned_post_refusals_total{reason=\"malformed-json\"} 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("presigned_post_credentials_seconds_left +Inf"),
+        "{after}"
+    );
+}

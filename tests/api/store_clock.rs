@@ -186,3 +186,53 @@ async fn no_policy_outlives_its_session_credentials() {
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn a_failed_probe_keeps_the_last_offset_and_is_counted() {
+    let store = ministack_with_clock("probe-failure", "+10m");
+    let bucket = store.new_bucket().await;
+    let (app, clock) = app_measuring(&store, &bucket, true).await;
+    let before = clock.applied_ms();
+    assert_near(before, 600_000);
+
+    let nowhere = format!("http://127.0.0.1:{}/", crate::servers::free_port());
+    clock
+        .measure(&reqwest::Client::new(), &nowhere, Duration::from_secs(30))
+        .await;
+    assert_eq!(clock.applied_ms(), before);
+    let report = &readyz(&app).await["clock"];
+    assert_eq!(report["probe_failures"], 1);
+    assert!(
+        report["last_probe_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot measure"),
+        "{report}"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("presigned_post_clock_probe_failures_total 1"),
+        "{metrics}"
+    );
+    let offset: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("presigned_post_clock_offset_seconds "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((offset - 600.0).abs() < 3.0, "{metrics}");
+    // And policies still work, signed with the kept offset.
+    let post = app
+        .presign(json!({"profile": "files", "filename": "kept.txt"}))
+        .await;
+    assert_eq!(
+        upload(&post, "text/plain", b"kept".to_vec()).await.status,
+        204
+    );
+}

@@ -1,0 +1,108 @@
+//! Counters for `/metrics`, in Prometheus' text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+/// What the service has done since it started.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    issued: Mutex<BTreeMap<String, u64>>,
+    refused: Mutex<BTreeMap<String, u64>>,
+}
+
+fn bump(counts: &Mutex<BTreeMap<String, u64>>, label: &str) {
+    *counts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(label.to_owned())
+        .or_default() += 1;
+}
+
+fn family(text: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(text, "# HELP {name} {help}");
+    let _ = writeln!(text, "# TYPE {name} {kind}");
+}
+
+impl Metrics {
+    /// Counts a policy signed for `profile`.
+    pub fn issued(&self, profile: &str) {
+        bump(&self.issued, profile);
+    }
+
+    /// Counts a request refused for `reason` (a problem code).
+    pub fn refused(&self, reason: &str) {
+        bump(&self.refused, reason);
+    }
+
+    /// The exposition text; `clock` and `credentials` are the `/readyz` reports.
+    pub fn render(&self, clock: &Value, credentials: &Value) -> String {
+        let mut text = String::new();
+        family(
+            &mut text,
+            "presigned_post_policies_issued_total",
+            "counter",
+            "Policies signed, by profile.",
+        );
+        for (profile, count) in self.issued.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(
+                text,
+                "presigned_post_policies_issued_total{{profile=\"{profile}\"}} {count}"
+            );
+        }
+        family(
+            &mut text,
+            "presigned_post_refusals_total",
+            "counter",
+            "Upload requests refused, by reason.",
+        );
+        for (reason, count) in self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                text,
+                "presigned_post_refusals_total{{reason=\"{reason}\"}} {count}"
+            );
+        }
+        if let Some(offset_ms) = clock["measured_offset_ms"].as_i64() {
+            family(
+                &mut text,
+                "presigned_post_clock_offset_seconds",
+                "gauge",
+                "The store's clock minus this host's, as last measured.",
+            );
+            let _ = writeln!(
+                text,
+                "presigned_post_clock_offset_seconds {}",
+                offset_ms as f64 / 1000.0
+            );
+        }
+        if let Some(failures) = clock["probe_failures"].as_u64() {
+            family(
+                &mut text,
+                "presigned_post_clock_probe_failures_total",
+                "counter",
+                "Failed measurements of the store's clock.",
+            );
+            let _ = writeln!(text, "presigned_post_clock_probe_failures_total {failures}");
+        }
+        if credentials["loaded"] == true {
+            family(
+                &mut text,
+                "presigned_post_credentials_seconds_left",
+                "gauge",
+                "Seconds until the signing credentials expire (+Inf if they do not).",
+            );
+            let left = credentials["expires_in_s"]
+                .as_u64()
+                .map_or_else(|| "+Inf".to_owned(), |s| s.to_string());
+            let _ = writeln!(text, "presigned_post_credentials_seconds_left {left}");
+        }
+        text
+    }
+}
