@@ -147,17 +147,20 @@ impl Uploader {
         self.clock.report()
     }
 
+    fn profile(&self, name: &str) -> Result<&Profile, UploadError> {
+        self.config
+            .profiles
+            .get(name)
+            .ok_or_else(|| UploadError::UnknownProfile(name.to_owned()))
+    }
+
     /// A signed policy for one file under profile `profile_name`.
     pub async fn presign(
         &self,
         profile_name: &str,
         request: &UploadRequest,
     ) -> Result<PresignedPost, UploadError> {
-        let profile = self
-            .config
-            .profiles
-            .get(profile_name)
-            .ok_or_else(|| UploadError::UnknownProfile(profile_name.to_owned()))?;
+        let profile = self.profile(profile_name)?;
         let upload = validate(profile, request)?;
         self.sign(profile, Target::File(&upload)).await
     }
@@ -169,11 +172,7 @@ impl Uploader {
         content_type: Option<&str>,
         redirect: &str,
     ) -> Result<PresignedPost, UploadError> {
-        let profile = self
-            .config
-            .profiles
-            .get(profile_name)
-            .ok_or_else(|| UploadError::UnknownProfile(profile_name.to_owned()))?;
+        let profile = self.profile(profile_name)?;
         self.sign(
             profile,
             Target::Form {

@@ -98,6 +98,14 @@ impl Browser {
         }
     }
 
+    /// Opens the upload page of `profile` and waits for its script to take over.
+    async fn open_upload_page(&self, app: &TestApp, profile: &str) {
+        let url = format!("{}/upload/{profile}", app.address);
+        self.client.goto(&url).await.unwrap();
+        self.wait_until("the script", "!document.querySelector('.queue').hidden")
+            .await;
+    }
+
     /// Saves a screenshot as `target/screenshots/NAME-STEP.png`.
     async fn screenshot(&self, step: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -194,36 +202,9 @@ async fn app_with_cors(store: &TestStore, options: AppOptions) -> TestApp {
     let bucket = store.new_bucket().await;
     let app = spawn_app(store, &bucket, options).await;
     if store.name == "ministack" {
-        let origin = bucket_cors::origin_of(&app.address).unwrap();
-        let rule = &bucket_cors::configuration(&[origin])["CORSRules"][0];
-        let strings = |key: &str| -> Vec<String> {
-            rule[key]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_owned())
-                .collect()
-        };
-        let cors_rule = aws_sdk_s3::types::CorsRule::builder()
-            .set_allowed_origins(Some(strings("AllowedOrigins")))
-            .set_allowed_methods(Some(strings("AllowedMethods")))
-            .set_allowed_headers(Some(strings("AllowedHeaders")))
-            .set_expose_headers(Some(strings("ExposeHeaders")))
-            .max_age_seconds(rule["MaxAgeSeconds"].as_i64().unwrap() as i32)
-            .build()
-            .unwrap();
-        let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
-            .cors_rules(cors_rule)
-            .build()
-            .unwrap();
         store
-            .s3()
-            .put_bucket_cors()
-            .bucket(&bucket)
-            .cors_configuration(configuration)
-            .send()
-            .await
-            .expect("set the bucket's CORS rule");
+            .allow_cors(&bucket, &bucket_cors::origin_of(&app.address).unwrap())
+            .await;
     }
     // SeaweedFS takes its CORS origins from a flag (see servers.rs); the development store
     // allows pages served from this machine.
@@ -278,14 +259,7 @@ async fn without_javascript_the_form_posts_to_the_bucket(store: &TestStore) {
 async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
     let app = app_with_cors(store, AppOptions::default()).await;
     let browser = Browser::start(&format!("js-{}", store.name), true).await;
-    browser
-        .client
-        .goto(&format!("{}/upload/files", app.address))
-        .await
-        .unwrap();
-    browser
-        .wait_until("the script", "!document.querySelector('.queue').hidden")
-        .await;
+    browser.open_upload_page(&app, "files").await;
     browser.screenshot("before").await;
     let first = file(&browser.name, "first.txt", b"first dropped file");
     let second = file(&browser.name, "second é.txt", b"second dropped file");
@@ -328,14 +302,7 @@ async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
 async fn a_file_over_the_limit_is_refused_readably(store: &TestStore) {
     let app = app_with_cors(store, AppOptions::default()).await;
     let browser = Browser::start(&format!("too-big-{}", store.name), true).await;
-    browser
-        .client
-        .goto(&format!("{}/upload/files", app.address))
-        .await
-        .unwrap();
-    browser
-        .wait_until("the script", "!document.querySelector('.queue').hidden")
-        .await;
+    browser.open_upload_page(&app, "files").await;
     let big = file(&browser.name, "big.bin", &[1; 2048]);
 
     // The page refuses it before sending a byte.
@@ -425,14 +392,7 @@ async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore
     };
     let app = app_with_cors(store, options).await;
     let browser = Browser::start(&format!("expired-{}", store.name), true).await;
-    browser
-        .client
-        .goto(&format!("{}/upload/files", app.address))
-        .await
-        .unwrap();
-    browser
-        .wait_until("the script", "!document.querySelector('.queue').hidden")
-        .await;
+    browser.open_upload_page(&app, "files").await;
     let path = file(&browser.name, "late.txt", b"uploaded on the second try");
     clock.reads_since.store(0, Ordering::SeqCst);
     clock.stale_next.store(true, Ordering::SeqCst);

@@ -2,8 +2,6 @@
 
 use std::process::{Command, Output};
 
-use presigned_post::bucket_cors;
-
 use crate::servers::{TestStore, ministack, ministack_with_clock, work_dir};
 
 const ORIGIN: &str = "http://app.example.test";
@@ -40,37 +38,6 @@ fn doctor(store: &TestStore, bucket: &str, region: &str) -> (bool, String) {
     (output.status.success(), report)
 }
 
-async fn allow_cors(store: &TestStore, bucket: &str) {
-    let rule = &bucket_cors::configuration(&[ORIGIN.to_owned()])["CORSRules"][0];
-    let strings = |key: &str| -> Vec<String> {
-        rule[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect()
-    };
-    let rule = aws_sdk_s3::types::CorsRule::builder()
-        .set_allowed_origins(Some(strings("AllowedOrigins")))
-        .set_allowed_methods(Some(strings("AllowedMethods")))
-        .set_allowed_headers(Some(strings("AllowedHeaders")))
-        .set_expose_headers(Some(strings("ExposeHeaders")))
-        .build()
-        .unwrap();
-    let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
-        .cors_rules(rule)
-        .build()
-        .unwrap();
-    store
-        .s3()
-        .put_bucket_cors()
-        .bucket(bucket)
-        .cors_configuration(configuration)
-        .send()
-        .await
-        .expect("set CORS");
-}
-
 fn line<'a>(report: &'a str, name: &str) -> &'a str {
     report
         .lines()
@@ -82,7 +49,7 @@ fn line<'a>(report: &'a str, name: &str) -> &'a str {
 async fn a_correctly_configured_store_passes_every_check() {
     let store = ministack();
     let bucket = store.new_bucket().await;
-    allow_cors(store, &bucket).await;
+    store.allow_cors(&bucket, ORIGIN).await;
     let (ok, report) = doctor(store, &bucket, "us-east-1");
     assert!(ok, "{report}");
     for check in ["credentials", "clock", "bucket", "cors", "upload"] {
@@ -141,7 +108,7 @@ async fn each_misconfiguration_is_named_with_its_fix() {
 async fn a_skewed_store_clock_is_named() {
     let store = ministack_with_clock("doctor-skew", "+30m");
     let bucket = store.new_bucket().await;
-    allow_cors(&store, &bucket).await;
+    store.allow_cors(&bucket, ORIGIN).await;
     let (ok, report) = doctor(&store, &bucket, "us-east-1");
     assert!(!ok, "{report}");
     let clock = line(&report, "clock");

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use figment::Figment;
 use figment::providers::{Format, Toml};
@@ -98,14 +97,7 @@ impl AppOptions {
 
 /// Starts an app for `bucket` on `store`, signing with the store's root credentials.
 pub async fn spawn_app(store: &TestStore, bucket: &str, options: AppOptions) -> TestApp {
-    let credentials = Credentials::new(
-        &store.access_key_id,
-        &store.secret_access_key,
-        None,
-        None,
-        "tests",
-    );
-    spawn_app_with(store, bucket, options, credentials).await
+    spawn_app_with(store, bucket, options, store.root_credentials()).await
 }
 
 /// Starts an app with any credentials provider.

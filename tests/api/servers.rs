@@ -171,44 +171,7 @@ fn log_file(dir: &Path) -> (PathBuf, Stdio, Stdio) {
 /// ministack with signature checking on (AUTH=true).
 pub fn ministack() -> &'static TestStore {
     static STORE: OnceLock<TestStore> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let port = free_port();
-        let dir = work_dir("ministack");
-        let (log, out, err) = log_file(&dir);
-        let access_key_id = "AKIDMINISTACKTEST01".to_owned();
-        let secret_access_key = "ministack-secret-key-for-tests-only".to_owned();
-        let mut command = Command::new(tool("ministack"));
-        command
-            .env("AUTH", "true")
-            .env("GATEWAY_PORT", port.to_string())
-            .env("BIND_HOST", "127.0.0.1")
-            .env("IOT_MTLS_ENABLED", "0")
-            .env("MINISTACK_REGION", REGION)
-            .env("S3_DATA_DIR", dir.join("s3"))
-            .env("TMPDIR", &dir)
-            .env("AWS_ACCESS_KEY_ID", &access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &secret_access_key)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        spawn_tied_to_process(command);
-        wait_for_http(
-            "ministack",
-            port,
-            "/_ministack/health",
-            |s| s == 200,
-            Duration::from_secs(90),
-            &log,
-        );
-        TestStore {
-            name: "ministack",
-            endpoint: format!("http://127.0.0.1:{port}"),
-            access_key_id,
-            secret_access_key,
-            clock_file: None,
-        }
-    })
+    STORE.get_or_init(|| start_ministack("ministack", "AKIDMINISTACKTEST01", &[]))
 }
 
 /// Where Debian's `faketime` package puts the library.
@@ -231,19 +194,38 @@ fn libfaketime() -> PathBuf {
 /// A ministack of its own whose clock is this host's moved by the offset in its clock file
 /// (libfaketime syntax: `+30m`, `-30m`, `+0`), which the test may rewrite at any time.
 pub fn ministack_with_clock(name: &str, offset: &str) -> TestStore {
-    let port = free_port();
-    let dir = work_dir(&format!("ministack-{name}"));
-    let (log, out, err) = log_file(&dir);
-    let clock_file = dir.join("clock-offset");
+    let clock_file = work_dir(&format!("clock-{name}")).join("clock-offset");
     std::fs::write(&clock_file, offset).expect("write the clock file");
-    let access_key_id = "AKIDMINISTACKCLOCK01".to_owned();
-    let secret_access_key = "ministack-clock-secret-for-tests-only".to_owned();
+    let faketime = [
+        ("LD_PRELOAD", libfaketime().into_os_string()),
+        (
+            "FAKETIME_TIMESTAMP_FILE",
+            clock_file.clone().into_os_string(),
+        ),
+        ("FAKETIME_NO_CACHE", "1".into()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".into()),
+    ];
+    let mut store = start_ministack(
+        &format!("ministack-{name}"),
+        "AKIDMINISTACKCLOCK01",
+        &faketime,
+    );
+    store.clock_file = Some(clock_file);
+    store
+}
+
+fn start_ministack(
+    name: &str,
+    access_key_id: &str,
+    extra_env: &[(&str, std::ffi::OsString)],
+) -> TestStore {
+    let port = free_port();
+    let dir = work_dir(name);
+    let (log, out, err) = log_file(&dir);
+    let secret_access_key = format!("{name}-secret-key-for-tests-only");
     let mut command = Command::new(tool("ministack"));
     command
-        .env("LD_PRELOAD", libfaketime())
-        .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .envs(extra_env.iter().map(|(k, v)| (k, v)))
         .env("AUTH", "true")
         .env("GATEWAY_PORT", port.to_string())
         .env("BIND_HOST", "127.0.0.1")
@@ -251,7 +233,7 @@ pub fn ministack_with_clock(name: &str, offset: &str) -> TestStore {
         .env("MINISTACK_REGION", REGION)
         .env("S3_DATA_DIR", dir.join("s3"))
         .env("TMPDIR", &dir)
-        .env("AWS_ACCESS_KEY_ID", &access_key_id)
+        .env("AWS_ACCESS_KEY_ID", access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &secret_access_key)
         .current_dir(&dir)
         .stdin(Stdio::null())
@@ -259,7 +241,7 @@ pub fn ministack_with_clock(name: &str, offset: &str) -> TestStore {
         .stderr(err);
     spawn_tied_to_process(command);
     wait_for_http(
-        "ministack under faketime",
+        name,
         port,
         "/_ministack/health",
         |s| s == 200,
@@ -269,9 +251,9 @@ pub fn ministack_with_clock(name: &str, offset: &str) -> TestStore {
     TestStore {
         name: "ministack",
         endpoint: format!("http://127.0.0.1:{port}"),
-        access_key_id,
+        access_key_id: access_key_id.to_owned(),
         secret_access_key,
-        clock_file: Some(clock_file),
+        clock_file: None,
     }
 }
 
@@ -388,13 +370,7 @@ impl TestStore {
     /// An S3 client for this store (one per test: clients hold connections tied to a runtime),
     /// signing in the store's time.
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let credentials = aws_sdk_s3::config::Credentials::new(
-            &self.access_key_id,
-            &self.secret_access_key,
-            None,
-            None,
-            "tests",
-        );
+        let credentials = self.root_credentials();
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(REGION))
@@ -404,6 +380,75 @@ impl TestStore {
             .time_source(StoreTime(self.clock_offset_s()))
             .build();
         aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// The store's root credentials.
+    pub fn root_credentials(&self) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            None,
+            None,
+            "tests",
+        )
+    }
+
+    /// Session credentials from the store's STS (ministack), valid `seconds` by its clock.
+    pub async fn session_credentials(&self, seconds: i32) -> aws_credential_types::Credentials {
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(self.root_credentials())
+            .time_source(StoreTime(self.clock_offset_s()))
+            .build();
+        let answer = aws_sdk_sts::Client::from_conf(config)
+            .get_session_token()
+            .duration_seconds(seconds)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: no session credentials: {e:?}", self.name));
+        let c = answer.credentials().expect("credentials in the answer");
+        aws_credential_types::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            Some(std::time::SystemTime::try_from(*c.expiration()).expect("a valid expiry")),
+            "sts",
+        )
+    }
+
+    /// Lets `origin` upload to `bucket` with script, with the rule `presigned-post cors` prints.
+    pub async fn allow_cors(&self, bucket: &str, origin: &str) {
+        let configuration = presigned_post::bucket_cors::configuration(&[origin.to_owned()]);
+        let rule = &configuration["CORSRules"][0];
+        let strings = |key: &str| -> Vec<String> {
+            rule[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let rule = aws_sdk_s3::types::CorsRule::builder()
+            .set_allowed_origins(Some(strings("AllowedOrigins")))
+            .set_allowed_methods(Some(strings("AllowedMethods")))
+            .set_allowed_headers(Some(strings("AllowedHeaders")))
+            .set_expose_headers(Some(strings("ExposeHeaders")))
+            .max_age_seconds(rule["MaxAgeSeconds"].as_i64().unwrap() as i32)
+            .build()
+            .unwrap();
+        let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
+            .cors_rules(rule)
+            .build()
+            .unwrap();
+        self.s3()
+            .put_bucket_cors()
+            .bucket(bucket)
+            .cors_configuration(configuration)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: cannot set CORS on {bucket}: {e:?}", self.name));
     }
 
     /// Creates a bucket with a fresh name and returns the name.

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use presigned_post::store_clock::SkewCorrectedClock;
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with, upload};
+use crate::helpers::{AppOptions, TestApp, spawn_app_with, upload};
 use crate::servers::{TestStore, ministack_with_clock};
 
 /// An app whose clock has measured `store`; `correct` says whether it signs in the store's time.
@@ -16,6 +16,16 @@ async fn app_measuring(
     store: &TestStore,
     bucket: &str,
     correct: bool,
+) -> (TestApp, Arc<SkewCorrectedClock>) {
+    app_measuring_with(store, bucket, correct, store.root_credentials()).await
+}
+
+/// The same, signing with `credentials`.
+async fn app_measuring_with(
+    store: &TestStore,
+    bucket: &str,
+    correct: bool,
+    credentials: aws_credential_types::Credentials,
 ) -> (TestApp, Arc<SkewCorrectedClock>) {
     let clock = Arc::new(SkewCorrectedClock::new(correct));
     let url = format!("{}/{bucket}/", store.endpoint);
@@ -26,7 +36,10 @@ async fn app_measuring(
         clock: clock.clone(),
         ..AppOptions::default()
     };
-    (spawn_app(store, bucket, options).await, clock)
+    (
+        spawn_app_with(store, bucket, options, credentials).await,
+        clock,
+    )
 }
 
 async fn readyz(app: &TestApp) -> Value {
@@ -106,54 +119,14 @@ async fn a_store_half_an_hour_behind_gets_policies_in_its_own_time() {
     );
 }
 
-/// Session credentials from the store's STS, valid `seconds` by its clock.
-async fn session_credentials(store: &TestStore, seconds: i32) -> aws_credential_types::Credentials {
-    let root = aws_sdk_sts::config::Credentials::new(
-        &store.access_key_id,
-        &store.secret_access_key,
-        None,
-        None,
-        "tests",
-    );
-    let config = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .region(aws_sdk_sts::config::Region::new(crate::servers::REGION))
-        .endpoint_url(&store.endpoint)
-        .credentials_provider(root)
-        .time_source(crate::servers::StoreTime(store.clock_offset_s()))
-        .build();
-    let answer = aws_sdk_sts::Client::from_conf(config)
-        .get_session_token()
-        .duration_seconds(seconds)
-        .send()
-        .await
-        .expect("session credentials");
-    let c = answer.credentials().unwrap();
-    aws_credential_types::Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        Some(SystemTime::try_from(*c.expiration()).unwrap()),
-        "sts",
-    )
-}
-
 #[tokio::test]
 async fn no_policy_outlives_its_session_credentials() {
     let store = ministack_with_clock("credentials", "+0");
     let bucket = store.new_bucket().await;
-    let credentials = session_credentials(&store, 900).await;
+    let credentials = store.session_credentials(900).await;
     let credentials_expire = credentials.expiry().unwrap();
-    let clock = Arc::new(SkewCorrectedClock::new(true));
+    let (app, clock) = app_measuring_with(&store, &bucket, true, credentials).await;
     let url = format!("{}/{bucket}/", store.endpoint);
-    clock
-        .measure(&reqwest::Client::new(), &url, Duration::from_secs(30))
-        .await;
-    let options = AppOptions {
-        clock: clock.clone(),
-        ..AppOptions::default()
-    };
-    let app = spawn_app_with(&store, &bucket, options, credentials).await;
 
     // A one-hour profile gets a policy capped by the credentials' 15 minutes.
     let post = app

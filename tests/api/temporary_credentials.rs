@@ -10,38 +10,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Iso8601;
 
 use crate::helpers::{AppOptions, spawn_app_with, upload};
-use crate::servers::{REGION, ministack};
+use crate::servers::ministack;
 
-/// Asks ministack's STS for session credentials lasting `seconds`.
 async fn session_credentials(seconds: i32) -> Credentials {
-    let store = ministack();
-    let root = aws_sdk_sts::config::Credentials::new(
-        &store.access_key_id,
-        &store.secret_access_key,
-        None,
-        None,
-        "tests",
-    );
-    let config = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .region(aws_sdk_sts::config::Region::new(REGION))
-        .endpoint_url(&store.endpoint)
-        .credentials_provider(root)
-        .build();
-    let answer = aws_sdk_sts::Client::from_conf(config)
-        .get_session_token()
-        .duration_seconds(seconds)
-        .send()
-        .await
-        .expect("ministack STS issues session credentials");
-    let c = answer.credentials().expect("credentials in the answer");
-    Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        Some(SystemTime::try_from(*c.expiration()).expect("a valid expiry")),
-        "sts",
-    )
+    ministack().session_credentials(seconds).await
 }
 
 fn parse_time(text: &str) -> SystemTime {
