@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use criterion::{Criterion, criterion_group, criterion_main};
+use presigned_post::access::Access;
 use presigned_post::content_type::ContentTypePattern;
 use presigned_post::expiry::Expiry;
 use presigned_post::keys::KeyPrefix;
@@ -35,6 +36,8 @@ fn bench(c: &mut Criterion) {
         metadata: BTreeSet::from(["alt".to_owned()]),
         content_disposition: None,
         fixed_fields: vec![("Cache-Control", "max-age=31536000".into())],
+        access: Access::Public,
+        downloads: None,
     };
     let request = UploadRequest {
         filename: "holiday photo (1).jpg".into(),

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use ulid::Ulid;
 
+use crate::access::{Access, UserId};
 use crate::clock::shifted;
 use crate::config::ClockSettings;
 use crate::credentials::source;
@@ -374,9 +375,17 @@ async fn upload_check(
     now: SystemTime,
     profile: &Profile,
 ) -> Check {
+    let doctor = UserId::parse("presigned-post-doctor").expect("a valid user id");
+    let Some(key_prefix) = profile.prefix_for(Some(&doctor)) else {
+        return Check::fail(
+            "upload",
+            "the profile's key prefix is unusable",
+            "check key_prefix",
+        );
+    };
     let probe_profile = Profile {
         name: profile.name.clone(),
-        key_prefix: profile.key_prefix.clone(),
+        key_prefix,
         size: ContentLengthRange::new(0, 1024).expect("a valid range"),
         content_types: Vec::new(),
         expiry: Expiry::new(Duration::from_secs(300)).expect("a valid expiry"),
@@ -388,6 +397,8 @@ async fn upload_check(
             .filter(|(name, _)| *name != "success_action_status")
             .cloned()
             .collect(),
+        access: Access::Public,
+        downloads: None,
     };
     let upload = ValidUpload {
         file_name: FileName::sanitize("presigned-post-doctor.txt").expect("a valid name"),

@@ -3,6 +3,7 @@
 //! Pure core — [`policy`], [`signing`], [`keys`], [`presign`], [`expiry`], [`upload`] — with time
 //! and ids passed in; IO at the edges — [`credentials`], [`clock`], [`http`], [`startup`].
 
+pub mod access;
 pub mod bucket_cors;
 pub mod clock;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod presign;
 pub mod presign_url;
 pub mod profile;
+pub mod rate_limit;
 pub mod service;
 pub mod signing;
 pub mod startup;

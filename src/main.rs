@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use presigned_post::access::{self, UserId};
 use presigned_post::config::Settings;
 use presigned_post::upload::UploadRequest;
 use presigned_post::{bucket_cors, doctor, startup, telemetry};
@@ -47,7 +48,12 @@ enum Command {
         /// Print a ready curl command line instead of JSON.
         #[arg(long)]
         curl: bool,
+        /// Sign as this user (for `access = "token"` profiles; fills `{user}` in the prefix).
+        #[arg(long)]
+        user: Option<String>,
     },
+    /// Print the SHA-256 of a token read from standard input, for `[[tokens]] sha256`.
+    HashToken,
 }
 
 #[tokio::main]
@@ -74,7 +80,20 @@ async fn main() -> ExitCode {
             file,
             content_type,
             curl,
-        } => presign(cli.config, &profile, &file, content_type, curl).await,
+            user,
+        } => presign(cli.config, &profile, &file, content_type, curl, user).await,
+        Command::HashToken => {
+            let mut token = String::new();
+            std::io::stdin()
+                .read_line(&mut token)
+                .map(|_| {
+                    println!(
+                        "{}",
+                        access::hash_token(token.trim_end_matches(['\r', '\n']))
+                    )
+                })
+                .map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,7 +128,11 @@ async fn presign(
     file: &std::path::Path,
     content_type: Option<String>,
     curl: bool,
+    user: Option<String>,
 ) -> Result<(), String> {
+    let user = user
+        .map(|u| UserId::parse(&u).ok_or("--user takes 1-64 of A-Z a-z 0-9 - _"))
+        .transpose()?;
     let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
     let filename = file
         .file_name()
@@ -123,7 +146,7 @@ async fn presign(
         size,
         metadata: Default::default(),
     };
-    let post = startup::presign_once(settings, profile, &request).await?;
+    let post = startup::presign_once(settings, profile, &request, user.as_ref()).await?;
     if curl {
         println!("{}", post.curl_command(&file.display().to_string()));
     } else {

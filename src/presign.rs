@@ -54,7 +54,8 @@ impl PresignedPost {
     }
 }
 
-fn serialize_iso8601<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+/// Serializes a time as ISO 8601 UTC.
+pub fn serialize_iso8601<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&iso8601(*at))
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::access::{Access, UserId};
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
@@ -79,6 +80,10 @@ pub struct Profile {
     /// Fields fixed by the settings (acl, Cache-Control, storage class, encryption,
     /// success_action_status), each sent with an exact-match condition.
     pub fixed_fields: Vec<(&'static str, String)>,
+    /// Who may use it.
+    pub access: Access,
+    /// How long download URLs for its objects live, if downloads are enabled.
+    pub downloads: Option<Expiry>,
 }
 
 /// The optional S3 fields a profile may fix.
@@ -175,7 +180,21 @@ pub enum FormContentType {
     NeedsScript,
 }
 
+/// The placeholder in a key prefix that becomes the caller's user id.
+pub const USER_PLACEHOLDER: &str = "{user}";
+
 impl Profile {
+    /// The key prefix for `user`: `{user}` replaced by the id. A profile whose prefix names
+    /// `{user}` needs one (such profiles require a token, so a user is always known).
+    pub fn prefix_for(&self, user: Option<&UserId>) -> Option<KeyPrefix> {
+        let prefix = self.key_prefix.as_str();
+        match user {
+            Some(user) => KeyPrefix::parse(&prefix.replace(USER_PLACEHOLDER, user.as_str())).ok(),
+            None if prefix.contains(USER_PLACEHOLDER) => None,
+            None => Some(self.key_prefix.clone()),
+        }
+    }
+
     /// How the HTML form handles `Content-Type` for this profile.
     pub fn form_content_type(&self) -> FormContentType {
         match self.content_types.as_slice() {

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use ulid::Ulid;
 
+use crate::access::{Access, UserId};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::{CredentialCache, CredentialsUnavailable};
-use crate::expiry::{CredentialsExpiring, policy_expiration};
+use crate::expiry::{CredentialsExpiring, Expiry, policy_expiration};
 use crate::metrics::Metrics;
 use crate::policy::PolicyError;
 use crate::presign::{PresignedPost, Signer, Target, presign_post};
@@ -17,6 +18,23 @@ use crate::presign_url::presign_object_url;
 use crate::profile::Profile;
 use crate::signing::SigningKeyCache;
 use crate::upload::{Refusal, UploadRequest, validate};
+
+/// The longest a download URL signed with temporary credentials may live.
+const MAX_TEMPORARY_URL_LIFE: Duration = Duration::from_secs(12 * 3600);
+
+/// A presigned download.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Download {
+    /// The presigned GET URL.
+    pub url: String,
+    /// The object's key.
+    pub key: String,
+    /// When the URL stops working, by the store's clock.
+    #[serde(serialize_with = "crate::presign::serialize_iso8601")]
+    pub expires_at: std::time::SystemTime,
+    /// Seconds from signing to expiry.
+    pub expires_in: u64,
+}
 
 /// How long the URL of a HEAD request made to confirm an upload lives.
 const HEAD_URL_LIFE: Duration = Duration::from_secs(60);
@@ -27,6 +45,12 @@ pub enum UploadError {
     /// No profile by that name.
     #[error("there is no upload profile `{0}`")]
     UnknownProfile(String),
+    /// The profile needs a bearer token and none (or an unknown one) was given.
+    #[error("profile `{0}` needs a valid bearer token")]
+    Unauthorized(String),
+    /// The key is not under any prefix the caller may download from.
+    #[error("`{0}` is not under a prefix you may download from")]
+    NotYourKey(String),
     /// The request does not fit the profile.
     #[error(transparent)]
     Refused(#[from] Refusal),
@@ -36,6 +60,9 @@ pub enum UploadError {
     /// The credentials expire too soon for a useful policy.
     #[error(transparent)]
     Expiring(#[from] CredentialsExpiring),
+    /// A URL could not be signed.
+    #[error("{0}")]
+    Store(String),
     /// A checked request still made an unsignable policy (a bug).
     #[error(transparent)]
     Policy(#[from] PolicyError),
@@ -154,25 +181,96 @@ impl Uploader {
             .ok_or_else(|| UploadError::UnknownProfile(name.to_owned()))
     }
 
-    /// A signed policy for one file under profile `profile_name`.
+    /// The profile as `user` sees it: refused if it needs a token and there is no user, and
+    /// with `{user}` in its prefix replaced.
+    fn profile_for(&self, name: &str, user: Option<&UserId>) -> Result<Profile, UploadError> {
+        let profile = self.profile(name)?;
+        if profile.access == Access::Token && user.is_none() {
+            return Err(UploadError::Unauthorized(name.to_owned()));
+        }
+        let key_prefix = profile
+            .prefix_for(user)
+            .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))?;
+        Ok(Profile {
+            key_prefix,
+            ..profile.clone()
+        })
+    }
+
+    /// A signed policy for one file under profile `profile_name`, for `user` if known.
     pub async fn presign(
         &self,
         profile_name: &str,
         request: &UploadRequest,
+        user: Option<&UserId>,
     ) -> Result<PresignedPost, UploadError> {
-        let profile = self.profile(profile_name)?;
-        let upload = validate(profile, request)?;
-        self.sign(profile, Target::File(&upload)).await
+        let profile = self.profile_for(profile_name, user)?;
+        let upload = validate(&profile, request)?;
+        self.sign(&profile, Target::File(&upload)).await
     }
 
-    /// A signed policy for the HTML form of profile `profile_name`, for any file name.
+    /// A presigned GET URL for `key`, if it lies under a download-enabled profile's prefix that
+    /// `user` may read.
+    pub async fn download_url(
+        &self,
+        key: &str,
+        user: Option<&UserId>,
+    ) -> Result<Download, UploadError> {
+        let not_yours = || UploadError::NotYourKey(key.to_owned());
+        if key.is_empty()
+            || key.len() > crate::keys::MAX_KEY_BYTES
+            || key.chars().any(char::is_control)
+        {
+            return Err(not_yours());
+        }
+        let expiry = self
+            .config
+            .profiles
+            .values()
+            .filter_map(|p| Some((p.downloads?, p)))
+            .filter(|(_, p)| p.access == Access::Public || user.is_some())
+            .filter(|(_, p)| {
+                p.prefix_for(user)
+                    .is_some_and(|prefix| key.starts_with(prefix.as_str()))
+            })
+            .map(|(expiry, _)| expiry)
+            .max()
+            .ok_or_else(not_yours)?;
+        let now = self.clock.now();
+        let credentials = self.credentials.get(now, expiry.duration()).await?;
+        let expiry = match credentials.session_token() {
+            Some(_) => {
+                expiry.min(Expiry::new(MAX_TEMPORARY_URL_LIFE).expect("12 h is a valid expiry"))
+            }
+            None => expiry,
+        };
+        let expires_at = policy_expiration(now, expiry, credentials.expiry())?;
+        let expires_in = expires_at.duration_since(now).unwrap_or_default();
+        let url = presign_object_url(
+            "GET",
+            &self.config.store,
+            &credentials,
+            key,
+            now,
+            expires_in,
+        )
+        .map_err(|e| UploadError::Store(e.to_string()))?;
+        Ok(Download {
+            url,
+            key: key.to_owned(),
+            expires_at,
+            expires_in: expires_in.as_secs(),
+        })
+    }
+
+    /// A signed policy for the HTML form of public profile `profile_name`, for any file name.
     pub async fn presign_form(
         &self,
         profile_name: &str,
         content_type: Option<&str>,
         redirect: &str,
     ) -> Result<PresignedPost, UploadError> {
-        let profile = self.profile(profile_name)?;
+        let profile = &self.profile_for(profile_name, None)?;
         self.sign(
             profile,
             Target::Form {

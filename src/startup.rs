@@ -17,6 +17,7 @@ use crate::credentials::CredentialCache;
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::pages::Site;
+use crate::rate_limit::RateLimiter;
 use crate::service::Uploader;
 use crate::store_clock::SkewCorrectedClock;
 
@@ -124,6 +125,7 @@ pub async fn presign_once(
     settings: Settings,
     profile: &str,
     request: &crate::upload::UploadRequest,
+    user: Option<&crate::access::UserId>,
 ) -> Result<crate::presign::PresignedPost, String> {
     let resolved = resolve(settings).await.map_err(|e| e.to_string())?;
     if resolved.embedded_store.is_some() {
@@ -141,7 +143,7 @@ pub async fn presign_once(
         .await;
     let uploader = Uploader::new(resolved.config, resolved.credentials, clock);
     uploader
-        .presign(profile, request)
+        .presign(profile, request, user)
         .await
         .map_err(|e| e.to_string())
 }
@@ -201,12 +203,15 @@ impl Application {
             public_url,
             store_origin,
         });
+        let limiter = web::Data::new(RateLimiter::new(config.rate_limit_per_minute));
         let uploader = web::Data::new(Uploader::new(config, credentials, clock));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::cors))
                 .wrap(from_fn(http::log_requests))
                 .app_data(uploader.clone())
                 .app_data(site.clone())
+                .app_data(limiter.clone())
                 .configure(http::configure)
         })
         .listen(listener)?

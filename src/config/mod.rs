@@ -12,11 +12,12 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+use crate::access::{Access, Token, UserId};
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
 use crate::policy::ContentLengthRange;
-use crate::profile::{Disposition, FixedFieldSettings, Profile};
+use crate::profile::{Disposition, FixedFieldSettings, Profile, USER_PLACEHOLDER};
 use crate::store::{AddressStyle, Store};
 
 /// The settings file read when `--config` is not given (if it exists).
@@ -48,6 +49,27 @@ pub struct Settings {
     /// Measuring and correcting for the store's clock.
     #[serde(default)]
     pub clock: ClockSettings,
+    /// Origins (`https://app.example.com`) whose pages may call the JSON API; none by default.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// The profile `GET /s3/params` uses when the request names none (else the only profile).
+    pub default_profile: Option<String>,
+    /// Bearer tokens for `access = "token"` profiles.
+    #[serde(default)]
+    pub tokens: Vec<TokenSettings>,
+    /// API requests allowed per client (user or IP address) per minute; 0 (default) for no limit.
+    #[serde(default)]
+    pub rate_limit_per_minute: u32,
+}
+
+/// One `[[tokens]]` entry: the SHA-256 of a token (`presigned-post hash-token`) and its user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// The user id the token stands for (replaces `{user}` in key prefixes).
+    pub user: String,
+    /// Lower-case hex SHA-256 of the token.
+    pub sha256: String,
 }
 
 /// The `[clock]` section.
@@ -182,6 +204,22 @@ pub struct ProfileSettings {
     pub kms_key_id: Option<String>,
     /// 200, 201 (XML answer) or 204 (default).
     pub success_action_status: Option<u16>,
+    /// `public` (default) or `token`.
+    #[serde(default)]
+    pub access: Access,
+    /// Offer presigned download URLs for this profile's objects.
+    #[serde(default)]
+    pub downloads: bool,
+    /// How long download URLs live (default 1 hour, at most 7 days).
+    #[serde(
+        default = "default_download_expires",
+        deserialize_with = "units::duration"
+    )]
+    pub download_expires: Duration,
+}
+
+fn default_download_expires() -> Duration {
+    Duration::from_secs(3600)
 }
 
 fn default_expires() -> Duration {
@@ -205,6 +243,9 @@ impl Default for ProfileSettings {
             server_side_encryption: None,
             kms_key_id: None,
             success_action_status: None,
+            access: Access::Public,
+            downloads: false,
+            download_expires: default_download_expires(),
         }
     }
 }
@@ -264,6 +305,14 @@ pub struct Config {
     pub store_origin: StoreOrigin,
     /// Upload profiles by name.
     pub profiles: BTreeMap<String, Profile>,
+    /// Origins allowed to call the JSON API from a browser.
+    pub cors_origins: Vec<String>,
+    /// The profile `GET /s3/params` falls back to.
+    pub default_profile: Option<String>,
+    /// Bearer tokens.
+    pub tokens: Vec<Token>,
+    /// API requests per client per minute (0: no limit).
+    pub rate_limit_per_minute: u32,
 }
 
 impl Settings {
@@ -333,6 +382,36 @@ impl Settings {
                 }
             }
         }
+        let mut cors_origins = Vec::new();
+        for origin in &self.cors_origins {
+            match crate::bucket_cors::origin_of(origin) {
+                Some(parsed) if parsed == origin.trim_end_matches('/') => cors_origins.push(parsed),
+                _ => problems.push(format!(
+                    "cors_origins: `{origin}` is not an origin such as https://app.example.com (no path)"
+                )),
+            }
+        }
+        if let Some(name) = self
+            .default_profile
+            .as_ref()
+            .filter(|n| !profiles.contains_key(*n))
+        {
+            problems.push(format!("default_profile `{name}` is not a profile"));
+        }
+        let mut tokens = Vec::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            match UserId::parse(&token.user).and_then(|user| Token::new(&token.sha256.to_ascii_lowercase(), user)) {
+                Some(token) => tokens.push(token),
+                None => problems.push(format!(
+                    "tokens[{i}]: needs a user id (1-64 of A-Z a-z 0-9 - _) and the token's hex SHA-256 \
+                     (`presigned-post hash-token`)"
+                )),
+            }
+        }
+        if profiles.values().any(|p| p.access == Access::Token) && tokens.is_empty() {
+            problems
+                .push("a profile has access = \"token\" but no [[tokens]] are configured".into());
+        }
         match store {
             Some(store) if problems.is_empty() => Ok(Config {
                 listen: self.listen,
@@ -340,6 +419,10 @@ impl Settings {
                 store,
                 store_origin: StoreOrigin::Configured,
                 profiles,
+                cors_origins,
+                default_profile: self.default_profile,
+                tokens,
+                rate_limit_per_minute: self.rate_limit_per_minute,
             }),
             _ => Err(ConfigError::Invalid(problems)),
         }
@@ -435,6 +518,16 @@ impl ProfileSettings {
             success_action_status: self.success_action_status,
         };
         let fixed_fields = fixed.into_fields().map_err(|e| problems.push(e)).ok();
+        if self.key_prefix.contains(USER_PLACEHOLDER) && self.access != Access::Token {
+            problems.push("key_prefix names {user}, which needs access = \"token\"".into());
+        }
+        let downloads = if self.downloads {
+            Expiry::new(self.download_expires)
+                .map_err(|e| problems.push(format!("download_expires {e}")))
+                .ok()
+        } else {
+            None
+        };
         let (Some(key_prefix), Some(size), Some(expiry), Some(fixed_fields), true) =
             (key_prefix, size, expiry, fixed_fields, problems.is_empty())
         else {
@@ -449,6 +542,8 @@ impl ProfileSettings {
             metadata,
             content_disposition,
             fixed_fields,
+            access: self.access,
+            downloads,
         };
         if let Some(store) = store {
             profile

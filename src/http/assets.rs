@@ -1,11 +1,12 @@
-//! `/static/*`: the stylesheet and the upload script, built into the binary.
+//! `/static/*`: the stylesheet, the upload page's script and the module for single-page apps,
+//! built into the binary.
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 
 use super::problem::Problem;
 
-const ASSETS: [(&str, &str, &str); 2] = [
+const ASSETS: [(&str, &str, &str); 3] = [
     (
         "style.css",
         "text/css; charset=utf-8",
@@ -16,9 +17,15 @@ const ASSETS: [(&str, &str, &str); 2] = [
         "text/javascript; charset=utf-8",
         include_str!("../../static/upload.js"),
     ),
+    (
+        "presigned-post.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/presigned-post.js"),
+    ),
 ];
 
 /// Serves one built-in asset (revalidated on every use, so a new binary's assets are seen).
+/// Any origin may load them: they are public, and module scripts are fetched with CORS.
 pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let (_, content_type, body) = ASSETS
         .iter()
@@ -28,5 +35,6 @@ pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, Problem> {
         .content_type(*content_type)
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))
         .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("access-control-allow-origin", "*"))
         .body(*body))
 }

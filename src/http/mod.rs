@@ -1,9 +1,11 @@
 //! The HTTP interface: thin handlers over the service, routed in one place.
 
 mod assets;
+mod caller;
 mod health;
 pub mod pages;
 pub mod problem;
+mod spa;
 mod uploads;
 
 use std::time::Instant;
@@ -15,6 +17,7 @@ use actix_web::{Error, HttpResponse, web};
 
 use problem::Problem;
 
+pub use spa::cors;
 pub use uploads::MAX_BODY_BYTES;
 
 /// Every route, for the server and for tests alike.
@@ -26,6 +29,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/uploads")
                 .route(web::post().to(uploads::create))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/s3/params")
+                .route(web::get().to(spa::s3_params))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/api/downloads")
+                .route(web::get().to(spa::download))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::access::Access;
 use crate::config::units::human_size;
 use crate::presign::PresignedPost;
 use crate::profile::{FormContentType, Profile};
@@ -117,6 +118,7 @@ pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> Http
     }
     let profiles = profiles
         .values()
+        .filter(|p| p.access == Access::Public)
         .map(|p| ProfileLink {
             name: p.name.clone(),
             limits: limits(p),
@@ -159,6 +161,14 @@ pub async fn upload_page(
     let redirect = format!("{}/uploaded", site.public_url);
     let post = match uploader.presign_form(&name, content_type, &redirect).await {
         Ok(post) => post,
+        Err(UploadError::Unauthorized(_)) => {
+            return error_page(
+                &site,
+                StatusCode::UNAUTHORIZED,
+                "Sign-in needed",
+                "This upload is for signed-in users of the application that uses it.",
+            );
+        }
         Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
             tracing::warn!(%error, "no form policy");
             return error_page(

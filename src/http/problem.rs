@@ -18,6 +18,7 @@ pub struct Problem {
     detail: String,
     field: Option<String>,
     retry_after: Option<u64>,
+    bearer_challenge: bool,
 }
 
 #[derive(Serialize)]
@@ -46,6 +47,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             retry_after: None,
+            bearer_challenge: false,
         }
     }
 
@@ -64,6 +66,31 @@ impl Problem {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
+    }
+
+    /// 401 asking for a bearer token.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut problem = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail,
+        );
+        problem.bearer_challenge = true;
+        problem
+    }
+
+    /// 429 with the seconds until the client may try again.
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!(
+                "this client has used its requests for this minute; try again in {retry_after} s"
+            ),
+        )
+        .with_retry_after(retry_after)
     }
 
     /// 404 for a route that does not exist.
@@ -114,6 +141,9 @@ impl ResponseError for Problem {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
+        if self.bearer_challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"presigned-post\""));
+        }
         response.body(serde_json::to_string(&body).expect("a problem always serializes"))
     }
 }
@@ -126,6 +156,20 @@ impl From<UploadError> for Problem {
                 Problem::new(StatusCode::NOT_FOUND, "unknown-profile", "Unknown upload profile", detail)
                     .with_field("profile")
             }
+            UploadError::Unauthorized(_) => Problem::unauthorized(detail).with_field("profile"),
+            UploadError::NotYourKey(_) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "not-your-key",
+                "Not yours to download",
+                detail,
+            )
+            .with_field("key"),
+            UploadError::Store(_) => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "store-error",
+                "Store error",
+                "the download URL could not be made",
+            ),
             UploadError::Refused(refusal) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 refusal.code(),

@@ -9,7 +9,10 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::caller::identify;
 use super::problem::Problem;
+use super::spa::counted;
+use crate::rate_limit::RateLimiter;
 use crate::service::Uploader;
 use crate::upload::UploadRequest;
 
@@ -34,19 +37,18 @@ pub async fn create(
     request: HttpRequest,
     body: web::Payload,
     uploader: web::Data<Uploader>,
+    limiter: web::Data<RateLimiter>,
 ) -> Result<HttpResponse, Problem> {
-    let answer = issue(request, body, &uploader).await;
-    if let Err(problem) = &answer {
-        uploader.metrics().refused(problem.code());
-    }
-    answer
+    counted(&uploader, issue(request, body, &uploader, &limiter).await)
 }
 
 async fn issue(
     request: HttpRequest,
     body: web::Payload,
     uploader: &Uploader,
+    limiter: &RateLimiter,
 ) -> Result<HttpResponse, Problem> {
+    let caller = identify(&request, uploader, limiter)?;
     require_json(&request)?;
     let bytes = read_body(&request, body).await?;
     let body: UploadBody = parse_json(&bytes)?;
@@ -56,7 +58,9 @@ async fn issue(
         size: body.size,
         metadata: body.metadata,
     };
-    let post = uploader.presign(&body.profile, &upload).await?;
+    let post = uploader
+        .presign(&body.profile, &upload, caller.user.as_ref())
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .json(post))

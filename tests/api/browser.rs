@@ -441,6 +441,104 @@ async fn the_page_renews_its_policy_when_it_runs_out() {
     }
 }
 
+/// Serves `html` for every request on a port of its own: a page of another origin.
+async fn serve_page(html: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    origin
+}
+
+/// A single-page app on another origin imports the bundled module and uploads through the
+/// JSON API: CORS on the API (configured origin) and on the bucket (its rule) both for real.
+#[tokio::test]
+async fn a_page_on_another_origin_uploads_with_the_bundled_module() {
+    let store = crate::servers::ministack();
+    let bucket = store.new_bucket().await;
+    // The page's origin is only known once it serves, and the app must list it, so the page
+    // learns the app's address from its query string.
+    let page_origin = serve_page(
+        r#"<!doctype html><meta charset="utf-8"><title>SPA</title><input type="file" id="pick">
+<script type="module">
+const app = new URLSearchParams(location.search).get('app');
+const { uploadFile } = await import(`${app}/static/presigned-post.js`);
+window.progress = [];
+document.getElementById('pick').addEventListener('change', async (event) => {
+  try {
+    window.result = await uploadFile(event.target.files[0], {
+      profile: 'files', endpoint: app, credentials: 'include',
+      onProgress: (fraction) => window.progress.push(fraction),
+    });
+  } catch (error) {
+    window.result = { error: `${error.code}: ${error.message}` };
+  }
+});
+window.ready = true;
+</script>"#
+            .to_owned(),
+    )
+    .await;
+    let options = AppOptions {
+        top_level: format!("cors_origins = [\"{page_origin}\"]"),
+        ..AppOptions::default()
+    };
+    let app = spawn_app(store, &bucket, options).await;
+    store.allow_cors(&bucket, &page_origin).await;
+
+    let browser = Browser::start("spa-module", true).await;
+    browser
+        .client
+        .goto(&format!("{page_origin}/?app={}", app.address))
+        .await
+        .unwrap();
+    browser
+        .wait_until("the module", "window.ready === true")
+        .await;
+    let path = file(
+        &browser.name,
+        "from-the-spa.txt",
+        b"uploaded by a single-page app",
+    );
+    let input = browser.client.find(Locator::Id("pick")).await.unwrap();
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    browser
+        .wait_until("the upload", "window.result !== undefined")
+        .await;
+    let result = browser
+        .client
+        .execute("return window.result;", vec![])
+        .await
+        .unwrap();
+    let key = result["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("upload failed: {result}"));
+    assert!(
+        key.starts_with("files/") && key.ends_with("/from-the-spa.txt"),
+        "{result}"
+    );
+    assert_eq!(
+        object(store, &app.bucket, key).await,
+        b"uploaded by a single-page app"
+    );
+    let progress = browser
+        .client
+        .execute("return window.progress.at(-1);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(progress, json!(1), "progress reached the end");
+}
+
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
 /// development store.
 macro_rules! in_the_browser {

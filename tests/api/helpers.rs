@@ -26,6 +26,7 @@ metadata = ["alt"]
 [profiles.files]
 key_prefix = "files/"
 max_size = "1 KiB"
+downloads = true
 
 [profiles.brief]
 key_prefix = "brief/"
@@ -72,15 +73,18 @@ pub struct TestApp {
 pub struct AppOptions {
     /// The signing clock.
     pub clock: Arc<dyn Clock>,
-    /// Extra TOML after the `[store]` section (profiles).
-    pub profiles: &'static str,
+    /// Top-level TOML settings before the `[store]` section.
+    pub top_level: String,
+    /// TOML after the `[store]` section (profiles).
+    pub profiles: String,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             clock: Arc::new(SystemClock),
-            profiles: PROFILES,
+            top_level: String::new(),
+            profiles: PROFILES.to_owned(),
         }
     }
 }
@@ -108,8 +112,8 @@ pub async fn spawn_app_with(
     credentials: impl ProvideCredentials + 'static,
 ) -> TestApp {
     let toml = format!(
-        "listen = \"127.0.0.1:0\"\n[store]\nbucket = \"{bucket}\"\nregion = \"{REGION}\"\nendpoint = \"{}\"\n{}",
-        store.endpoint, options.profiles
+        "listen = \"127.0.0.1:0\"\n{}\n[store]\nbucket = \"{bucket}\"\nregion = \"{REGION}\"\nendpoint = \"{}\"\n{}",
+        options.top_level, store.endpoint, options.profiles
     );
     let config = Settings::from_figment(Figment::from(Toml::string(&toml)))
         .and_then(|s| s.validate(&AwsDefaults::default()))
@@ -218,6 +222,11 @@ pub async fn upload(post: &Value, content_type: &str, bytes: Vec<u8>) -> StoreAn
 
 /// An app whose store is never contacted (only the JSON API is exercised).
 pub async fn spawn_offline_app() -> TestApp {
+    spawn_offline_app_with(AppOptions::default()).await
+}
+
+/// The same, with other settings.
+pub async fn spawn_offline_app_with(options: AppOptions) -> TestApp {
     let nowhere = TestStore {
         name: "none",
         endpoint: "http://127.0.0.1:9".into(),
@@ -225,5 +234,5 @@ pub async fn spawn_offline_app() -> TestApp {
         secret_access_key: "offline-secret".into(),
         clock_file: None,
     };
-    spawn_app(&nowhere, "offline-bucket", AppOptions::default()).await
+    spawn_app(&nowhere, "offline-bucket", options).await
 }

@@ -28,6 +28,7 @@ mod embedded_store;
 mod helpers;
 mod pages;
 mod servers;
+mod spa;
 mod store_clock;
 mod store_uploads;
 mod temporary_credentials;

@@ -1,0 +1,115 @@
+//! Who may use a profile: anyone (`public`), or holders of a configured bearer token, each
+//! standing for a user whose id can name the key prefix (`{user}`) — pure.
+
+use sha2::{Digest, Sha256};
+
+/// Who may use a profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Anyone who can reach the service (the default).
+    #[default]
+    Public,
+    /// Holders of a configured bearer token.
+    Token,
+}
+
+/// A user id from the settings: 1-64 of `A-Z a-z 0-9 - _` (safe in a key prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Checks an id.
+    pub fn parse(id: &str) -> Option<Self> {
+        let ok = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        ok.then(|| UserId(id.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A configured token: only its SHA-256 is kept (the settings hold the hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    sha256: [u8; 32],
+    user: UserId,
+}
+
+/// The lower-case hex SHA-256 of a token, as the settings hold it.
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Token {
+    /// A token from its hex SHA-256 and its user.
+    pub fn new(sha256_hex: &str, user: UserId) -> Option<Self> {
+        if sha256_hex.len() != 64 {
+            return None;
+        }
+        let mut sha256 = [0u8; 32];
+        for (i, byte) in sha256.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(sha256_hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Token { sha256, user })
+    }
+}
+
+/// The user whose token was presented, comparing in constant time against every token (the
+/// time taken does not depend on which, if any, matched).
+pub fn authenticate<'a>(tokens: &'a [Token], presented: &str) -> Option<&'a UserId> {
+    let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    let mut found = None;
+    for token in tokens {
+        let difference = token
+            .sha256
+            .iter()
+            .zip(digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if difference == 0 {
+            found = Some(&token.user);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_their_own_hash() {
+        let alice =
+            Token::new(&hash_token("alice-secret"), UserId::parse("alice").unwrap()).unwrap();
+        let bob = Token::new(&hash_token("bob-secret"), UserId::parse("bob").unwrap()).unwrap();
+        let tokens = [alice, bob];
+        assert_eq!(
+            authenticate(&tokens, "bob-secret").map(UserId::as_str),
+            Some("bob")
+        );
+        assert_eq!(
+            authenticate(&tokens, "alice-secret").map(UserId::as_str),
+            Some("alice")
+        );
+        assert_eq!(authenticate(&tokens, "mallory"), None);
+        assert_eq!(authenticate(&tokens, ""), None);
+    }
+
+    #[test]
+    fn bad_hashes_and_ids_are_refused() {
+        let user = UserId::parse("u").unwrap();
+        assert!(Token::new("abc", user.clone()).is_none());
+        assert!(Token::new(&"zz".repeat(32), user).is_none());
+        for bad in ["", "a/b", "a{b}", &"x".repeat(65), "a b"] {
+            assert!(UserId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}
