@@ -6,11 +6,22 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
 /// What the service has done since it started.
 #[derive(Debug, Default)]
 pub struct Metrics {
     issued: Mutex<BTreeMap<String, u64>>,
     refused: Mutex<BTreeMap<String, u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
 }
 
 fn bump(counts: &Mutex<BTreeMap<String, u64>>, label: &str) {
@@ -35,6 +46,19 @@ impl Metrics {
     /// Counts a request refused for `reason` (a problem code).
     pub fn refused(&self, reason: &str) {
         bump(&self.refused, reason);
+    }
+
+    /// Records how long a request to `route` (its pattern, e.g. `/upload/{profile}`) took.
+    pub fn observe(&self, route: &str, seconds: f64) {
+        let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let histogram = latency.entry(route.to_owned()).or_default();
+        for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        histogram.count += 1;
+        histogram.sum += seconds;
     }
 
     /// The exposition text; `clock` and `credentials` are the `/readyz` reports.
@@ -67,6 +91,41 @@ impl Metrics {
             let _ = writeln!(
                 text,
                 "presigned_post_refusals_total{{reason=\"{reason}\"}} {count}"
+            );
+        }
+        family(
+            &mut text,
+            "presigned_post_request_duration_seconds",
+            "histogram",
+            "Time to answer HTTP requests, by route.",
+        );
+        for (route, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let route = route.replace('\\', "\\\\").replace('"', "\\\"");
+            for (bound, count) in LATENCY_BUCKETS.iter().zip(h.buckets) {
+                let _ = writeln!(
+                    text,
+                    "presigned_post_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                text,
+                "presigned_post_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                text,
+                "presigned_post_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                text,
+                "presigned_post_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
             );
         }
         if let Some(offset_ms) = clock["measured_offset_ms"].as_i64() {

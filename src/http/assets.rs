@@ -24,6 +24,17 @@ const ASSETS: [(&str, &str, &str); 3] = [
     ),
 ];
 
+/// The OpenAPI document of the JSON API.
+const OPENAPI: &str = include_str!("../../static/openapi.json");
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(OPENAPI)
+}
+
 /// Serves one built-in asset (revalidated on every use, so a new binary's assets are seen).
 /// Any origin may load them: they are public, and module scripts are fetched with CORS.
 pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, Problem> {

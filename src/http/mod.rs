@@ -17,6 +17,8 @@ use actix_web::{Error, HttpResponse, web};
 
 use problem::Problem;
 
+use crate::service::Uploader;
+
 pub use spa::cors;
 pub use uploads::MAX_BODY_BYTES;
 
@@ -26,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/upload/{profile}", web::get().to(pages::upload_page))
         .route("/uploaded", web::get().to(pages::uploaded))
         .route("/static/{name}", web::get().to(assets::asset))
+        .route("/api/openapi.json", web::get().to(assets::openapi))
         .service(
             web::resource("/api/uploads")
                 .route(web::post().to(uploads::create))
@@ -67,7 +70,8 @@ async fn method_not_allowed() -> Result<HttpResponse, Problem> {
     Err(Problem::method_not_allowed())
 }
 
-/// Logs one line per request: method, path (never the query), status and time taken.
+/// Logs one line per request (method, path — never the query —, status, time taken) and
+/// records its latency by route pattern.
 pub async fn log_requests(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -75,7 +79,16 @@ pub async fn log_requests(
     let started = Instant::now();
     let method = request.method().to_string();
     let path = request.path().to_owned();
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let uploader = request.app_data::<web::Data<Uploader>>().cloned();
     let response = next.call(request).await?;
+    if let Some(uploader) = uploader {
+        uploader
+            .metrics()
+            .observe(&route, started.elapsed().as_secs_f64());
+    }
     tracing::info!(
         %method,
         %path,

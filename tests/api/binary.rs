@@ -206,3 +206,57 @@ async fn bad_settings_stop_the_binary_with_every_problem_named() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn json_logs_and_a_graceful_stop_on_sigterm() {
+    let dir = temp_dir("binary-json");
+    let mut running = start_binary(&dir, &["--log-json"], &[("RUST_LOG", "info")]);
+    let address = {
+        let started = Instant::now();
+        loop {
+            let log = running.log();
+            if let Some(line) = log.lines().find(|l| l.contains("listening on http://")) {
+                let line: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+                let message = line["fields"]["message"].as_str().unwrap();
+                break message
+                    .trim_start_matches("listening on http://")
+                    .to_owned();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{log}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let health = reqwest::get(format!("http://{address}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let pid = running.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(status.success(), "{status:?}");
+    let log = running.log();
+    for line in log.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+    }
+    assert!(log.contains("graceful shutdown"), "{log}");
+}

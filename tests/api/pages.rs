@@ -255,3 +255,40 @@ async fn metrics_count_policies_and_refusals() {
         "{after}"
     );
 }
+
+/// The OpenAPI document describes the routes that exist, and real answers carry every
+/// property it calls required.
+#[tokio::test]
+async fn the_openapi_document_matches_the_api() {
+    let app = spawn_offline_app().await;
+    let (status, text, _) = get(format!("{}/api/openapi.json", app.address)).await;
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("the document is JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in doc["paths"].as_object().unwrap().keys() {
+        let (status, _, _) = get(format!("{}{path}", app.address)).await;
+        assert_ne!(status, 404, "{path} is documented but not routed");
+    }
+    let post = app
+        .presign(json!({"profile": "files", "filename": "a.txt"}))
+        .await;
+    let schemas = &doc["components"]["schemas"];
+    for required in schemas["PresignedPost"]["required"].as_array().unwrap() {
+        assert!(
+            post.get(required.as_str().unwrap()).is_some(),
+            "{required} missing from {post}"
+        );
+    }
+    let problem: serde_json::Value = app
+        .request_upload(&json!({"profile": "nope", "filename": "a"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for required in schemas["Problem"]["required"].as_array().unwrap() {
+        assert!(
+            problem.get(required.as_str().unwrap()).is_some(),
+            "{required} missing from {problem}"
+        );
+    }
+}
