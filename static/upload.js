@@ -16,6 +16,7 @@ function enhance(form) {
     maxSize: () => Number(form.dataset.maxSize),
     minSize: () => Number(form.dataset.minSize),
     types: form.dataset.types ? form.dataset.types.split(',') : [],
+    downloads: form.dataset.downloads === 'true',
   };
   const uploads = new Set();
 
@@ -120,6 +121,7 @@ async function attempt(file, item, limits, mayRetry) {
   if (outcome.cancelled) return;
   if (outcome.ok) {
     item.done(post.key);
+    if (limits.downloads) item.link(await downloadUrl(post.key));
     return;
   }
   const error = outcome.error;
@@ -129,6 +131,17 @@ async function attempt(file, item, limits, mayRetry) {
     return;
   }
   item.fail(explain(error, file, post.max_size));
+}
+
+/** A presigned link to the uploaded object, or null if the service gives none. */
+async function downloadUrl(key) {
+  try {
+    const response = await fetch(`/api/downloads?key=${encodeURIComponent(key)}`);
+    if (!response.ok) return null;
+    return (await response.json()).url;
+  } catch {
+    return null;
+  }
 }
 
 function send(url, data, item) {
@@ -250,6 +263,16 @@ class Item {
     stored.textContent = key;
     this.message.append('Uploaded as ', stored);
     announce(`${this.name} uploaded.`);
+  }
+
+  link(url) {
+    if (!url) return;
+    const open = document.createElement('a');
+    open.href = url;
+    open.textContent = 'Open';
+    open.className = 'open';
+    open.setAttribute('aria-label', `Open ${this.name}`);
+    this.message.append(' ', open);
   }
 
   fail(text) {

@@ -138,6 +138,7 @@ struct UploadPage<'a> {
     types: String,
     accept: String,
     needs_script: bool,
+    downloads: bool,
     expires_words: String,
     refresh_after: u64,
 }
@@ -201,6 +202,7 @@ pub async fn upload_page(
         accept: types.join(","),
         types: types.join(","),
         needs_script: form_type == FormContentType::NeedsScript,
+        downloads: profile.downloads.is_some(),
         expires_words: in_words(post.expires_in),
         refresh_after: post.expires_in.saturating_sub(10).max(1),
         post,

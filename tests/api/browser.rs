@@ -289,6 +289,29 @@ async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
     for key in &keys {
         contents.push(object(store, &app.bucket, key).await);
     }
+    // The profile offers downloads, so each finished file links to its object.
+    browser
+        .wait_until(
+            "the download links",
+            "document.querySelectorAll('#queue li a.open').length === 2",
+        )
+        .await;
+    let link = browser
+        .client
+        .execute(
+            "return document.querySelector('#queue li a.open').href;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let linked = reqwest::get(link.as_str().unwrap()).await.unwrap();
+    assert_eq!(linked.status(), 200, "{}", store.name);
+    let linked = linked.bytes().await.unwrap().to_vec();
+    assert!(
+        contents.contains(&linked),
+        "{}: the link serves one of the files",
+        store.name
+    );
     contents.sort();
     assert_eq!(
         contents,

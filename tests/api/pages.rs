@@ -292,3 +292,23 @@ async fn the_openapi_document_matches_the_api() {
         );
     }
 }
+
+#[test]
+fn hash_token_prints_the_sha256_of_standard_input() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
+        .arg("hash-token")
+        .current_dir(crate::servers::work_dir("hash-token"))
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"abc\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
