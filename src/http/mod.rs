@@ -29,37 +29,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/uploaded", web::get().to(pages::uploaded))
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/api/openapi.json", web::get().to(assets::openapi))
-        .service(
-            web::resource("/api/uploads")
-                .route(web::post().to(uploads::create))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/s3/params")
-                .route(web::get().to(spa::s3_params))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/api/downloads")
-                .route(web::get().to(spa::download))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/healthz")
-                .route(web::get().to(health::healthz))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/readyz")
-                .route(web::get().to(health::readyz))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(health::metrics))
-                .default_service(web::to(method_not_allowed)),
-        )
+        .service(api("/api/uploads", web::post().to(uploads::create)))
+        .service(api("/s3/params", web::get().to(spa::s3_params)))
+        .service(api("/api/downloads", web::get().to(spa::download)))
+        .service(api("/healthz", web::get().to(health::healthz)))
+        .service(api("/readyz", web::get().to(health::readyz)))
+        .service(api("/metrics", web::get().to(health::metrics)))
         .default_service(web::to(not_found));
+}
+
+/// A route answering `route`, and 405 as problem+json for other methods.
+fn api(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(method_not_allowed))
 }
 
 async fn not_found() -> Result<HttpResponse, Problem> {

@@ -30,6 +30,24 @@ impl Running {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (up to 30 s) for the process to exit.
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the log readers take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the binary kept running:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits for the "listening on" line and returns the address.
     pub fn address(&self) -> String {
         let started = Instant::now();
@@ -186,19 +204,7 @@ async fn bad_settings_stop_the_binary_with_every_problem_named() {
         "presigned-post.toml",
         "[profiles.x]\nmax_size = \"6 GiB\"\nexpires = 900000\n",
     );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = running.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the binary kept running:\n{}",
-            running.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    std::thread::sleep(Duration::from_millis(100));
+    let status = running.wait_for_exit();
     let log = running.log();
     assert!(!status.success());
     assert!(
@@ -238,18 +244,7 @@ async fn json_logs_and_a_graceful_stop_on_sigterm() {
             .unwrap()
             .success()
     );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = running.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    std::thread::sleep(Duration::from_millis(100));
+    let status = running.wait_for_exit();
     assert!(status.success(), "{status:?}");
     let log = running.log();
     for line in log.lines() {

@@ -406,17 +406,10 @@ impl Clock for StaleOnce {
 }
 
 /// How many policies the app has signed for the `files` profile, from `/metrics`.
-async fn policies_issued(app: &TestApp) -> u64 {
-    let metrics = reqwest::get(format!("{}/metrics", app.address))
+async fn policies_issued(app: &TestApp) -> f64 {
+    app.metric("presigned_post_policies_issued_total{profile=\"files\"}")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("presigned_post_policies_issued_total{profile=\"files\"} "))
-        .map_or(0, |n| n.parse().unwrap())
+        .unwrap_or(0.0)
 }
 
 async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore) {
@@ -440,7 +433,7 @@ async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore
         .await;
     assert_eq!(
         policies_issued(&app).await - issued_before,
-        2,
+        2.0,
         "one expired policy, then a fresh one"
     );
     let key = browser.text("#queue li code").await;

@@ -140,6 +140,18 @@ impl TestApp {
             .expect("reach the app")
     }
 
+    /// The value of one sample in `/metrics` (`name` includes its labels), if present.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.address))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
     /// `POST /api/uploads`, expecting a policy.
     pub async fn presign(&self, body: Value) -> Value {
         let response = self.request_upload(&body).await;
