@@ -151,8 +151,7 @@ pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
         return checks;
     };
     let now = shifted(SystemTime::now(), offset_ms);
-    let bucket = bucket_check(&http, store, &credentials, now).await;
-    let bucket_exists = bucket.outcome != Outcome::Fail || bucket.detail.contains("region");
+    let (bucket, bucket_exists) = bucket_check(&http, store, &credentials, now).await;
     checks.push(bucket);
     if bucket_exists {
         checks.push(cors_check(&http, store, &credentials, now, origin).await);
@@ -215,12 +214,13 @@ fn clock_check(offset_ms: i64, settings: &ClockSettings) -> Check {
     }
 }
 
+/// Whether the bucket exists in the configured region, and whether it exists at all.
 async fn bucket_check(
     http: &reqwest::Client,
     store: &Store,
     credentials: &Credentials,
     now: SystemTime,
-) -> Check {
+) -> (Check, bool) {
     let url = match presign_url(
         "HEAD",
         store.bucket_url(),
@@ -230,16 +230,18 @@ async fn bucket_check(
         Duration::from_secs(60),
     ) {
         Ok(url) => url,
-        Err(error) => return Check::fail("bucket", error.to_string(), "check the credentials"),
+        Err(error) => {
+            return (
+                Check::fail("bucket", error.to_string(), "check the credentials"),
+                false,
+            );
+        }
     };
     let response = match http.head(url).send().await {
         Ok(response) => response,
         Err(error) => {
-            return Check::fail(
-                "bucket",
-                format!("unreachable: {}", error.without_url()),
-                "check store.endpoint",
-            );
+            let detail = format!("unreachable: {}", error.without_url());
+            return (Check::fail("bucket", detail, "check store.endpoint"), false);
         }
     };
     let status = response.status().as_u16();
@@ -249,7 +251,9 @@ async fn bucket_check(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let name = store.bucket();
-    match (status, region) {
+    // A region header means the bucket exists, even when it is elsewhere.
+    let exists = status == 200 || region.is_some();
+    let check = match (status, region) {
         (_, Some(actual)) if actual != store.region() => Check::fail(
             "bucket",
             format!(
@@ -281,7 +285,8 @@ async fn bucket_check(
             format!("the store answered {other}"),
             "check the store's settings",
         ),
-    }
+    };
+    (check, exists)
 }
 
 /// The text of every `<tag>` in `xml`.

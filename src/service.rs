@@ -141,7 +141,8 @@ impl Uploader {
             .send()
             .await
             .map_err(|e| StoreUnreachable(e.without_url().to_string()))?;
-        if matches!(response.status().as_u16(), 403 | 404) {
+        // Any refusal (404, 403, a key the store will not take) means: not confirmed.
+        if response.status().is_client_error() {
             return Ok(None);
         }
         if !response.status().is_success() {

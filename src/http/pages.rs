@@ -264,7 +264,9 @@ pub async fn uploaded(
         back,
     };
     let claimed_etag = query.etag.as_deref().map(|e| e.trim_matches('"'));
-    if query.bucket != config.store.bucket() || profile.is_none() {
+    let plausible_key =
+        query.key.len() <= crate::keys::MAX_KEY_BYTES && !query.key.chars().any(char::is_control);
+    if query.bucket != config.store.bucket() || profile.is_none() || !plausible_key {
         page.problem = "This is not an upload made here.".into();
         return html(StatusCode::NOT_FOUND, &site, &page);
     }

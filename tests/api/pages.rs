@@ -146,6 +146,8 @@ async fn the_landing_page_believes_the_store_not_the_redirect() {
             "0123456789abcdef0123456789abcdef".to_owned(),
         ),
         ("elsewhere/real.txt".to_owned(), etag.clone()),
+        (format!("files/{}", "a".repeat(2000)), etag.clone()),
+        (format!("{key}\u{7}"), etag.clone()),
     ] {
         let (status, page, _) = get(landing(&forged_key, &forged_etag)).await;
         assert_eq!(status, 404, "{forged_key} {forged_etag}: {page}");
