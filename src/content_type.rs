@@ -20,11 +20,14 @@ fn is_token(s: &str) -> bool {
 impl ContentType {
     /// Accepts `type/subtype` tokens with optional `; name=value` parameters, at most 255 bytes.
     ///
-    /// Refuses commas (S3 reads a comma-separated Content-Type as a list) and anything else that
-    /// is not a plain RFC 9110 token or quoted string.
+    /// Refuses commas (S3 reads a comma-separated Content-Type as a list), anything outside
+    /// visible ASCII and space (tabs, line breaks, U+0085…), `$` and `\\` anywhere (stores
+    /// escape them differently in a policy), and anything else that is not a plain RFC 9110
+    /// token or quoted string.
     pub fn parse(text: &str) -> Result<Self, MalformedContentType> {
         let bad = || MalformedContentType(text.to_owned());
-        if text.len() > 255 {
+        let visible = text.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+        if text.len() > 255 || !visible || text.contains(['$', '\\']) {
             return Err(bad());
         }
         let mut parts = text.split(';');
@@ -130,6 +133,16 @@ mod tests {
             "a b/c",
             "image/$x",
             "a/b\\c",
+            "text/plain; a=\"$\"",
+            "text/plain; a=\"\\\\\"",
+            "text/plain;\ta=b",
+            "text/plain\t",
+            "\ttext/plain",
+            "text/plain; a=b\r\n",
+            "text/plain;\r\n a=b",
+            "text/plain; a=\"\u{85}\"",
+            "text/plain\u{85}",
+            "text/plain; a=\"é\"",
         ] {
             assert!(ContentType::parse(bad).is_err(), "{bad}");
         }

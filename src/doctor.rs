@@ -381,7 +381,7 @@ async fn upload_check(
     profile: &Profile,
 ) -> Check {
     let doctor = UserId::parse("presigned-post-doctor").expect("a valid user id");
-    let Some(key_prefix) = profile.prefix_for(Some(&doctor)) else {
+    let Some(key_prefix) = profile.key_prefix.for_user(Some(&doctor)) else {
         return Check::fail(
             "upload",
             "the profile's key prefix is unusable",

@@ -9,12 +9,16 @@ use std::fmt;
 
 use ulid::Ulid;
 
+use crate::access::UserId;
+
 /// S3's limit on a key, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 /// The longest file name accepted, in UTF-8 bytes (what common file systems allow).
 pub const MAX_FILENAME_BYTES: usize = 255;
 /// The longest key prefix accepted, in UTF-8 bytes; leaves room for the id and the name.
 pub const MAX_PREFIX_BYTES: usize = MAX_KEY_BYTES - 27 - MAX_FILENAME_BYTES;
+/// The prefix segment that stands for the caller's user id.
+pub const USER_PLACEHOLDER: &str = "{user}";
 
 /// Why a file name or prefix was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +43,15 @@ pub enum KeyError {
     /// The prefix holds a character that stores treat differently in a policy.
     #[error("must not contain `$` or `\\`")]
     PolicyUnsafe,
+    /// The prefix does not end on a folder boundary.
+    #[error("must be empty or end in `/`, so that one prefix never holds another's keys")]
+    NoFolderBoundary,
+    /// The prefix holds empty, `.` or `..` segments or starts with `/`.
+    #[error("must be folders such as `avatars/`: no leading `/`, no empty, `.` or `..` segments")]
+    Segments,
+    /// `{user}` (or a brace) stands inside a segment instead of being a whole one.
+    #[error("may name `{{user}}` only as a whole segment, such as `users/{{user}}/`")]
+    Placeholder,
 }
 
 /// A validated key prefix, such as `avatars/`: no leading `/`, no `..` segment, no `$` or `\`.
@@ -46,7 +59,9 @@ pub enum KeyError {
 pub struct KeyPrefix(String);
 
 impl KeyPrefix {
-    /// Checks a prefix from the settings.
+    /// Checks a prefix from the settings: empty, or folders ending in `/` (no leading `/`, no
+    /// empty, `.` or `..` segment), with `{user}` only as a whole segment, and no `$`, `\\` or
+    /// control characters.
     pub fn parse(prefix: &str) -> Result<Self, KeyError> {
         if prefix.len() > MAX_PREFIX_BYTES {
             return Err(KeyError::TooLong {
@@ -60,16 +75,103 @@ impl KeyPrefix {
         if prefix.contains(['$', '\\']) {
             return Err(KeyError::PolicyUnsafe);
         }
-        if prefix.starts_with('/') || prefix.split('/').any(|s| s == ".." || s == ".") {
-            return Err(KeyError::Path);
+        if prefix.is_empty() {
+            return Ok(KeyPrefix(String::new()));
+        }
+        let Some(folders) = prefix.strip_suffix('/') else {
+            return Err(KeyError::NoFolderBoundary);
+        };
+        for segment in folders.split('/') {
+            if matches!(segment, "" | "." | "..") {
+                return Err(KeyError::Segments);
+            }
+            if segment != USER_PLACEHOLDER && segment.contains(['{', '}']) {
+                return Err(KeyError::Placeholder);
+            }
         }
         Ok(KeyPrefix(prefix.to_owned()))
+    }
+
+    /// The prefix with `{user}` replaced by `user`'s id; `None` if it names `{user}` and there
+    /// is no user.
+    pub fn for_user(&self, user: Option<&UserId>) -> Option<KeyPrefix> {
+        match user {
+            Some(user) => Some(KeyPrefix(self.0.replace(USER_PLACEHOLDER, user.as_str()))),
+            None if self.names_user() => None,
+            None => Some(self.clone()),
+        }
+    }
+
+    /// Whether the prefix has a `{user}` segment.
+    pub fn names_user(&self) -> bool {
+        self.segments().any(|s| s == USER_PLACEHOLDER)
+    }
+
+    /// The folder names, without the empty one after the last `/`.
+    fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split_terminator('/')
+    }
+
+    /// Whether a key could lie under both prefixes, with `{user}` standing for any one folder:
+    /// one prefix is, segment by segment, the start of the other.
+    pub fn overlaps(&self, other: &KeyPrefix) -> bool {
+        self.segments()
+            .zip(other.segments())
+            .all(|(a, b)| a == b || a == USER_PLACEHOLDER || b == USER_PLACEHOLDER)
+    }
+
+    /// Whether `key` has exactly the shape this service makes under this prefix: the prefix's
+    /// folders (a `{user}` folder holding a valid user id), a ULID folder, then one file-name
+    /// segment. Anything else — `..`, `.` or empty segments, `\\`, control characters, or such
+    /// things percent-encoded — does not match, whatever a store would make of it.
+    pub fn match_key(&self, key: &str) -> Option<KeyMatch> {
+        if key.len() > MAX_KEY_BYTES {
+            return None;
+        }
+        let mut rest = key;
+        let mut user = None;
+        for segment in self.segments() {
+            let (folder, tail) = rest.split_once('/')?;
+            if segment == USER_PLACEHOLDER {
+                user = Some(UserId::parse(folder)?);
+            } else if folder != segment {
+                return None;
+            }
+            rest = tail;
+        }
+        let (id, name) = rest.split_once('/')?;
+        let canonical = Ulid::from_string(id).is_ok_and(|ulid| ulid.to_string() == id);
+        (canonical && is_file_name_segment(name)).then_some(KeyMatch {
+            user,
+            specificity: self.0.len(),
+        })
     }
 
     /// The prefix as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// How a key a client sent back fits a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMatch {
+    /// The user whose `{user}` folder the key is in, if the prefix names one.
+    pub user: Option<UserId>,
+    /// How specific the prefix is (its length): the most specific matching prefix decides.
+    pub specificity: usize,
+}
+
+/// One file-name segment as a store keeps it: not empty, `.` or `..`, no `/`, `\\` or control
+/// character — also after percent-decoding, for stores that decode keys again.
+fn is_file_name_segment(name: &str) -> bool {
+    let plain = |text: &str| {
+        !matches!(text.trim(), "" | "." | "..")
+            && !text.contains(['/', '\\'])
+            && !text.chars().any(char::is_control)
+    };
+    let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+    name.len() <= MAX_FILENAME_BYTES && plain(name) && plain(&decoded)
 }
 
 /// A file name as a client sent it, checked and sanitized for use in a key.
@@ -206,16 +308,104 @@ mod tests {
 
     #[test]
     fn prefixes_cannot_escape_or_hold_policy_unsafe_characters() {
-        for bad in ["/abs/", "a/../b/", "../", "a$/", "a\\b/", "a\nb/"] {
+        for bad in [
+            "/abs/",
+            "a/../b/",
+            "../",
+            "./",
+            "a//b/",
+            "a$/",
+            "a\\b/",
+            "a\nb/",
+            "users/uploads-",
+            "loose/{user}",
+            "loose/x{user}/",
+            "loose/{user}x/",
+            "a/{b}/",
+        ] {
             assert!(KeyPrefix::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(KeyPrefix::parse("").is_ok());
-        assert!(KeyPrefix::parse("users/uploads-").is_ok());
+        for good in ["", "avatars/", "users/{user}/", "team/{user}/docs/"] {
+            assert!(KeyPrefix::parse(good).is_ok(), "{good:?}");
+        }
+    }
+
+    fn prefix(text: &str) -> KeyPrefix {
+        KeyPrefix::parse(text).unwrap()
+    }
+
+    #[test]
+    fn only_keys_of_the_shape_made_here_match() {
+        let users = prefix("users/{user}/");
+        let made = format!("users/alice/{}/report (1).pdf", id());
+        let matched = users.match_key(&made).unwrap();
+        assert_eq!(matched.user.as_ref().map(UserId::as_str), Some("alice"));
+        assert_eq!(matched.specificity, "users/{user}/".len());
+        let ulid = id();
+        for bad in [
+            format!("users/alice/../bob/{ulid}/x"),
+            format!("users/alice/./{ulid}/x"),
+            format!("users/alice//{ulid}/x"),
+            format!("users/alice/{ulid}/../x"),
+            format!("users/alice/{ulid}/.."),
+            format!("users/alice/{ulid}/%2e%2e"),
+            format!("users/alice/{ulid}/a%2fb"),
+            format!("users/alice/{ulid}/a%5cb"),
+            format!("users/alice/{ulid}/a/b"),
+            format!("users/alice/{ulid}/a\\b"),
+            format!("users/alice/{ulid}/"),
+            format!("users/alice/{ulid}/a\nb"),
+            format!("users/alice/{}/x", ulid.to_string().to_lowercase()),
+            "users/alice/not-a-ulid/x".to_owned(),
+            format!("users/al ice/{ulid}/x"),
+            format!("/users/alice/{ulid}/x"),
+            format!("users/alice/{ulid}/{}", "n".repeat(256)),
+        ] {
+            assert_eq!(users.match_key(&bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            prefix("")
+                .match_key(&format!("{ulid}/x"))
+                .map(|m| m.specificity),
+            Some(0)
+        );
+        assert_eq!(
+            prefix("loose/").match_key(&format!("loose/a/{ulid}/x")),
+            None
+        );
+    }
+
+    #[test]
+    fn prefixes_overlap_when_one_can_hold_the_others_keys() {
+        let overlapping = [
+            ("team/", "team/{user}/"),
+            ("", "anything/"),
+            ("users/{user}/", "users/alice/"),
+            ("a/{user}/b/", "a/x/"),
+        ];
+        for (a, b) in overlapping {
+            assert!(prefix(a).overlaps(&prefix(b)), "{a} {b}");
+            assert!(prefix(b).overlaps(&prefix(a)), "{b} {a}");
+        }
+        for (a, b) in [("team/", "teams/"), ("a/{user}/b/", "a/x/c/"), ("x/", "y/")] {
+            assert!(!prefix(a).overlaps(&prefix(b)), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn user_prefixes_are_filled_in() {
+        let alice = UserId::parse("alice").unwrap();
+        assert_eq!(
+            prefix("users/{user}/").for_user(Some(&alice)),
+            Some(prefix("users/alice/"))
+        );
+        assert_eq!(prefix("users/{user}/").for_user(None), None);
+        assert_eq!(prefix("docs/").for_user(None), Some(prefix("docs/")));
     }
 
     #[test]
     fn longest_parts_fit_in_a_key() {
-        let prefix = KeyPrefix::parse(&"p".repeat(MAX_PREFIX_BYTES)).unwrap();
+        let prefix = KeyPrefix::parse(&format!("{}/", "p".repeat(MAX_PREFIX_BYTES - 1))).unwrap();
         let name = FileName::sanitize(&"n".repeat(MAX_FILENAME_BYTES)).unwrap();
         assert!(ObjectKey::new(&prefix, id(), &name).as_str().len() <= MAX_KEY_BYTES);
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::access::{Access, UserId};
+use crate::access::Access;
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
@@ -174,27 +174,13 @@ pub enum FormContentType {
     Any,
     /// The profile accepts exactly one type: the form fixes it.
     Exactly(String),
-    /// The profile accepts several types: only the script can pick the right one per file, so
-    /// the form needs JavaScript (a form policy naming one type would refuse the others, and a
-    /// prefix would allow more than configured).
+    /// The profile accepts several types (or a wildcard): only the script can pick the right
+    /// one per file, so the page carries no form policy at all (one naming a single type would
+    /// refuse the others, and one without a type would allow any) and needs JavaScript.
     NeedsScript,
 }
 
-/// The placeholder in a key prefix that becomes the caller's user id.
-pub const USER_PLACEHOLDER: &str = "{user}";
-
 impl Profile {
-    /// The key prefix for `user`: `{user}` replaced by the id. A profile whose prefix names
-    /// `{user}` needs one (such profiles require a token, so a user is always known).
-    pub fn prefix_for(&self, user: Option<&UserId>) -> Option<KeyPrefix> {
-        let prefix = self.key_prefix.as_str();
-        match user {
-            Some(user) => KeyPrefix::parse(&prefix.replace(USER_PLACEHOLDER, user.as_str())).ok(),
-            None if prefix.contains(USER_PLACEHOLDER) => None,
-            None => Some(self.key_prefix.clone()),
-        }
-    }
-
     /// How the HTML form handles `Content-Type` for this profile.
     pub fn form_content_type(&self) -> FormContentType {
         match self.content_types.as_slice() {

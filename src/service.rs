@@ -190,7 +190,8 @@ impl Uploader {
             return Err(UploadError::Unauthorized(name.to_owned()));
         }
         let key_prefix = profile
-            .prefix_for(user)
+            .key_prefix
+            .for_user(user)
             .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))?;
         Ok(Profile {
             key_prefix,
@@ -210,32 +211,36 @@ impl Uploader {
         self.sign(&profile, Target::File(&upload)).await
     }
 
-    /// A presigned GET URL for `key`, if it lies under a download-enabled profile's prefix that
-    /// `user` may read.
+    /// The profile a key sent back by a client belongs to, with the user whose `{user}` folder
+    /// holds it: the most specific profile whose prefix the key has exactly the shape of
+    /// (prefix, ULID folder, one file name). `None` for any other key — traversal, empty or
+    /// encoded segments, or a key this service could not have made.
+    pub fn key_owner(&self, key: &str) -> Option<(&Profile, Option<UserId>)> {
+        self.config
+            .profiles
+            .values()
+            .filter_map(|profile| Some((profile, profile.key_prefix.match_key(key)?)))
+            .max_by_key(|(_, matched)| matched.specificity)
+            .map(|(profile, matched)| (profile, matched.user))
+    }
+
+    /// A presigned GET URL for `key`, if its owning profile offers downloads and `user` may
+    /// read it: anyone for a public profile; for a token profile, a token holder, and only the
+    /// user whose `{user}` folder holds the key.
     pub async fn download_url(
         &self,
         key: &str,
         user: Option<&UserId>,
     ) -> Result<Download, UploadError> {
         let not_yours = || UploadError::NotYourKey(key.to_owned());
-        if key.is_empty()
-            || key.len() > crate::keys::MAX_KEY_BYTES
-            || key.chars().any(char::is_control)
-        {
-            return Err(not_yours());
-        }
-        let expiry = self
-            .config
-            .profiles
-            .values()
-            .filter_map(|p| Some((p.downloads?, p)))
-            .filter(|(_, p)| p.access == Access::Public || user.is_some())
-            .filter(|(_, p)| {
-                p.prefix_for(user)
-                    .is_some_and(|prefix| key.starts_with(prefix.as_str()))
-            })
-            .map(|(expiry, _)| expiry)
-            .max()
+        let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
+        let may_read = match profile.access {
+            Access::Public => true,
+            Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
+        };
+        let expiry = profile
+            .downloads
+            .filter(|_| may_read)
             .ok_or_else(not_yours)?;
         let now = self.clock.now();
         let credentials = self.credentials.get(now, expiry.duration()).await?;

@@ -77,6 +77,12 @@ pub enum Refusal {
         /// The name.
         name: String,
     },
+    /// Two metadata names that differ only in case (S3 keeps one `x-amz-meta-*` per name).
+    #[error("metadata `{name}` is given twice (names are case-insensitive)")]
+    MetadataDuplicate {
+        /// The second spelling of the name.
+        name: String,
+    },
     /// Metadata over S3's 2 KB limit.
     #[error("metadata totals {total} bytes; S3 allows {MAX_METADATA_BYTES}")]
     MetadataTooLarge {
@@ -94,9 +100,9 @@ impl Refusal {
             | Refusal::ContentTypeRequired { .. }
             | Refusal::ContentTypeNotAllowed { .. } => "content_type".into(),
             Refusal::TooLarge { .. } | Refusal::TooSmall { .. } => "size".into(),
-            Refusal::MetadataNotAllowed { name, .. } | Refusal::MetadataValue { name } => {
-                format!("metadata.{name}")
-            }
+            Refusal::MetadataNotAllowed { name, .. }
+            | Refusal::MetadataValue { name }
+            | Refusal::MetadataDuplicate { name } => format!("metadata.{name}"),
             Refusal::MetadataTooLarge { .. } => "metadata".into(),
         }
     }
@@ -111,7 +117,9 @@ impl Refusal {
             Refusal::TooLarge { .. } => "file-too-large",
             Refusal::TooSmall { .. } => "file-too-small",
             Refusal::MetadataNotAllowed { .. } => "metadata-not-allowed",
-            Refusal::MetadataValue { .. } | Refusal::MetadataTooLarge { .. } => "invalid-metadata",
+            Refusal::MetadataValue { .. }
+            | Refusal::MetadataDuplicate { .. }
+            | Refusal::MetadataTooLarge { .. } => "invalid-metadata",
         }
     }
 }
@@ -199,6 +207,9 @@ fn metadata(
             });
         }
         let field = format!("x-amz-meta-{lower}");
+        if fields.iter().any(|(f, _)| *f == field) {
+            return Err(Refusal::MetadataDuplicate { name: name.clone() });
+        }
         let printable = value.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
         let policy_safe =
             FieldName::parse(&field).is_ok_and(|f| PolicyValue::parse(&f, value).is_ok());

@@ -17,7 +17,7 @@ use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
 use crate::policy::ContentLengthRange;
-use crate::profile::{Disposition, FixedFieldSettings, Profile, USER_PLACEHOLDER};
+use crate::profile::{Disposition, FixedFieldSettings, Profile};
 use crate::store::{AddressStyle, Store};
 
 /// The settings file read when `--config` is not given (if it exists).
@@ -60,6 +60,9 @@ pub struct Settings {
     /// API requests allowed per client (user or IP address) per minute; 0 (default) for no limit.
     #[serde(default)]
     pub rate_limit_per_minute: u32,
+    /// Hex SHA-256 of a token that may read `/readyz`'s detail from anywhere
+    /// (`presigned-post hash-token`); without it, only local requests see the detail.
+    pub admin_token_sha256: Option<String>,
 }
 
 /// One `[[tokens]]` entry: the SHA-256 of a token (`presigned-post hash-token`) and its user.
@@ -313,6 +316,8 @@ pub struct Config {
     pub tokens: Vec<Token>,
     /// API requests per client per minute (0: no limit).
     pub rate_limit_per_minute: u32,
+    /// The token that may read operational detail from anywhere, if any.
+    pub admin_token: Option<Token>,
 }
 
 impl Settings {
@@ -391,6 +396,7 @@ impl Settings {
                 )),
             }
         }
+        problems.extend(overlapping_rights(&profiles));
         if let Some(name) = self
             .default_profile
             .as_ref()
@@ -408,6 +414,17 @@ impl Settings {
                 )),
             }
         }
+        let admin_token = self.admin_token_sha256.as_deref().and_then(|hash| {
+            let admin = UserId::parse("admin").expect("a valid user id");
+            let token = Token::new(&hash.to_ascii_lowercase(), admin);
+            if token.is_none() {
+                problems.push(
+                    "admin_token_sha256 must be a token's hex SHA-256 (`presigned-post hash-token`)"
+                        .into(),
+                );
+            }
+            token
+        });
         if profiles.values().any(|p| p.access == Access::Token) && tokens.is_empty() {
             problems
                 .push("a profile has access = \"token\" but no [[tokens]] are configured".into());
@@ -423,6 +440,7 @@ impl Settings {
                 default_profile: self.default_profile,
                 tokens,
                 rate_limit_per_minute: self.rate_limit_per_minute,
+                admin_token,
             }),
             _ => Err(ConfigError::Invalid(problems)),
         }
@@ -455,6 +473,37 @@ impl StoreSettings {
         Store::new(bucket, region, endpoint.as_deref(), style)
             .map_err(|e| vec![format!("store: {e}")])
     }
+}
+
+/// Pairs of profiles that could hold each other's keys but differ in who may write or read
+/// them: the weaker profile would expose the stronger one's files.
+fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
+    let list: Vec<&Profile> = profiles.values().collect();
+    let mut problems = Vec::new();
+    for (i, a) in list.iter().enumerate() {
+        for b in &list[i + 1..] {
+            let access = a.access != b.access;
+            let downloads = a.downloads.is_some() != b.downloads.is_some();
+            if !a.key_prefix.overlaps(&b.key_prefix) || !(access || downloads) {
+                continue;
+            }
+            let differ = match (access, downloads) {
+                (true, true) => "access and downloads",
+                (true, false) => "access",
+                _ => "downloads",
+            };
+            problems.push(format!(
+                "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap but \
+                 differ in {differ}: one could reach the other's files; give them folders that \
+                 do not contain each other",
+                a.name,
+                a.key_prefix.as_str(),
+                b.name,
+                b.key_prefix.as_str()
+            ));
+        }
+    }
+    problems
 }
 
 fn valid_name(name: &str, max: usize) -> bool {
@@ -518,7 +567,7 @@ impl ProfileSettings {
             success_action_status: self.success_action_status,
         };
         let fixed_fields = fixed.into_fields().map_err(|e| problems.push(e)).ok();
-        if self.key_prefix.contains(USER_PLACEHOLDER) && self.access != Access::Token {
+        if key_prefix.as_ref().is_some_and(KeyPrefix::names_user) && self.access != Access::Token {
             problems.push("key_prefix names {user}, which needs access = \"token\"".into());
         }
         let downloads = if self.downloads {

@@ -1,8 +1,10 @@
 //! `GET /healthz` (the process serves) and `GET /readyz` (what it serves with).
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use crate::access::authenticate;
 use crate::config::StoreOrigin;
 use crate::service::Uploader;
 
@@ -11,8 +13,33 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Readiness, with the store uploads go to — and whether it is the development store.
-pub async fn readyz(uploader: web::Data<Uploader>) -> HttpResponse {
+/// Whether `request` may see operational detail (bucket, access key id, paths, clock): it comes
+/// straight from this machine (a loopback peer, not forwarded by a proxy), or carries the
+/// admin token.
+fn may_see_detail(request: &HttpRequest, uploader: &Uploader) -> bool {
+    let headers = request.headers();
+    let local = request.peer_addr().is_some_and(|a| a.ip().is_loopback())
+        && !headers.contains_key(header::FORWARDED)
+        && !headers.contains_key("x-forwarded-for");
+    let admin = uploader.config().admin_token.as_ref().is_some_and(|token| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|presented| {
+                authenticate(std::slice::from_ref(token), presented.trim()).is_some()
+            })
+    });
+    local || admin
+}
+
+/// Readiness: to anyone, whether the service is ready; to local requests and the admin token
+/// also the store uploads go to (and whether it is the development store), the clock and the
+/// credentials.
+pub async fn readyz(request: HttpRequest, uploader: web::Data<Uploader>) -> HttpResponse {
+    if !may_see_detail(&request, &uploader) {
+        return HttpResponse::Ok().json(json!({ "status": "ready" }));
+    }
     let store = &uploader.config().store;
     let mut description = json!({
         "bucket": store.bucket(),

@@ -132,7 +132,10 @@ pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> Http
 struct UploadPage<'a> {
     profile: &'a str,
     limits: String,
-    post: PresignedPost,
+    /// The form policy; `None` where the profile's types need the script's per-file policies.
+    post: Option<PresignedPost>,
+    /// Where the form posts: the bucket.
+    action: String,
     max_size: u64,
     min_size: u64,
     types: String,
@@ -154,39 +157,45 @@ pub async fn upload_page(
         let detail = format!("There is no upload called “{name}”.");
         return error_page(&site, StatusCode::NOT_FOUND, "Not found", &detail);
     };
+    if profile.access != Access::Public {
+        return error_page(
+            &site,
+            StatusCode::UNAUTHORIZED,
+            "Sign-in needed",
+            "This upload is for signed-in users of the application that uses it.",
+        );
+    }
     let form_type = profile.form_content_type();
-    let content_type = match &form_type {
-        FormContentType::Exactly(t) => Some(t.as_str()),
-        _ => None,
-    };
     let redirect = format!("{}/uploaded", site.public_url);
-    let post = match uploader.presign_form(&name, content_type, &redirect).await {
-        Ok(post) => post,
-        Err(UploadError::Unauthorized(_)) => {
-            return error_page(
-                &site,
-                StatusCode::UNAUTHORIZED,
-                "Sign-in needed",
-                "This upload is for signed-in users of the application that uses it.",
-            );
-        }
-        Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
-            tracing::warn!(%error, "no form policy");
-            return error_page(
-                &site,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Uploads are paused",
-                "The service cannot sign uploads right now. Please try again in a minute.",
-            );
-        }
-        Err(error) => {
-            tracing::error!(%error, "no form policy");
-            return error_page(
-                &site,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again.",
-            );
+    let post = match &form_type {
+        // No policy on the page: the script asks for one per file, naming its type.
+        FormContentType::NeedsScript => None,
+        FormContentType::Exactly(_) | FormContentType::Any => {
+            let content_type = match &form_type {
+                FormContentType::Exactly(t) => Some(t.as_str()),
+                _ => None,
+            };
+            match uploader.presign_form(&name, content_type, &redirect).await {
+                Ok(post) => Some(post),
+                Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
+                    tracing::warn!(%error, "no form policy");
+                    return error_page(
+                        &site,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Uploads are paused",
+                        "The service cannot sign uploads right now. Please try again in a minute.",
+                    );
+                }
+                Err(error) => {
+                    tracing::error!(%error, "no form policy");
+                    return error_page(
+                        &site,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong",
+                        "Please try again.",
+                    );
+                }
+            }
         }
     };
     let types: Vec<String> = profile
@@ -203,8 +212,13 @@ pub async fn upload_page(
         types: types.join(","),
         needs_script: form_type == FormContentType::NeedsScript,
         downloads: profile.downloads.is_some(),
-        expires_words: in_words(post.expires_in),
-        refresh_after: post.expires_in.saturating_sub(10).max(1),
+        expires_words: post
+            .as_ref()
+            .map_or_else(String::new, |p| in_words(p.expires_in)),
+        refresh_after: post
+            .as_ref()
+            .map_or(0, |p| p.expires_in.saturating_sub(10).max(1)),
+        action: uploader.config().store.bucket_url().to_owned(),
         post,
     };
     html(StatusCode::OK, &site, &page)
@@ -247,11 +261,11 @@ pub async fn uploaded(
         );
     };
     let config = uploader.config();
-    let profile = config
-        .profiles
-        .values()
-        .filter(|p| query.key.starts_with(p.key_prefix.as_str()))
-        .max_by_key(|p| p.key_prefix.as_str().len());
+    // Only keys of the shape a public profile's form makes are asked about.
+    let profile = uploader
+        .key_owner(&query.key)
+        .map(|(profile, _)| profile)
+        .filter(|profile| profile.access == Access::Public);
     let back = profile.map_or_else(|| "/".to_owned(), |p| format!("/upload/{}", p.name));
     let mut page = UploadedPage {
         confirmed: false,
@@ -264,9 +278,7 @@ pub async fn uploaded(
         back,
     };
     let claimed_etag = query.etag.as_deref().map(|e| e.trim_matches('"'));
-    let plausible_key =
-        query.key.len() <= crate::keys::MAX_KEY_BYTES && !query.key.chars().any(char::is_control);
-    if query.bucket != config.store.bucket() || profile.is_none() || !plausible_key {
+    if query.bucket != config.store.bucket() || profile.is_none() {
         page.problem = "This is not an upload made here.".into();
         return html(StatusCode::NOT_FOUND, &site, &page);
     }

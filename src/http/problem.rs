@@ -134,10 +134,12 @@ impl ResponseError for Problem {
             field: self.field.as_deref(),
         };
         let mut response = HttpResponse::build(self.status);
-        response.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        ));
+        response
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            ))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }

@@ -20,6 +20,7 @@ macro_rules! on_every_store {
     };
 }
 
+mod access_control;
 mod bad_input;
 mod binary;
 mod browser;
@@ -27,6 +28,7 @@ mod doctor;
 mod embedded_store;
 mod helpers;
 mod pages;
+mod policy_bounds;
 mod servers;
 mod spa;
 mod store_clock;

@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use crate::helpers::{AppOptions, TestApp, fields, post_form, spawn_app, upload};
 use crate::servers::ministack;
 
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-9876543210";
+pub const ALICE: &str = "alice-token-0123456789";
+pub const BOB: &str = "bob-token-9876543210";
 
 /// Settings with two users and a private profile whose keys live under each user's prefix.
-fn private_options() -> AppOptions {
+pub fn private_options() -> AppOptions {
     let tokens = format!(
         "[[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n[[tokens]]\nuser = \"bob\"\nsha256 = \"{}\"\n",
         hash_token(ALICE),
@@ -28,7 +28,7 @@ fn private_options() -> AppOptions {
     }
 }
 
-async fn presign_as(app: &TestApp, token: Option<&str>, body: Value) -> reqwest::Response {
+pub async fn presign_as(app: &TestApp, token: Option<&str>, body: Value) -> reqwest::Response {
     let mut request = app
         .http
         .post(format!("{}/api/uploads", app.address))
@@ -39,7 +39,7 @@ async fn presign_as(app: &TestApp, token: Option<&str>, body: Value) -> reqwest:
     request.send().await.unwrap()
 }
 
-async fn download_as(app: &TestApp, token: Option<&str>, key: &str) -> reqwest::Response {
+pub async fn download_as(app: &TestApp, token: Option<&str>, key: &str) -> reqwest::Response {
     let mut request = app
         .http
         .get(format!("{}/api/downloads", app.address))
