@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::policy::PolicyError;
 use crate::presign::{PresignedPost, Signer, Target, presign_post};
 use crate::presign_url::presign_object_url;
-use crate::profile::Profile;
+use crate::profile::{FormContentType, Profile};
 use crate::signing::SigningKeyCache;
 use crate::upload::{Refusal, UploadRequest, validate};
 
@@ -269,22 +269,25 @@ impl Uploader {
         })
     }
 
-    /// A signed policy for the HTML form of public profile `profile_name`, for any file name.
+    /// A signed policy for the HTML form of public profile `profile_name`, for any file name,
+    /// or `None` when the profile accepts several types: a form cannot know a file's type before
+    /// sending it, and a form policy without a type condition would take any file.
     pub async fn presign_form(
         &self,
         profile_name: &str,
-        content_type: Option<&str>,
         redirect: &str,
-    ) -> Result<PresignedPost, UploadError> {
+    ) -> Result<Option<PresignedPost>, UploadError> {
         let profile = &self.profile_for(profile_name, None)?;
-        self.sign(
-            profile,
-            Target::Form {
-                content_type,
-                redirect,
-            },
-        )
-        .await
+        let content_type = match profile.form_content_type() {
+            FormContentType::NeedsScript => return Ok(None),
+            FormContentType::Any => None,
+            FormContentType::Exactly(content_type) => Some(content_type),
+        };
+        let target = Target::Form {
+            content_type: content_type.as_deref(),
+            redirect,
+        };
+        self.sign(profile, target).await.map(Some)
     }
 
     async fn sign(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::access::Access;
 use crate::config::units::human_size;
 use crate::presign::PresignedPost;
-use crate::profile::{FormContentType, Profile};
+use crate::profile::Profile;
 use crate::service::{UploadError, Uploader};
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
@@ -157,45 +157,34 @@ pub async fn upload_page(
         let detail = format!("There is no upload called “{name}”.");
         return error_page(&site, StatusCode::NOT_FOUND, "Not found", &detail);
     };
-    if profile.access != Access::Public {
-        return error_page(
-            &site,
-            StatusCode::UNAUTHORIZED,
-            "Sign-in needed",
-            "This upload is for signed-in users of the application that uses it.",
-        );
-    }
-    let form_type = profile.form_content_type();
     let redirect = format!("{}/uploaded", site.public_url);
-    let post = match &form_type {
-        // No policy on the page: the script asks for one per file, naming its type.
-        FormContentType::NeedsScript => None,
-        FormContentType::Exactly(_) | FormContentType::Any => {
-            let content_type = match &form_type {
-                FormContentType::Exactly(t) => Some(t.as_str()),
-                _ => None,
-            };
-            match uploader.presign_form(&name, content_type, &redirect).await {
-                Ok(post) => Some(post),
-                Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
-                    tracing::warn!(%error, "no form policy");
-                    return error_page(
-                        &site,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Uploads are paused",
-                        "The service cannot sign uploads right now. Please try again in a minute.",
-                    );
-                }
-                Err(error) => {
-                    tracing::error!(%error, "no form policy");
-                    return error_page(
-                        &site,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong",
-                        "Please try again.",
-                    );
-                }
-            }
+    let post = match uploader.presign_form(&name, &redirect).await {
+        Ok(post) => post,
+        Err(UploadError::Unauthorized(_)) => {
+            return error_page(
+                &site,
+                StatusCode::UNAUTHORIZED,
+                "Sign-in needed",
+                "This upload is for signed-in users of the application that uses it.",
+            );
+        }
+        Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
+            tracing::warn!(%error, "no form policy");
+            return error_page(
+                &site,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Uploads are paused",
+                "The service cannot sign uploads right now. Please try again in a minute.",
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "no form policy");
+            return error_page(
+                &site,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+            );
         }
     };
     let types: Vec<String> = profile
@@ -210,7 +199,7 @@ pub async fn upload_page(
         min_size: profile.size.min(),
         accept: types.join(","),
         types: types.join(","),
-        needs_script: form_type == FormContentType::NeedsScript,
+        needs_script: post.is_none(),
         downloads: profile.downloads.is_some(),
         expires_words: post
             .as_ref()
