@@ -567,6 +567,38 @@ window.ready = true;
     assert_eq!(progress, json!(1), "progress reached the end");
 }
 
+/// A profile with several types: the page carries no policy to reuse, and the script gets one
+/// per file, naming its type, so allowed types upload and others are refused.
+async fn a_page_for_several_types_uploads_each_file_with_its_own_policy(store: &TestStore) {
+    let app = app_with_cors(store, AppOptions::default()).await;
+    let browser = Browser::start(&format!("types-{}", store.name), true).await;
+    browser.open_upload_page(&app, "docs").await;
+    let source = browser.client.source().await.unwrap();
+    assert!(!source.contains(r#"name="policy""#), "{source}");
+    let note = file(&browser.name, "note.txt", b"a note of some length");
+    let page = file(&browser.name, "page.html", b"<script>alert(1)</script>");
+    browser.drop_files(&[&note, &page]).await;
+    browser
+        .wait_until(
+            "one upload done and one refused",
+            "document.querySelectorAll('#queue li[data-state=done]').length === 1 \
+             && document.querySelectorAll('#queue li[data-state=failed]').length === 1",
+        )
+        .await;
+    let keys = store.keys(&app.bucket).await;
+    assert_eq!(keys.len(), 1, "{}: {keys:?}", store.name);
+    assert!(keys[0].starts_with("docs/") && keys[0].ends_with("/note.txt"));
+    let head = store
+        .s3()
+        .head_object()
+        .bucket(&app.bucket)
+        .key(&keys[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("text/plain"), "{}", store.name);
+}
+
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
 /// development store.
 macro_rules! in_the_browser {
@@ -597,4 +629,5 @@ in_the_browser!(
     with_javascript_dropped_files_all_upload,
     a_file_over_the_limit_is_refused_readably,
     an_expired_policy_is_replaced_and_the_upload_succeeds,
+    a_page_for_several_types_uploads_each_file_with_its_own_policy,
 );
