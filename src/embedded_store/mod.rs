@@ -3,7 +3,7 @@
 //!
 //! `s3s-fs` stores objects as files under the data directory (a bucket is a folder) and checks
 //! SigV4 signatures and POST policies. Its front door here adds what it lacks: `${filename}` in
-//! form fields, and CORS for pages served from this machine.
+//! form fields, and CORS for pages served from this machine. It only ever listens on loopback.
 
 pub mod cors;
 pub mod filename;
@@ -32,6 +32,13 @@ const MAX_FIELDS_BYTES: usize = 64 * 1024;
 /// Why the development store could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedStoreError {
+    /// `embedded_store.listen` is not a loopback address.
+    #[error(
+        "embedded_store.listen = {0} is not a loopback address: the development store runs with \
+         throwaway credentials and lets any page on this machine read its answers, so it must never \
+         face a network; use 127.0.0.1 or [::1] (any port), or set store.bucket to use S3"
+    )]
+    NotLoopback(SocketAddr),
     /// The data directory could not be made or used.
     #[error("cannot use data directory {path}: {source}")]
     DataDir {
@@ -65,8 +72,12 @@ fn random_hex(bytes: usize) -> String {
 }
 
 impl EmbeddedStore {
-    /// Creates `data_dir/uploads`, makes throwaway credentials and serves on `listen`.
+    /// Creates `data_dir/local`, makes throwaway credentials and serves on `listen`, which must
+    /// be a loopback address.
     pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Self, EmbeddedStoreError> {
+        if !listen.ip().to_canonical().is_loopback() {
+            return Err(EmbeddedStoreError::NotLoopback(listen));
+        }
         let data_error = |source| EmbeddedStoreError::DataDir {
             path: data_dir.to_owned(),
             source,

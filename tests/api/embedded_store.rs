@@ -153,3 +153,24 @@ async fn a_configured_bucket_starts_no_development_store() {
     assert!(!dir.join("data").exists());
     assert!(!running.log().contains("DEVELOPMENT STORE"));
 }
+
+#[tokio::test]
+async fn the_development_store_never_listens_beyond_loopback() {
+    let dir = temp_dir("embedded-exposed");
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let mut running = start_binary(
+            &dir,
+            &[],
+            &[("PRESIGNED_POST__EMBEDDED_STORE__LISTEN", listen)],
+        );
+        let status = running.wait_for_exit();
+        let log = running.log();
+        assert!(!status.success(), "{log}");
+        assert!(
+            log.contains(&format!("embedded_store.listen = {listen}"))
+                && log.contains("not a loopback address"),
+            "{log}"
+        );
+        assert!(!log.contains("listening on"), "{log}");
+    }
+}
