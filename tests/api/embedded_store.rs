@@ -174,3 +174,28 @@ async fn the_development_store_never_listens_beyond_loopback() {
         assert!(!log.contains("listening on"), "{log}");
     }
 }
+
+#[tokio::test]
+async fn a_normal_start_logs_no_error_and_only_the_development_store_warning() {
+    let dir = temp_dir("embedded-quiet");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let log = running.log();
+    let loud: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
+        .collect();
+    assert_eq!(loud.len(), 1, "{loud:#?}");
+    assert!(loud[0].contains("LOCAL DEVELOPMENT STORE"), "{loud:#?}");
+    // The store shares this process's clock: nothing was measured, and /readyz says why.
+    let ready = get_json(format!("http://{address}/readyz")).await;
+    assert_eq!(ready["clock"]["kind"], "embedded", "{ready}");
+    assert_eq!(ready["clock"]["applied_offset_ms"], 0, "{ready}");
+    assert!(
+        ready["clock"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("shares its clock"),
+        "{ready}"
+    );
+}
