@@ -2,32 +2,33 @@
 //! bucket is configured, so that a first `cargo run` uploads for real with no account anywhere.
 //!
 //! `s3s-fs` stores objects as files under the data directory (a bucket is a folder) and checks
-//! SigV4 signatures and POST policies. Its front door here adds what it lacks: `${filename}` in
-//! form fields, and CORS for pages served from this machine. It only ever listens on loopback.
+//! SigV4 signatures and POST policies. Its [front door](front_door) adds what it lacks:
+//! `${filename}` in form fields, CORS for pages served from this machine, and uploads streamed
+//! to disk rather than held in memory. It only ever listens on loopback.
 
 pub mod cors;
-pub mod filename;
+mod file_end;
+mod filename;
+mod form;
+mod front_door;
+mod refusal;
+mod spool;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use aws_credential_types::Credentials;
-use bytes::Bytes;
-use futures_util::StreamExt as _;
-use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt as _, StreamBody};
-use hyper::body::{Frame, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use s3s::auth::SimpleAuth;
-use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
+
+use self::front_door::FrontDoor;
+use self::spool::{Spool, SpooledUploads};
 
 /// The bucket the development store serves.
 pub const BUCKET: &str = "local";
 /// The region its signatures are scoped to.
 pub const REGION: &str = "us-east-1";
-/// How much of a form body is read looking for the file part (S3 caps fields at 20 KB).
-const MAX_FIELDS_BYTES: usize = 64 * 1024;
 
 /// Why the development store could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +87,7 @@ impl EmbeddedStore {
         let data_dir = std::fs::canonicalize(data_dir).map_err(data_error)?;
         let file_system = s3s_fs::FileSystem::new(&data_dir)
             .map_err(|e| data_error(std::io::Error::other(format!("{e:?}"))))?;
+        let spool = Spool::prepare(&data_dir).map_err(data_error)?;
         let credentials = Credentials::new(
             format!("PPDEV{}", random_hex(8).to_uppercase()),
             random_hex(20),
@@ -98,6 +100,7 @@ impl EmbeddedStore {
             credentials.access_key_id(),
             credentials.secret_access_key(),
         ));
+        builder.set_access(SpooledUploads);
         let service = builder.build();
         let listener =
             TcpListener::bind(listen)
@@ -112,7 +115,7 @@ impl EmbeddedStore {
                 address: listen,
                 source,
             })?;
-        tokio::spawn(serve(listener, service));
+        tokio::spawn(front_door::serve(listener, FrontDoor { service, spool }));
         Ok(EmbeddedStore {
             endpoint: format!("http://{address}"),
             data_dir,
@@ -134,124 +137,4 @@ impl EmbeddedStore {
     pub fn credentials(&self) -> Credentials {
         self.credentials.clone()
     }
-}
-
-async fn serve(listener: TcpListener, service: S3Service) {
-    let connections = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    loop {
-        let socket = match listener.accept().await {
-            Ok((socket, _)) => socket,
-            Err(error) => {
-                tracing::warn!(%error, "development store: accept failed");
-                continue;
-            }
-        };
-        let service = service.clone();
-        let handler =
-            hyper::service::service_fn(move |request| front_door(service.clone(), request));
-        let connection = connections
-            .serve_connection(TokioIo::new(socket), handler)
-            .into_owned();
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "development store: connection ended");
-            }
-        });
-    }
-}
-
-/// Adds CORS and `${filename}` around the S3 service.
-async fn front_door(
-    service: S3Service,
-    request: Request<Incoming>,
-) -> Result<Response<s3s::Body>, s3s::HttpError> {
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .filter(|o| o.to_str().is_ok_and(cors::allowed))
-        .cloned();
-    if request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        let mut response = Response::new(s3s::Body::empty());
-        match &origin {
-            Some(origin) => cors::preflight_headers(
-                origin,
-                request
-                    .headers()
-                    .get(header::ACCESS_CONTROL_REQUEST_HEADERS),
-                response.headers_mut(),
-            ),
-            None => *response.status_mut() = StatusCode::FORBIDDEN,
-        }
-        return Ok(response);
-    }
-    let request = expand_filename(request).await;
-    let mut response = service.call(request).await?;
-    if let Some(origin) = &origin {
-        cors::response_headers(origin, response.headers_mut());
-    }
-    Ok(response)
-}
-
-/// Rewrites `${filename}` in a form upload's fields; passes everything else through.
-async fn expand_filename(request: Request<Incoming>) -> Request<s3s::Body> {
-    let boundary = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(filename::boundary);
-    let (Some(boundary), &Method::POST) = (boundary, request.method()) else {
-        return request.map(s3s::Body::from);
-    };
-    let (mut parts, mut body) = request.into_parts();
-    let mut prefix = Vec::new();
-    let part = loop {
-        if let Some(part) = filename::file_part(&prefix, &boundary) {
-            break Some(part);
-        }
-        if prefix.len() > MAX_FIELDS_BYTES {
-            break None;
-        }
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    prefix.extend_from_slice(&data);
-                }
-            }
-            Some(Err(error)) => {
-                tracing::debug!(%error, "development store: form body ended early");
-                break None;
-            }
-            None => break None,
-        }
-    };
-    let prefix = match part {
-        Some(part) => {
-            let expanded = filename::expand(&prefix, &part);
-            let added = expanded.len() as i64 - prefix.len() as i64;
-            let length = parts
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<i64>().ok());
-            if let Some(length) = length {
-                parts
-                    .headers
-                    .insert(header::CONTENT_LENGTH, (length + added).into());
-            }
-            expanded
-        }
-        None => prefix,
-    };
-    let head = futures_util::stream::once(async move {
-        Ok::<_, hyper::Error>(Frame::data(Bytes::from(prefix)))
-    });
-    let rest = body.into_data_stream().map(|chunk| chunk.map(Frame::data));
-    Request::from_parts(
-        parts,
-        s3s::Body::http_body_unsync(StreamBody::new(head.chain(rest))),
-    )
 }

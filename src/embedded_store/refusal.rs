@@ -1,0 +1,98 @@
+//! What the front door answers when it refuses a request itself: S3's XML error shape.
+
+use http::{HeaderValue, Response, StatusCode, header};
+
+/// A request the front door refuses before `s3s` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    /// A form body this store cannot read.
+    pub fn malformed(why: &str) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: "MalformedPOSTRequest",
+            message: format!(
+                "The body of your POST request is not well-formed multipart/form-data: {why}."
+            ),
+        }
+    }
+
+    /// Fields before the file larger than this store reads.
+    pub fn fields_too_large() -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: "MaxPostPreDataLengthExceeded",
+            message: "Your POST request fields preceding the upload file were too large.".into(),
+        }
+    }
+
+    /// The `<Error>` document.
+    pub fn xml(&self) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
+            self.code,
+            escape(&self.message)
+        )
+    }
+
+    /// The HTTP answer (logged, since the store's own log never sees it).
+    pub fn response(self) -> Response<s3s::Body> {
+        tracing::info!(
+            status = self.status.as_u16(),
+            code = self.code,
+            message = %self.message,
+            "development store refused a request"
+        );
+        let mut response = Response::new(s3s::Body::from(self.xml()));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        response
+    }
+}
+
+/// XML text: markup characters escaped, characters XML cannot carry replaced.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_is_s3s_error_document() {
+        let refusal = Refusal::fields_too_large();
+        assert_eq!(
+            refusal.xml(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>MaxPostPreDataLengthExceeded</Code>\
+             <Message>Your POST request fields preceding the upload file were too large.</Message></Error>"
+        );
+        assert_eq!(refusal.response().status(), 400);
+    }
+
+    #[test]
+    fn text_cannot_break_the_document() {
+        assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(escape("a\u{1}b\tc"), "a\u{fffd}b\tc");
+    }
+}
