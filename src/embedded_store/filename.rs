@@ -2,7 +2,8 @@
 //!
 //! S3 replaces `${filename}` in every form field with the uploaded file's name (the part after
 //! the last `/` or `\`) before checking the policy. The embedded store does not, so its front
-//! door rewrites the fields.
+//! door rewrites the fields — and then checks the key that results, since a file named `..`
+//! makes `prefix/${filename}` climb out of its folder.
 
 /// The file name as S3 uses it: what follows the last `/` or `\` of the part's `filename`.
 pub fn file_name(full: &str) -> &str {

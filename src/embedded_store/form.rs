@@ -214,6 +214,24 @@ impl FormHead {
         out.push_str("\r\n");
         Some(out.into_bytes())
     }
+
+    /// The value of the field `name` (compared case-insensitively, as S3 does), if any.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first field name that appears twice (case-insensitively), if any.
+    pub fn repeated_field(&self) -> Option<&str> {
+        self.fields.iter().enumerate().find_map(|(i, (name, _))| {
+            self.fields[..i]
+                .iter()
+                .any(|(earlier, _)| earlier.eq_ignore_ascii_case(name))
+                .then_some(name.as_str())
+        })
+    }
 }
 
 /// What closes a body after the file: `\r\n--boundary--\r\n`.
@@ -263,6 +281,7 @@ mod tests {
                 ("Policy".to_owned(), "line one\r\nline two".to_owned()),
             ]
         );
+        assert_eq!(head.field("policy"), Some("line one\r\nline two"));
         assert_eq!(head.file_name.as_deref(), Some("C:\\\\docs\\\\a;b.txt"));
         assert_eq!(head.file_content_type.as_deref(), Some("text/plain"));
         assert_eq!(&BODY[head.len..head.len + 5], "hello");
@@ -327,5 +346,13 @@ mod tests {
         assert!(head.write("fresh").is_some());
         head.fields[0].1 = "a\r\n--fresh\r\nb".into();
         assert_eq!(head.write("fresh"), None);
+    }
+
+    #[test]
+    fn repeated_fields_are_found() {
+        let mut head = head(BODY);
+        assert_eq!(head.repeated_field(), None);
+        head.fields.push(("KEY".into(), "other".into()));
+        assert_eq!(head.repeated_field(), Some("KEY"));
     }
 }

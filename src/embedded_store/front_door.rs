@@ -1,7 +1,8 @@
 //! The development store's front door: every request passes here before `s3s` sees it.
 //!
-//! It answers CORS preflights and rewrites form uploads: `${filename}` expanded, the fields
-//! re-encoded, and the file streamed to disk ([`super::spool`]).
+//! It answers CORS preflights, refuses object keys that would leave their folder on disk, and
+//! rewrites form uploads: `${filename}` expanded, the key checked, the fields re-encoded, and the
+//! file streamed to disk ([`super::spool`]).
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use tokio::net::TcpListener;
 use super::form::{self, FormHead, Head};
 use super::refusal::Refusal;
 use super::spool::Spool;
-use super::{cors, filename};
+use super::{cors, filename, object_name};
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -86,6 +87,7 @@ impl FrontDoor {
 
     /// The request as `s3s` should see it, or why it is refused.
     async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, Refusal> {
+        check_object_names(&request)?;
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -107,7 +109,7 @@ impl FrontDoor {
     ) -> Result<Request<s3s::Body>, Refusal> {
         let (mut parts, mut body) = request.into_parts();
         let (mut head, first) = read_head(&mut body, boundary).await?;
-        expand_filename(&mut head);
+        check_form(&mut head)?;
         let own_boundary = format!("presigned-post-{:032x}", rand::random::<u128>());
         let written = head
             .write(&own_boundary)
@@ -144,6 +146,19 @@ fn preflight(origin: Option<&HeaderValue>, request: &Request<Incoming>) -> Respo
     response
 }
 
+/// Refuses a path or copy source naming a key that would leave its folder.
+fn check_object_names<B>(request: &Request<B>) -> Result<(), Refusal> {
+    if let Some(key) = object_name::key_in_path(request.uri().path()) {
+        object_name::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
+    }
+    if let Some(source) = request.headers().get("x-amz-copy-source") {
+        let source = String::from_utf8_lossy(source.as_bytes());
+        let key = object_name::key_in_copy_source(&source);
+        object_name::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
+    }
+    Ok(())
+}
+
 /// Reads up to the file part's first byte: the fields and the bytes of the file read with them.
 async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Bytes), Refusal> {
     let mut buffer = BytesMut::new();
@@ -173,10 +188,57 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
     }
 }
 
-/// Replaces `${filename}` in every field's value, as S3 does.
-fn expand_filename(head: &mut FormHead) {
+/// Expands `${filename}`, then refuses repeated fields and a key that would leave its folder.
+fn check_form(head: &mut FormHead) -> Result<(), Refusal> {
     let name = filename::file_name(head.file_name.as_deref().unwrap_or_default()).to_owned();
     for (_, value) in &mut head.fields {
         *value = filename::expand(value, &name);
+    }
+    if let Some(name) = head.repeated_field() {
+        return Err(Refusal::repeated_field(name));
+    }
+    if let Some(key) = head.field("key") {
+        object_name::check(key).map_err(|why| Refusal::bad_key(key, why))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(fields: &[(&str, &str)], file_name: &str) -> FormHead {
+        FormHead {
+            fields: fields
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            file_name: Some(file_name.to_owned()),
+            file_content_type: None,
+            len: 0,
+        }
+    }
+
+    #[test]
+    fn the_key_is_checked_after_filename_is_expanded() {
+        let mut fine = head(&[("key", "up/1/${filename}")], "C:\\docs\\a.txt");
+        assert_eq!(check_form(&mut fine), Ok(()));
+        assert_eq!(fine.field("key"), Some("up/1/a.txt"));
+        for file_name in ["..", "x/..", "C:\\.", ""] {
+            let mut escape = head(&[("key", "up/1/${filename}")], file_name);
+            let refusal = check_form(&mut escape).unwrap_err();
+            assert!(refusal.xml().contains("InvalidArgument"), "{file_name}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_field_is_refused_whichever_copy_is_bad() {
+        let mut twice = head(&[("key", "up/1/a"), ("Key", "up/1/../../b")], "a");
+        assert!(
+            check_form(&mut twice)
+                .unwrap_err()
+                .xml()
+                .contains("more than once")
+        );
     }
 }

@@ -3,14 +3,16 @@
 //!
 //! `s3s-fs` stores objects as files under the data directory (a bucket is a folder) and checks
 //! SigV4 signatures and POST policies. Its [front door](front_door) adds what it lacks:
-//! `${filename}` in form fields, CORS for pages served from this machine, and uploads streamed
-//! to disk rather than held in memory. It only ever listens on loopback.
+//! `${filename}` in form fields, CORS for pages served from this machine, refusal of keys that
+//! would leave their folder on disk, and uploads streamed to disk rather than held in memory. It
+//! only ever listens on loopback.
 
 pub mod cors;
 mod file_end;
 mod filename;
 mod form;
 mod front_door;
+mod object_name;
 mod refusal;
 mod spool;
 

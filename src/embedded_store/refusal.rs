@@ -2,6 +2,8 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
+use super::object_name::BadKey;
+
 /// A request the front door refuses before `s3s` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -11,6 +13,32 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// An object key with an empty, `.` or `..` segment, a leading `/` or a `\`.
+    ///
+    /// 400 `InvalidArgument`: the code AWS uses for a request value it will not take, which
+    /// every SDK reports as the caller's mistake (not retried); MinIO's
+    /// `XMinioInvalidObjectName` says the same in a vendor's namespace.
+    pub fn bad_key(key: &str, why: BadKey) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: "InvalidArgument",
+            message: format!(
+                "Object name contains unsupported characters: the key {key:?} {why}; \
+                 the development store refuses empty, '.' and '..' segments, a leading '/' \
+                 and '\\', also when percent-encoded."
+            ),
+        }
+    }
+
+    /// A form field sent twice (its two values could be read differently).
+    pub fn repeated_field(name: &str) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: "InvalidArgument",
+            message: format!("The form field {name:?} appears more than once."),
+        }
+    }
+
     /// A form body this store cannot read.
     pub fn malformed(why: &str) -> Self {
         Refusal {
@@ -91,8 +119,9 @@ mod tests {
     }
 
     #[test]
-    fn text_cannot_break_the_document() {
-        assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&apos;");
+    fn hostile_text_cannot_break_the_document() {
+        let xml = Refusal::bad_key("a/../<b>&\u{1}\"", BadKey::DotSegment).xml();
+        assert!(xml.contains("a/../&lt;b&gt;&amp;\\u{1}\\&quot;"), "{xml}");
         assert_eq!(escape("a\u{1}b\tc"), "a\u{fffd}b\tc");
     }
 }

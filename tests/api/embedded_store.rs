@@ -289,3 +289,173 @@ async fn concurrent_large_uploads_go_to_disk_not_memory() {
     let spool = tree(&dir.join("data/.incoming"));
     assert!(spool.is_empty(), "spool files are removed: {spool:?}");
 }
+
+/// The upload page's form: where it posts and its hidden fields, in order (its policy allows
+/// any key that `starts-with` the page's folder, and S3 fills in `${filename}`).
+async fn page_form(address: &str) -> (String, Vec<(String, String)>) {
+    let page = reqwest::get(format!("http://{address}/upload/default"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    };
+    let form = &page[page.find("<form").unwrap()..page.find("</form>").unwrap()];
+    let url = attribute(form, "action").unwrap();
+    let fields = form
+        .split("<input")
+        .filter(|tag| tag.contains(r#"type="hidden""#))
+        .map(|tag| {
+            (
+                attribute(tag, "name").unwrap(),
+                attribute(tag, "value").unwrap(),
+            )
+        })
+        .collect();
+    (url, fields)
+}
+
+/// `fields` with `name` set to `value`.
+fn with_field(fields: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                if n == name {
+                    value.to_owned()
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn form_keys_that_leave_their_folder_are_refused_and_nothing_is_written() {
+    let dir = temp_dir("embedded-escape");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let (url, fields) = page_form(&address).await;
+    let key = &fields.iter().find(|(n, _)| n == "key").unwrap().1;
+    let folder = key.strip_suffix("${filename}").unwrap();
+    assert!(
+        folder.starts_with("uploads/") && folder.ends_with('/'),
+        "{key}"
+    );
+
+    let before = tree(&dir.join("data"));
+    let escapes = [
+        (format!("{folder}../../users/bob/x.txt"), "x.txt"),
+        (
+            format!("{folder}../../../.bucket-bG9jYWw.object-eA.metadata.json"),
+            "x.txt",
+        ),
+        (format!("{folder}../../../../outside.txt"), "x.txt"),
+        (format!("{folder}./x.txt"), "x.txt"),
+        (format!("{folder}/x.txt"), "x.txt"),
+        (format!("/{folder}x.txt"), "x.txt"),
+        (format!("{folder}%2e%2e/%2E%2E/users/bob/x.txt"), "x.txt"),
+        (format!("{folder}..\\..\\x.txt"), "x.txt"),
+        (format!("{folder}${{filename}}"), ".."),
+        (format!("{folder}${{filename}}"), "C:\\docs\\.."),
+        (format!("{folder}${{filename}}/../../x"), "a.txt"),
+    ];
+    for (key, file_name) in &escapes {
+        let answer = post_form(
+            &url,
+            &with_field(&fields, "key", key),
+            file_name,
+            "text/plain",
+            b"mallory was here".to_vec(),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, Some("InvalidArgument")),
+            "key {key:?}, file {file_name:?}: {answer:?}"
+        );
+        assert_eq!(
+            tree(&dir.join("data")),
+            before,
+            "key {key:?}, file {file_name:?}"
+        );
+    }
+    assert!(!dir.join("outside.txt").exists());
+
+    // The same form with the key it was made for is stored where it says.
+    let answer = post_form(&url, &fields, "fine.txt", "text/plain", b"fine".to_vec()).await;
+    assert!(answer.status < 400, "{answer:?}");
+    let bucket_dir = dir.join("data/local");
+    assert_eq!(
+        std::fs::read(bucket_dir.join(format!("{folder}fine.txt"))).unwrap(),
+        b"fine"
+    );
+}
+
+/// Sends one raw HTTP/1.1 request (no client normalizes its path) and returns the status line
+/// and body.
+async fn raw_request(endpoint: &str, method: &str, path: &str, headers: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let host = host.split('/').next().unwrap();
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: 4\r\nConnection: close\r\n\r\nevil"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+#[tokio::test]
+async fn object_requests_naming_escaping_keys_are_refused_before_the_store_sees_them() {
+    let dir = temp_dir("embedded-paths");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let ready = get_json(format!("http://{address}/readyz")).await;
+    let endpoint = ready["store"]["url"].as_str().unwrap().to_owned();
+    let before = tree(&dir.join("data"));
+    let requests = [
+        ("PUT", "/local/uploads/1/../../users/bob/x", ""),
+        ("PUT", "/local/uploads/1/%2e%2e/%2e%2e/x", ""),
+        ("PUT", "/local%2Fuploads%2F..%2F..%2Fx", ""),
+        ("GET", "/local/uploads/./x", ""),
+        ("HEAD", "/local//etc/passwd", ""),
+        ("DELETE", "/local/uploads/1/..%5C..%5Cx", ""),
+        ("POST", "/local/uploads/../x?uploads", ""),
+        (
+            "PUT",
+            "/local/uploads/1/copy",
+            "x-amz-copy-source: /local/uploads/1/../../users/bob/x\r\n",
+        ),
+    ];
+    for (method, path, headers) in requests {
+        let (status, body) = raw_request(&endpoint, method, path, headers).await;
+        assert_eq!(status, 400, "{method} {path} {headers}: {body}");
+        if method != "HEAD" {
+            assert!(
+                body.contains("<Code>InvalidArgument</Code>"),
+                "{method} {path}: {body}"
+            );
+        }
+    }
+    assert_eq!(tree(&dir.join("data")), before);
+}
