@@ -1,8 +1,8 @@
 //! The development store's front door: every request passes here before `s3s` sees it.
 //!
 //! It answers CORS preflights, refuses object keys that would leave their folder on disk, and
-//! rewrites form uploads: `${filename}` expanded, the key checked, the fields re-encoded, and the
-//! file streamed to disk ([`super::spool`]).
+//! rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
+//! checked, the fields re-encoded, and the file streamed to disk ([`super::spool`]).
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use super::form::{self, FormHead, Head};
 use super::refusal::Refusal;
 use super::spool::Spool;
-use super::{cors, filename, object_name};
+use super::{cors, extra_fields, filename, object_name};
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -188,7 +188,8 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
     }
 }
 
-/// Expands `${filename}`, then refuses repeated fields and a key that would leave its folder.
+/// Expands `${filename}`, then refuses repeated fields, a key that would leave its folder, and
+/// fields the policy does not cover that `s3s` would let through.
 fn check_form(head: &mut FormHead) -> Result<(), Refusal> {
     let name = filename::file_name(head.file_name.as_deref().unwrap_or_default()).to_owned();
     for (_, value) in &mut head.fields {
@@ -199,6 +200,13 @@ fn check_form(head: &mut FormHead) -> Result<(), Refusal> {
     }
     if let Some(key) = head.field("key") {
         object_name::check(key).map_err(|why| Refusal::bad_key(key, why))?;
+    }
+    if let Some(covered) = head.field("policy").and_then(extra_fields::covered_by) {
+        let names = head.fields.iter().map(|(name, _)| name.as_str());
+        let extra = extra_fields::extra(names, &covered);
+        if !extra.is_empty() {
+            return Err(Refusal::extra_fields(&extra));
+        }
     }
     Ok(())
 }

@@ -4,10 +4,11 @@
 //! `s3s-fs` stores objects as files under the data directory (a bucket is a folder) and checks
 //! SigV4 signatures and POST policies. Its [front door](front_door) adds what it lacks:
 //! `${filename}` in form fields, CORS for pages served from this machine, refusal of keys that
-//! would leave their folder on disk, and uploads streamed to disk rather than held in memory. It
-//! only ever listens on loopback.
+//! would leave their folder on disk, S3's rule that every form field is covered by the policy,
+//! and uploads streamed to disk rather than held in memory. It only ever listens on loopback.
 
 pub mod cors;
+mod extra_fields;
 mod file_end;
 mod filename;
 mod form;

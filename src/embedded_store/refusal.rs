@@ -30,6 +30,22 @@ impl Refusal {
         }
     }
 
+    /// Form fields the policy has no condition for (S3's answer, word for word).
+    pub fn extra_fields(names: &[String]) -> Self {
+        Refusal {
+            status: StatusCode::FORBIDDEN,
+            code: "AccessDenied",
+            message: format!(
+                "Invalid according to Policy: Extra input fields: {}",
+                names
+                    .iter()
+                    .map(|name| name.escape_debug().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
     /// A form field sent twice (its two values could be read differently).
     pub fn repeated_field(name: &str) -> Self {
         Refusal {
@@ -109,19 +125,21 @@ mod tests {
 
     #[test]
     fn the_answer_is_s3s_error_document() {
-        let refusal = Refusal::fields_too_large();
+        let refusal = Refusal::extra_fields(&["x-amz-server-side-encryption".into()]);
         assert_eq!(
             refusal.xml(),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>MaxPostPreDataLengthExceeded</Code>\
-             <Message>Your POST request fields preceding the upload file were too large.</Message></Error>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+             <Message>Invalid according to Policy: Extra input fields: x-amz-server-side-encryption</Message></Error>"
         );
-        assert_eq!(refusal.response().status(), 400);
+        assert_eq!(refusal.response().status(), 403);
     }
 
     #[test]
     fn hostile_text_cannot_break_the_document() {
         let xml = Refusal::bad_key("a/../<b>&\u{1}\"", BadKey::DotSegment).xml();
         assert!(xml.contains("a/../&lt;b&gt;&amp;\\u{1}\\&quot;"), "{xml}");
-        assert_eq!(escape("a\u{1}b\tc"), "a\u{fffd}b\tc");
+        let xml = Refusal::extra_fields(&["x\u{1}</Message>".into()]).xml();
+        assert!(xml.contains("x\\u{1}&lt;/Message&gt;</Message>"), "{xml}");
+        assert!(escape("a\u{1}b").contains('\u{fffd}'));
     }
 }

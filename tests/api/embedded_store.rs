@@ -459,3 +459,40 @@ async fn object_requests_naming_escaping_keys_are_refused_before_the_store_sees_
     }
     assert_eq!(tree(&dir.join("data")), before);
 }
+
+#[tokio::test]
+async fn a_form_field_the_policy_does_not_cover_is_refused_as_s3_does() {
+    let dir = temp_dir("embedded-extra");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let post = presign(&address, json!({"profile": "default", "filename": "a.txt"})).await;
+    let before = tree(&dir.join("data"));
+    for extra in [
+        ("x-amz-server-side-encryption", "AES256"),
+        ("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "alias/mine"),
+        ("submit", "Upload"),
+    ] {
+        let mut form = fields(&post);
+        let file_position = form.len();
+        form.insert(file_position, (extra.0.to_owned(), extra.1.to_owned()));
+        let answer = post_form(
+            post["url"].as_str().unwrap(),
+            &form,
+            "a.txt",
+            "text/plain",
+            b"secret".to_vec(),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (403, Some("AccessDenied")),
+            "{answer:?}"
+        );
+        let expected = format!(
+            "Invalid according to Policy: Extra input fields: {}",
+            extra.0.to_ascii_lowercase()
+        );
+        assert!(answer.body.contains(&expected), "{answer:?}");
+        assert_eq!(tree(&dir.join("data")), before);
+    }
+}
