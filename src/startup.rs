@@ -19,7 +19,7 @@ use crate::http;
 use crate::http::pages::Site;
 use crate::rate_limit::RateLimiter;
 use crate::service::Uploader;
-use crate::store_clock::SkewCorrectedClock;
+use crate::store_clock::{InProcessStoreClock, SkewCorrectedClock};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -106,13 +106,18 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
              set store.bucket to upload to S3"
         );
     }
-    let clock = Arc::new(SkewCorrectedClock::new(resolved.clock_settings.correct));
-    watch_store_clock(
-        &clock,
-        resolved.config.store.bucket_url(),
-        &resolved.clock_settings,
-    )
-    .await;
+    let clock: Arc<dyn Clock> = if resolved.embedded_store.is_some() {
+        Arc::new(InProcessStoreClock)
+    } else {
+        let clock = Arc::new(SkewCorrectedClock::new(resolved.clock_settings.correct));
+        watch_store_clock(
+            &clock,
+            resolved.config.store.bucket_url(),
+            &resolved.clock_settings,
+        )
+        .await;
+        clock
+    };
     let listen = resolved.config.listen;
     let app = Application::build(resolved.config, resolved.credentials, clock)?;
     tracing::info!("listening on http://{}:{}", listen.ip(), app.port());

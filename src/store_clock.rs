@@ -1,5 +1,6 @@
 //! Measuring the store's clock: the offset between this host's clock and the `Date` header of
 //! a cheap request to the bucket (present on error answers too, so no credentials are needed).
+//! The development store runs in this process and so keeps this host's time: it is not measured.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -180,6 +181,25 @@ impl Clock for SkewCorrectedClock {
             "measured_at": last.map(|(_, at)| crate::policy::iso8601(at)),
             "probe_failures": self.failures(),
             "last_probe_error": self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        })
+    }
+}
+
+/// The clock for the development store, which runs in this process: this host's clock, with
+/// nothing to measure (a probe would only time a loopback round trip).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InProcessStoreClock;
+
+impl Clock for InProcessStoreClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn report(&self) -> Value {
+        json!({
+            "kind": "embedded",
+            "applied_offset_ms": 0,
+            "note": "the development store runs in this process and shares its clock; nothing to measure",
         })
     }
 }
