@@ -3,11 +3,10 @@
 //! SeaweedFS; settings that would let one profile reach another's files are refused at start;
 //! hostile values never reach a 5xx.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{Value, json};
 
 use crate::binary::{start_binary, temp_dir};
+use crate::embedded_store::tree;
 use crate::helpers::{AppOptions, TestApp, post_form, spawn_app, upload};
 use crate::servers::{TestStore, work_dir};
 use crate::spa::{ALICE, BOB, download_as, presign_as, private_options};
@@ -38,24 +37,6 @@ on_dev_store_and_seaweedfs!(
     the_form_key_cannot_climb_out_of_its_folder,
     hostile_values_on_every_route_get_4xx_and_store_nothing,
 );
-
-/// Every file under `dir`.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
 
 async fn upload_as(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> String {
     let body = json!({"profile": "private", "filename": filename});
@@ -179,7 +160,7 @@ async fn the_form_key_cannot_climb_out_of_its_folder(store: &TestStore) {
     let folder = key.strip_suffix("${filename}").unwrap().to_owned();
     let url = format!("{}/{bucket}/", store.endpoint);
     let data = work_dir("embedded-the_form_key_cannot_climb_out_of_its_folder");
-    let tree_before = files(&data);
+    let tree_before = tree(&data);
     // (key, whether every store here refuses it; the others a store may keep as a literal
     // name, or normalize, but never outside the folder).
     let escapes = [
@@ -214,7 +195,7 @@ async fn the_form_key_cannot_climb_out_of_its_folder(store: &TestStore) {
         );
     }
     if store.name == "embedded" {
-        assert_eq!(files(&data), tree_before, "nothing written anywhere");
+        assert_eq!(tree(&data), tree_before, "nothing written anywhere");
     }
     // The form itself still works.
     let answer = post_form(&url, &form, "fine.txt", "text/plain", b"fine".to_vec()).await;

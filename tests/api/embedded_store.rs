@@ -10,7 +10,7 @@ use crate::binary::{start_binary, temp_dir};
 use crate::helpers::{fields, post_form, upload};
 
 /// Every file and folder under `dir`, recursively (the store's metadata files included).
-fn tree(dir: &Path) -> Vec<PathBuf> {
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {
