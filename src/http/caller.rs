@@ -1,11 +1,13 @@
 //! Who is calling the API: a bearer token's user (if any) and the client the rate limit counts.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
 use super::problem::Problem;
 use crate::access::{UserId, authenticate};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{Client, RateLimiter};
 use crate::service::Uploader;
 
 /// An identified, not rate-limited caller.
@@ -39,17 +41,15 @@ pub fn identify(
         }
     };
     let client = match &user {
-        Some(user) => format!("user:{}", user.as_str()),
-        None => format!(
-            "ip:{}",
+        Some(user) => Client::User(user.as_str()),
+        None => Client::Address(
             request
                 .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip()),
         ),
     };
     limiter
-        .check(&client, std::time::SystemTime::now())
+        .check(client, std::time::SystemTime::now())
         .map_err(Problem::too_many_requests)?;
     Ok(Caller { user })
 }
