@@ -27,6 +27,7 @@ mod doctor;
 mod embedded_store;
 mod helpers;
 mod pages;
+mod rate_limits;
 mod servers;
 mod spa;
 mod store_clock;
