@@ -25,6 +25,7 @@ mod binary;
 mod browser;
 mod doctor;
 mod embedded_store;
+mod flood;
 mod helpers;
 mod pages;
 mod rate_limits;
