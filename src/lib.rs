@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod bucket_cors;
+pub mod client_address;
 pub mod clock;
 pub mod config;
 pub mod content_type;

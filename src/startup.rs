@@ -17,7 +17,7 @@ use crate::credentials::CredentialCache;
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::pages::Site;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
 use crate::service::Uploader;
 use crate::store_clock::{InProcessStoreClock, SkewCorrectedClock};
 
@@ -209,7 +209,10 @@ impl Application {
             public_url,
             store_origin,
         });
-        let limiter = web::Data::new(RateLimiter::new(config.rate_limit_per_minute));
+        let limiter = web::Data::new(RateLimiter::new(
+            config.rate_limit_per_minute,
+            DEFAULT_MAX_CLIENTS,
+        ));
         let uploader = web::Data::new(Uploader::new(config, credentials, clock));
         let server = HttpServer::new(move || {
             App::new()

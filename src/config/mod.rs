@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 use crate::access::{Access, Token, UserId};
+use crate::client_address::TrustedProxies;
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
@@ -57,12 +58,17 @@ pub struct Settings {
     /// Bearer tokens for `access = "token"` profiles.
     #[serde(default)]
     pub tokens: Vec<TokenSettings>,
-    /// API requests allowed per client (user or IP address) per minute; 0 (default) for no limit.
+    /// Requests (API calls, upload and landing pages) allowed per client (user or address) per
+    /// minute; 0 (default) for no limit.
     #[serde(default)]
     pub rate_limit_per_minute: u32,
     /// Hex SHA-256 of a token that may read `/readyz`'s detail from anywhere
     /// (`presigned-post hash-token`); without it, only local requests see the detail.
     pub admin_token_sha256: Option<String>,
+    /// Proxies (CIDRs such as `10.0.0.0/8`) whose `X-Forwarded-For`/`Forwarded` headers name the
+    /// client; none by default, so those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// One `[[tokens]]` entry: the SHA-256 of a token (`presigned-post hash-token`) and its user.
@@ -314,10 +320,12 @@ pub struct Config {
     pub default_profile: Option<String>,
     /// Bearer tokens.
     pub tokens: Vec<Token>,
-    /// API requests per client per minute (0: no limit).
+    /// Requests per client per minute (0: no limit).
     pub rate_limit_per_minute: u32,
     /// The token that may read operational detail from anywhere, if any.
     pub admin_token: Option<Token>,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -429,6 +437,11 @@ impl Settings {
             problems
                 .push("a profile has access = \"token\" but no [[tokens]] are configured".into());
         }
+        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|errors| {
+                problems.extend(errors.into_iter().map(|e| format!("trusted_proxies: {e}")))
+            })
+            .unwrap_or_default();
         match store {
             Some(store) if problems.is_empty() => Ok(Config {
                 listen: self.listen,
@@ -441,6 +454,7 @@ impl Settings {
                 tokens,
                 rate_limit_per_minute: self.rate_limit_per_minute,
                 admin_token,
+                trusted_proxies,
             }),
             _ => Err(ConfigError::Invalid(problems)),
         }

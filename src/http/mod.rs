@@ -3,6 +3,7 @@
 mod assets;
 mod caller;
 mod health;
+mod page_limit;
 pub mod pages;
 pub mod problem;
 mod spa;
@@ -12,7 +13,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpResponse, web};
 
 use problem::Problem;
@@ -25,8 +26,8 @@ pub use uploads::MAX_BODY_BYTES;
 /// Every route, for the server and for tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::index))
-        .route("/upload/{profile}", web::get().to(pages::upload_page))
-        .route("/uploaded", web::get().to(pages::uploaded))
+        .service(limited_page("/upload/{profile}").to(pages::upload_page))
+        .service(limited_page("/uploaded").to(pages::uploaded))
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/api/openapi.json", web::get().to(assets::openapi))
         .service(api("/api/uploads", web::post().to(uploads::create)))
@@ -36,6 +37,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/readyz", web::get().to(health::readyz)))
         .service(api("/metrics", web::get().to(health::metrics)))
         .default_service(web::to(not_found));
+}
+
+/// A `GET` page that costs something (signing, asking the store), so the rate limit counts
+/// it against the client's address.
+fn limited_page(
+    path: &str,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path)
+        .guard(actix_web::guard::Get())
+        .wrap(from_fn(page_limit::limit_by_address))
 }
 
 /// A route answering `route`, and 405 as problem+json for other methods.

@@ -1,0 +1,207 @@
+//! Rate limits over HTTP: guessed tokens, the pages, IPv6 clients by /64, and forwarding
+//! headers believed only from trusted proxies.
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use presigned_post::access::hash_token;
+use presigned_post::config::{AwsDefaults, ConfigError, Settings};
+use reqwest::Response;
+
+use crate::helpers::{AppOptions, PROFILES, TestApp, spawn_offline_app_with};
+
+const ALICE: &str = "alice-token-0123456789";
+
+/// An offline app allowing `per_minute` requests per client, with more top-level settings.
+async fn limited_app(per_minute: u32, top_level: &str) -> TestApp {
+    spawn_offline_app_with(AppOptions {
+        top_level: format!("rate_limit_per_minute = {per_minute}\n{top_level}"),
+        profiles: format!(
+            "{PROFILES}\n[[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n",
+            hash_token(ALICE)
+        ),
+        ..AppOptions::default()
+    })
+    .await
+}
+
+/// `GET path` with extra request headers.
+async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Response {
+    let mut request = app.http.get(format!("{}{path}", app.address));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("reach the app")
+}
+
+/// A cheap API request (a download of a key nobody may read: 403 while under the limit).
+async fn api_as(app: &TestApp, headers: &[(&str, &str)]) -> u16 {
+    get(app, "/api/downloads?key=x", headers)
+        .await
+        .status()
+        .as_u16()
+}
+
+fn retry_after(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn guessing_tokens_is_rate_limited() {
+    let app = limited_app(3, "").await;
+    let alice = format!("Bearer {ALICE}");
+    for _ in 0..2 {
+        assert_eq!(
+            api_as(&app, &[("authorization", &alice)]).await,
+            403,
+            "a valid token counts against its user, not the address"
+        );
+    }
+    let guesses = [
+        ("authorization", "Bearer guess-1"),
+        ("authorization", "Basic YWxpY2U6c2VjcmV0"),
+        ("authorization", "Bearer guess-2"),
+    ];
+    for guess in guesses {
+        assert_eq!(api_as(&app, &[guess]).await, 401, "{guess:?}");
+    }
+    let limited = get(
+        &app,
+        "/api/downloads?key=x",
+        &[("authorization", "Bearer guess-3")],
+    )
+    .await;
+    assert_eq!(limited.status(), 429);
+    assert!((1..=60).contains(&retry_after(&limited)));
+    assert_eq!(
+        api_as(&app, &[("authorization", &alice)]).await,
+        429,
+        "from an address over its limit, even a right guess is not checked"
+    );
+    assert_eq!(
+        api_as(&app, &[]).await,
+        429,
+        "anonymous requests from that address share its budget"
+    );
+}
+
+#[tokio::test]
+async fn the_upload_page_is_rate_limited() {
+    let app = limited_app(2, "").await;
+    for _ in 0..2 {
+        assert_eq!(get(&app, "/upload/files", &[]).await.status(), 200);
+    }
+    let limited = get(&app, "/upload/files", &[]).await;
+    assert_eq!(limited.status(), 429);
+    assert!((1..=60).contains(&retry_after(&limited)));
+    assert_eq!(
+        limited.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert!(limited.headers().contains_key("content-security-policy"));
+    let page = limited.text().await.unwrap();
+    assert!(page.contains("Too many requests"), "{page}");
+    assert_eq!(
+        get(&app, "/", &[]).await.status(),
+        200,
+        "the index signs nothing and is not limited"
+    );
+}
+
+#[tokio::test]
+async fn the_landing_page_is_rate_limited() {
+    let app = limited_app(2, "").await;
+    let landing = "/uploaded?bucket=elsewhere&key=files%2Fx.txt&etag=%221%22";
+    for _ in 0..2 {
+        assert_eq!(get(&app, landing, &[]).await.status(), 404);
+    }
+    let limited = get(&app, landing, &[]).await;
+    assert_eq!(limited.status(), 429);
+    assert!((1..=60).contains(&retry_after(&limited)));
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
+    let app = limited_app(2, "trusted_proxies = [\"127.0.0.1/32\"]").await;
+    let from = |address: &'static str| [("x-forwarded-for", address)];
+    assert_eq!(api_as(&app, &from("2001:db8:1:2::1")).await, 403);
+    assert_eq!(
+        api_as(&app, &from("2001:db8:1:2:ffff:ffff:ffff:ffff")).await,
+        403
+    );
+    assert_eq!(
+        api_as(&app, &from("2001:db8:1:2::99")).await,
+        429,
+        "a third address in the same /64 shares its budget"
+    );
+    assert_eq!(
+        api_as(&app, &from("2001:db8:1:3::1")).await,
+        403,
+        "another /64 has its own"
+    );
+    let forwarded = [("forwarded", "for=\"[2001:db8:1:3::2]:4711\";proto=https")];
+    assert_eq!(api_as(&app, &forwarded).await, 403);
+    assert_eq!(api_as(&app, &forwarded).await, 429, "Forwarded counts too");
+
+    assert_eq!(api_as(&app, &from("192.0.2.7")).await, 403);
+    assert_eq!(api_as(&app, &from("::ffff:192.0.2.7")).await, 403);
+    assert_eq!(
+        api_as(&app, &from("192.0.2.7")).await,
+        429,
+        "an IPv4-mapped IPv6 address is the IPv4 address"
+    );
+    assert_eq!(
+        api_as(&app, &from("198.51.100.9, 127.0.0.1")).await,
+        403,
+        "trusted hops are skipped from the right"
+    );
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    for trusted in ["", "trusted_proxies = [\"10.0.0.0/8\", \"::1/128\"]"] {
+        let app = limited_app(2, trusted).await;
+        assert_eq!(
+            api_as(&app, &[("x-forwarded-for", "203.0.113.1")]).await,
+            403
+        );
+        let page = get(&app, "/upload/files", &[("forwarded", "for=203.0.113.2")]).await;
+        assert_eq!(page.status(), 200, "{trusted}");
+        let spoofed = get(&app, "/upload/files", &[("x-forwarded-for", "203.0.113.3")]).await;
+        assert_eq!(
+            spoofed.status(),
+            429,
+            "every spoofed address shares the peer's budget ({trusted})"
+        );
+    }
+}
+
+#[test]
+fn bad_trusted_proxies_are_named_with_every_other_problem() {
+    let settings = Settings::from_figment(Figment::from(Toml::string(
+        r#"
+        trusted_proxies = ["10.0.0.0/8", "10.0.0.0/33", "lb.internal", "10.1.0.0/8"]
+        cors_origins = ["not an origin"]
+        [store]
+        bucket = "uploads"
+        region = "eu-west-1"
+        "#,
+    )))
+    .unwrap();
+    let Err(ConfigError::Invalid(problems)) = settings.validate(&AwsDefaults::default()) else {
+        panic!("expected invalid settings");
+    };
+    let all = problems.join("\n");
+    for expected in [
+        "trusted_proxies: `10.0.0.0/33`",
+        "trusted_proxies: `lb.internal`",
+        "trusted_proxies: `10.1.0.0/8`",
+        "cors_origins",
+    ] {
+        assert!(all.contains(expected), "{expected} missing from {all}");
+    }
+    assert!(!all.contains("`10.0.0.0/8`"), "{all}");
+}
