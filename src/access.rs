@@ -14,6 +14,9 @@ pub enum Access {
     Token,
 }
 
+/// The longest user id, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 64;
+
 /// A user id from the settings: 1-64 of `A-Z a-z 0-9 - _` (safe in a key prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserId(String);
@@ -21,7 +24,7 @@ pub struct UserId(String);
 impl UserId {
     /// Checks an id.
     pub fn parse(id: &str) -> Option<Self> {
-        let ok = (1..=64).contains(&id.len())
+        let ok = (1..=MAX_USER_ID_BYTES).contains(&id.len())
             && id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));

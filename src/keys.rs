@@ -9,7 +9,7 @@ use std::fmt;
 
 use ulid::Ulid;
 
-use crate::access::UserId;
+use crate::access::{MAX_USER_ID_BYTES, UserId};
 
 /// S3's limit on a key, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -49,8 +49,8 @@ pub enum KeyError {
     /// The prefix holds empty, `.` or `..` segments or starts with `/`.
     #[error("must be folders such as `avatars/`: no leading `/`, no empty, `.` or `..` segments")]
     Segments,
-    /// `{user}` (or a brace) stands inside a segment instead of being a whole one.
-    #[error("may name `{{user}}` only as a whole segment, such as `users/{{user}}/`")]
+    /// `{user}` (or a brace) stands inside a segment, or `{user}` is named more than once.
+    #[error("may name `{{user}}` once, as a whole segment, such as `users/{{user}}/`")]
     Placeholder,
 }
 
@@ -63,9 +63,14 @@ impl KeyPrefix {
     /// empty, `.` or `..` segment), with `{user}` only as a whole segment, and no `$`, `\\` or
     /// control characters.
     pub fn parse(prefix: &str) -> Result<Self, KeyError> {
-        if prefix.len() > MAX_PREFIX_BYTES {
+        // Room for the longest user id where `{user}` stands.
+        let limit = match prefix.contains(USER_PLACEHOLDER) {
+            true => MAX_PREFIX_BYTES - (MAX_USER_ID_BYTES - USER_PLACEHOLDER.len()),
+            false => MAX_PREFIX_BYTES,
+        };
+        if prefix.len() > limit {
             return Err(KeyError::TooLong {
-                limit: MAX_PREFIX_BYTES,
+                limit,
                 len: prefix.len(),
             });
         }
@@ -81,11 +86,13 @@ impl KeyPrefix {
         let Some(folders) = prefix.strip_suffix('/') else {
             return Err(KeyError::NoFolderBoundary);
         };
+        let mut users = 0;
         for segment in folders.split('/') {
             if matches!(segment, "" | "." | "..") {
                 return Err(KeyError::Segments);
             }
-            if segment != USER_PLACEHOLDER && segment.contains(['{', '}']) {
+            users += usize::from(segment == USER_PLACEHOLDER);
+            if segment != USER_PLACEHOLDER && segment.contains(['{', '}']) || users > 1 {
                 return Err(KeyError::Placeholder);
             }
         }
@@ -120,6 +127,16 @@ impl KeyPrefix {
             .all(|(a, b)| a == b || a == USER_PLACEHOLDER || b == USER_PLACEHOLDER)
     }
 
+    /// Whether, where the two prefixes overlap, one's `{user}` folder faces a named folder of the
+    /// other's (`team/{user}/` and `team/inbox/`): the named folder would be some user's.
+    pub fn user_folder_faces_named_folder(&self, other: &KeyPrefix) -> bool {
+        self.overlaps(other)
+            && self
+                .segments()
+                .zip(other.segments())
+                .any(|(a, b)| (a == USER_PLACEHOLDER) != (b == USER_PLACEHOLDER))
+    }
+
     /// Whether `key` has exactly the shape this service makes under this prefix: the prefix's
     /// folders (a `{user}` folder holding a valid user id), a ULID folder, then one file-name
     /// segment. Anything else — `..`, `.` or empty segments, `\\`, control characters, or such
@@ -143,7 +160,7 @@ impl KeyPrefix {
         let canonical = Ulid::from_string(id).is_ok_and(|ulid| ulid.to_string() == id);
         (canonical && is_file_name_segment(name)).then_some(KeyMatch {
             user,
-            specificity: self.0.len(),
+            specificity: self.segments().count(),
         })
     }
 
@@ -158,20 +175,20 @@ impl KeyPrefix {
 pub struct KeyMatch {
     /// The user whose `{user}` folder the key is in, if the prefix names one.
     pub user: Option<UserId>,
-    /// How specific the prefix is (its length): the most specific matching prefix decides.
+    /// How specific the prefix is (its number of folders): the most specific matching prefix
+    /// decides. (Prefixes where a `{user}` folder faces a named one are refused at start, so
+    /// two matching prefixes of one depth are the same folders.)
     pub specificity: usize,
 }
 
-/// One file-name segment as a store keeps it: not empty, `.` or `..`, no `/`, `\\` or control
-/// character — also after percent-decoding, for stores that decode keys again.
+/// One file-name segment as a store keeps it: at most 255 bytes, no `/` or control character,
+/// and a safe path for stores that read keys as paths ([`crate::key_path::check`]: not empty,
+/// `.` or `..`, no `\\`, also percent-decoded).
 fn is_file_name_segment(name: &str) -> bool {
-    let plain = |text: &str| {
-        !matches!(text.trim(), "" | "." | "..")
-            && !text.contains(['/', '\\'])
-            && !text.chars().any(char::is_control)
-    };
-    let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-    name.len() <= MAX_FILENAME_BYTES && plain(name) && plain(&decoded)
+    name.len() <= MAX_FILENAME_BYTES
+        && !name.contains('/')
+        && !name.chars().any(char::is_control)
+        && crate::key_path::check(name).is_ok()
 }
 
 /// A file name as a client sent it, checked and sanitized for use in a key.
@@ -322,6 +339,7 @@ mod tests {
             "loose/x{user}/",
             "loose/{user}x/",
             "a/{b}/",
+            "a/{user}/b/{user}/",
         ] {
             assert!(KeyPrefix::parse(bad).is_err(), "{bad:?}");
         }
@@ -340,7 +358,7 @@ mod tests {
         let made = format!("users/alice/{}/report (1).pdf", id());
         let matched = users.match_key(&made).unwrap();
         assert_eq!(matched.user.as_ref().map(UserId::as_str), Some("alice"));
-        assert_eq!(matched.specificity, "users/{user}/".len());
+        assert_eq!(matched.specificity, 2);
         let ulid = id();
         for bad in [
             format!("users/alice/../bob/{ulid}/x"),
@@ -349,7 +367,6 @@ mod tests {
             format!("users/alice/{ulid}/../x"),
             format!("users/alice/{ulid}/.."),
             format!("users/alice/{ulid}/%2e%2e"),
-            format!("users/alice/{ulid}/a%2fb"),
             format!("users/alice/{ulid}/a%5cb"),
             format!("users/alice/{ulid}/a/b"),
             format!("users/alice/{ulid}/a\\b"),
@@ -389,6 +406,60 @@ mod tests {
         }
         for (a, b) in [("team/", "teams/"), ("a/{user}/b/", "a/x/c/"), ("x/", "y/")] {
             assert!(!prefix(a).overlaps(&prefix(b)), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn a_user_folder_facing_a_named_folder_is_told_apart() {
+        for (a, b) in [
+            ("team/{user}/", "team/inbox/"),
+            ("team/{user}/", "team/inboxes/x/"),
+            ("{user}/", "docs/"),
+        ] {
+            assert!(
+                prefix(a).user_folder_faces_named_folder(&prefix(b)),
+                "{a} {b}"
+            );
+            assert!(
+                prefix(b).user_folder_faces_named_folder(&prefix(a)),
+                "{b} {a}"
+            );
+        }
+        for (a, b) in [
+            ("users/{user}/", "users/{user}/docs/"),
+            ("team/", "team/{user}/"),
+            ("a/{user}/", "b/x/"),
+        ] {
+            assert!(
+                !prefix(a).user_folder_faces_named_folder(&prefix(b)),
+                "{a} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_filled_in_user_prefix_still_fits_a_key() {
+        let limit = MAX_PREFIX_BYTES - (MAX_USER_ID_BYTES - USER_PLACEHOLDER.len());
+        let template = format!("{}/{{user}}/", "p".repeat(limit - "/{user}/".len()));
+        let user = UserId::parse(&"u".repeat(MAX_USER_ID_BYTES)).unwrap();
+        let filled = prefix(&template).for_user(Some(&user)).unwrap();
+        let name = FileName::sanitize(&"n".repeat(MAX_FILENAME_BYTES)).unwrap();
+        let key = ObjectKey::new(&filled, id(), &name);
+        assert!(key.as_str().len() <= MAX_KEY_BYTES);
+        assert!(prefix(&template).match_key(key.as_str()).is_some());
+        assert!(KeyPrefix::parse(&format!("p{template}")).is_err());
+    }
+
+    #[test]
+    fn names_a_store_would_not_read_as_paths_match() {
+        let ulid = id();
+        for name in ["a%2Fb.txt", "100%.txt", "..dots..", "a b+c.txt"] {
+            assert!(
+                prefix("f/")
+                    .match_key(&format!("f/{ulid}/{name}"))
+                    .is_some(),
+                "{name}"
+            );
         }
     }
 

@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod embedded_store;
 pub mod expiry;
 pub mod http;
+pub mod key_path;
 pub mod keys;
 pub mod metrics;
 pub mod policy;

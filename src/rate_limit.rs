@@ -313,3 +313,24 @@ mod tests {
         assert!(tracked <= 1000 + SHARDS, "{tracked}");
     }
 }
+
+/// The two budgets each client has per minute: requests, and failed authentications. They are
+/// kept apart so that a flood of anonymous requests, which fills the request table, cannot hold
+/// back a token user whose address the table has not seen yet.
+#[derive(Debug)]
+pub struct Budgets {
+    /// Every counted request, by user or address.
+    pub requests: RateLimiter,
+    /// Bearer tokens (API or admin) that did not match, by address.
+    pub failed_authentications: RateLimiter,
+}
+
+impl Budgets {
+    /// `per_minute` of each per client (0: no limit), tracking about `max_clients` addresses.
+    pub fn new(per_minute: u32, max_clients: usize) -> Self {
+        Budgets {
+            requests: RateLimiter::new(per_minute, max_clients),
+            failed_authentications: RateLimiter::new(per_minute, max_clients),
+        }
+    }
+}

@@ -108,6 +108,11 @@ impl Uploader {
         }
     }
 
+    /// The time now by the signing clock (the store's time), for everything that counts time.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+
     /// The service's counters.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics

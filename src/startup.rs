@@ -17,7 +17,7 @@ use crate::credentials::CredentialCache;
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::pages::Site;
-use crate::rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
+use crate::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
 use crate::service::Uploader;
 use crate::store_clock::{InProcessStoreClock, SkewCorrectedClock};
 
@@ -209,7 +209,7 @@ impl Application {
             public_url,
             store_origin,
         });
-        let limiter = web::Data::new(RateLimiter::new(
+        let limiter = web::Data::new(Budgets::new(
             config.rate_limit_per_minute,
             DEFAULT_MAX_CLIENTS,
         ));

@@ -496,6 +496,18 @@ fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     let mut problems = Vec::new();
     for (i, a) in list.iter().enumerate() {
         for b in &list[i + 1..] {
+            if a.key_prefix.user_folder_faces_named_folder(&b.key_prefix) {
+                problems.push(format!(
+                    "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap where \
+                     a {{user}} folder meets a named folder: that folder would be some user's; give \
+                     them folders that do not contain each other",
+                    a.name,
+                    a.key_prefix.as_str(),
+                    b.name,
+                    b.key_prefix.as_str()
+                ));
+                continue;
+            }
             let access = a.access != b.access;
             let downloads = a.downloads.is_some() != b.downloads.is_some();
             if !a.key_prefix.overlaps(&b.key_prefix) || !(access || downloads) {

@@ -18,6 +18,7 @@ use super::form::{self, FormHead, Head};
 use super::refusal::Refusal;
 use super::spool::Spool;
 use super::{cors, extra_fields, filename, object_name};
+use crate::key_path;
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -149,12 +150,12 @@ fn preflight(origin: Option<&HeaderValue>, request: &Request<Incoming>) -> Respo
 /// Refuses a path or copy source naming a key that would leave its folder.
 fn check_object_names<B>(request: &Request<B>) -> Result<(), Refusal> {
     if let Some(key) = object_name::key_in_path(request.uri().path()) {
-        object_name::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
+        key_path::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
     }
     if let Some(source) = request.headers().get("x-amz-copy-source") {
         let source = String::from_utf8_lossy(source.as_bytes());
         let key = object_name::key_in_copy_source(&source);
-        object_name::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
+        key_path::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
     }
     Ok(())
 }
@@ -199,7 +200,7 @@ fn check_form(head: &mut FormHead) -> Result<(), Refusal> {
         return Err(Refusal::repeated_field(name));
     }
     if let Some(key) = head.field("key") {
-        object_name::check(key).map_err(|why| Refusal::bad_key(key, why))?;
+        key_path::check(key).map_err(|why| Refusal::bad_key(key, why))?;
     }
     if let Some(covered) = head.field("policy").and_then(extra_fields::covered_by) {
         let names = head.fields.iter().map(|(name, _)| name.as_str());

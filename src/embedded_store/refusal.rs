@@ -2,7 +2,7 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
-use super::object_name::BadKey;
+use crate::key_path::BadKey;
 
 /// A request the front door refuses before `s3s` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

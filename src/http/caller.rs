@@ -1,16 +1,17 @@
 //! Who is calling: a bearer token's user (if any), and the client address the rate limit
 //! counts everyone else — and every failed authentication — against.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 
 use super::problem::Problem;
-use crate::access::{UserId, authenticate};
+use crate::access::{Token, UserId, authenticate};
 use crate::client_address::TrustedProxies;
-use crate::rate_limit::{Client, RateLimiter};
+use crate::rate_limit::{Budgets, Client};
 use crate::service::Uploader;
 
 /// An identified, not rate-limited caller.
@@ -22,34 +23,29 @@ pub struct Caller {
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
 /// than treated as none), then counts the request against the client's rate limit: the
-/// token's user, else the client's address. A token that fails counts against the address,
-/// and an address over its limit has no token checked at all, so guessing runs into `429`.
+/// token's user, else the client's address. A token that fails counts against the address's
+/// failed authentications, and an address over that budget has no token checked at all, so
+/// guessing runs into `429`.
 pub fn identify(
     request: &HttpRequest,
     uploader: &Uploader,
-    limiter: &RateLimiter,
+    budgets: &Budgets,
 ) -> Result<Caller, Problem> {
-    let now = SystemTime::now();
+    let now = uploader.now();
     let address = Client::Address(client_address(request, &uploader.config().trusted_proxies));
-    let user = match request.headers().get(header::AUTHORIZATION) {
+    let user = match bearer_token(request.headers()) {
         None => None,
-        Some(value) => {
-            limiter
-                .peek(address, now)
-                .map_err(Problem::too_many_requests)?;
-            match bearer_user(value, uploader) {
-                Ok(user) => Some(user),
-                Err(refusal) => {
-                    limiter
-                        .check(address, now)
-                        .map_err(Problem::too_many_requests)?;
-                    return Err(refusal);
-                }
-            }
-        }
+        Some(presented) => Some(authenticated(
+            presented,
+            &uploader.config().tokens,
+            address,
+            budgets,
+            now,
+        )?),
     };
     let client = user.map_or(address, |user| Client::User(user.as_str()));
-    limiter
+    budgets
+        .requests
         .check(client, now)
         .map_err(Problem::too_many_requests)?;
     Ok(Caller {
@@ -57,19 +53,47 @@ pub fn identify(
     })
 }
 
-/// The user whose token `authorization` presents, or why not.
-fn bearer_user<'a>(
-    authorization: &HeaderValue,
-    uploader: &'a Uploader,
+/// What an `Authorization` header presents: `Some(Ok(token))` for `Bearer TOKEN`,
+/// `Some(Err(()))` for anything else, `None` without the header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, ()>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(()),
+    )
+}
+
+/// The user of `presented` among `tokens`, checked only while `address` has failed
+/// authentications to spare; a failure spends one, and one of the address's requests.
+pub fn authenticated<'a>(
+    presented: Result<&str, ()>,
+    tokens: &'a [Token],
+    address: Client<'_>,
+    budgets: &Budgets,
+    now: SystemTime,
 ) -> Result<&'a UserId, Problem> {
-    let token = authorization
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| Problem::unauthorized("send the token as `Authorization: Bearer TOKEN`"))?;
-    authenticate(&uploader.config().tokens, token)
-        .ok_or_else(|| Problem::unauthorized("the bearer token is not valid"))
+    budgets
+        .failed_authentications
+        .peek(address, now)
+        .map_err(Problem::too_many_requests)?;
+    let user = match presented {
+        Ok(token) => authenticate(tokens, token)
+            .ok_or_else(|| Problem::unauthorized("the bearer token is not valid")),
+        Err(()) => Err(Problem::unauthorized(
+            "send the token as `Authorization: Bearer TOKEN`",
+        )),
+    };
+    if user.is_err() {
+        // A failed attempt is also a request of the address.
+        let failed = budgets.failed_authentications.check(address, now);
+        let request = budgets.requests.check(address, now);
+        failed.and(request).map_err(Problem::too_many_requests)?;
+    }
+    user
 }
 
 /// The client address of a request: its TCP peer, or the client a trusted proxy forwarded.
@@ -77,16 +101,18 @@ pub fn client_address(request: &HttpRequest, trusted: &TrustedProxies) -> IpAddr
     let peer = request
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let lines = |name: HeaderName| -> Vec<&str> {
+    let lines = |name: HeaderName| -> Vec<Cow<'_, str>> {
         request
             .headers()
             .get_all(name)
-            .map(|v| v.to_str().unwrap_or_default())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
             .collect()
     };
-    trusted.client(
-        peer,
-        &lines(header::X_FORWARDED_FOR),
-        &lines(header::FORWARDED),
-    )
+    let forwarded_for = lines(header::X_FORWARDED_FOR);
+    let forwarded = lines(header::FORWARDED);
+    trusted.client(peer, &as_strs(&forwarded_for), &as_strs(&forwarded))
+}
+
+fn as_strs<'a>(lines: &'a [Cow<'_, str>]) -> Vec<&'a str> {
+    lines.iter().map(AsRef::as_ref).collect()
 }

@@ -4,8 +4,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::access::authenticate;
+use super::caller::{authenticated, bearer_token, client_address};
+use super::problem::Problem;
 use crate::config::StoreOrigin;
+use crate::rate_limit::{Budgets, Client};
 use crate::service::Uploader;
 
 /// Liveness: answers as long as the server runs.
@@ -13,32 +15,40 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Whether `request` may see operational detail (bucket, access key id, paths, clock): it comes
-/// straight from this machine (a loopback peer, not forwarded by a proxy), or carries the
-/// admin token.
-fn may_see_detail(request: &HttpRequest, uploader: &Uploader) -> bool {
+/// Whether `request` may see operational detail (bucket, access key id, paths, clock): it
+/// carries the admin token, or it comes straight from this machine — a loopback peer that is
+/// not a trusted proxy and forwarded nothing. A bearer token that is not the admin token is
+/// refused (`401`), and counted against the address like any failed authentication.
+fn may_see_detail(
+    request: &HttpRequest,
+    uploader: &Uploader,
+    budgets: &Budgets,
+) -> Result<bool, Problem> {
+    let config = uploader.config();
+    if let Some(presented) = bearer_token(request.headers()) {
+        let address = Client::Address(client_address(request, &config.trusted_proxies));
+        let admin = config.admin_token.as_slice();
+        authenticated(presented, admin, address, budgets, uploader.now())?;
+        return Ok(true);
+    }
     let headers = request.headers();
-    let local = request.peer_addr().is_some_and(|a| a.ip().is_loopback())
+    Ok(request
+        .peer_addr()
+        .is_some_and(|peer| peer.ip().is_loopback() && !config.trusted_proxies.contains(peer.ip()))
         && !headers.contains_key(header::FORWARDED)
-        && !headers.contains_key("x-forwarded-for");
-    let admin = uploader.config().admin_token.as_ref().is_some_and(|token| {
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|presented| {
-                authenticate(std::slice::from_ref(token), presented.trim()).is_some()
-            })
-    });
-    local || admin
+        && !headers.contains_key(header::X_FORWARDED_FOR))
 }
 
 /// Readiness: to anyone, whether the service is ready; to local requests and the admin token
 /// also the store uploads go to (and whether it is the development store), the clock and the
 /// credentials.
-pub async fn readyz(request: HttpRequest, uploader: web::Data<Uploader>) -> HttpResponse {
-    if !may_see_detail(&request, &uploader) {
-        return HttpResponse::Ok().json(json!({ "status": "ready" }));
+pub async fn readyz(
+    request: HttpRequest,
+    uploader: web::Data<Uploader>,
+    budgets: web::Data<Budgets>,
+) -> Result<HttpResponse, Problem> {
+    if !may_see_detail(&request, &uploader, &budgets)? {
+        return Ok(HttpResponse::Ok().json(json!({ "status": "ready" })));
     }
     let store = &uploader.config().store;
     let mut description = json!({
@@ -56,12 +66,12 @@ pub async fn readyz(request: HttpRequest, uploader: web::Data<Uploader>) -> Http
             description["files"] = json!(bucket_dir.display().to_string());
         }
     }
-    HttpResponse::Ok().json(json!({
+    Ok(HttpResponse::Ok().json(json!({
         "status": "ready",
         "store": description,
         "clock": uploader.clock_report(),
         "credentials": uploader.credentials_report().await,
-    }))
+    })))
 }
 
 /// Prometheus text: policies issued per profile, refusals by reason, clock offset, credential

@@ -26,8 +26,11 @@ pub use uploads::MAX_BODY_BYTES;
 /// Every route, for the server and for tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::index))
-        .service(limited_page("/upload/{profile}").to(pages::upload_page))
-        .service(limited_page("/uploaded").to(pages::uploaded))
+        .service(limited_page(
+            "/upload/{profile}",
+            web::get().to(pages::upload_page),
+        ))
+        .service(limited_page("/uploaded", web::get().to(pages::uploaded)))
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/api/openapi.json", web::get().to(assets::openapi))
         .service(api("/api/uploads", web::post().to(uploads::create)))
@@ -39,10 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-/// A `GET` page that costs something (signing, asking the store), so the rate limit counts
-/// it against the client's address.
+/// A page that costs something (signing, asking the store), so the rate limit counts it
+/// against the client's address; 405 as problem+json for other methods.
 fn limited_page(
     path: &str,
+    route: actix_web::Route,
 ) -> actix_web::Resource<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
@@ -52,9 +56,7 @@ fn limited_page(
         InitError = (),
     >,
 > {
-    web::resource(path)
-        .guard(actix_web::guard::Get())
-        .wrap(from_fn(page_limit::limit_by_address))
+    api(path, route).wrap(from_fn(page_limit::limit_by_address))
 }
 
 /// A route answering `route`, and 405 as problem+json for other methods.

@@ -60,7 +60,8 @@ struct ErrorPage<'a> {
     detail: &'a str,
 }
 
-fn error_page(site: &Site, status: StatusCode, title: &str, detail: &str) -> HttpResponse {
+/// A page with a title and one sentence of detail.
+pub fn error_page(site: &Site, status: StatusCode, title: &str, detail: &str) -> HttpResponse {
     html(status, site, &ErrorPage { title, detail })
 }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::caller::identify;
 use super::problem::Problem;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::Budgets;
 use crate::service::Uploader;
 use crate::upload::UploadRequest;
 
@@ -31,7 +31,7 @@ pub async fn s3_params(
     request: HttpRequest,
     query: Result<web::Query<Vec<(String, String)>>, Error>,
     uploader: web::Data<Uploader>,
-    limiter: web::Data<RateLimiter>,
+    limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
     counted(
         &uploader,
@@ -43,7 +43,7 @@ async fn companion_params(
     request: HttpRequest,
     query: Result<web::Query<Vec<(String, String)>>, Error>,
     uploader: &Uploader,
-    limiter: &RateLimiter,
+    limiter: &Budgets,
 ) -> Result<HttpResponse, Problem> {
     let caller = identify(&request, uploader, limiter)?;
     let query = query.map_err(|e| {
@@ -132,7 +132,7 @@ pub async fn download(
     request: HttpRequest,
     query: Result<web::Query<DownloadQuery>, Error>,
     uploader: web::Data<Uploader>,
-    limiter: web::Data<RateLimiter>,
+    limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
     let answer = async {
         let caller = identify(&request, &uploader, &limiter)?;

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::caller::identify;
 use super::problem::Problem;
 use super::spa::counted;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::Budgets;
 use crate::service::Uploader;
 use crate::upload::UploadRequest;
 
@@ -37,7 +37,7 @@ pub async fn create(
     request: HttpRequest,
     body: web::Payload,
     uploader: web::Data<Uploader>,
-    limiter: web::Data<RateLimiter>,
+    limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
     counted(&uploader, issue(request, body, &uploader, &limiter).await)
 }
@@ -46,7 +46,7 @@ async fn issue(
     request: HttpRequest,
     body: web::Payload,
     uploader: &Uploader,
-    limiter: &RateLimiter,
+    limiter: &Budgets,
 ) -> Result<HttpResponse, Problem> {
     let caller = identify(&request, uploader, limiter)?;
     require_json(&request)?;

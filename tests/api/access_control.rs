@@ -392,6 +392,17 @@ async fn settings_that_let_a_profile_reach_anothers_files_are_refused_at_start()
              [profiles.closed]\nkey_prefix = \"shared/private/\"\nmax_size = 10\n",
             &["profiles.closed", "profiles.open", "downloads"][..],
         ),
+        (
+            "named",
+            "[profiles.mine]\naccess = \"token\"\nkey_prefix = \"team/{user}/\"\nmax_size = 10\n\
+             [profiles.inbox]\naccess = \"token\"\nkey_prefix = \"team/inboxes/\"\nmax_size = 10\n",
+            &["profiles.inbox", "profiles.mine", "named folder"][..],
+        ),
+        (
+            "twice",
+            "[profiles.two]\naccess = \"token\"\nkey_prefix = \"a/{user}/b/{user}/\"\nmax_size = 10\n",
+            &["profiles.two", "key_prefix", "once"][..],
+        ),
     ];
     for (name, profiles, expected) in cases {
         let dir = temp_dir(&format!("refused-{name}"));
@@ -434,8 +445,6 @@ async fn readiness_detail_is_for_this_machine_and_the_admin() {
     assert_eq!(forwarded.status(), 200);
     let forwarded: Value = forwarded.json().await.unwrap();
     assert_eq!(forwarded, json!({"status": "ready"}));
-    let text = forwarded.to_string();
-    assert!(!text.contains("PPDEV") && !text.contains("data"), "{text}");
     let with_admin: Value = http
         .get(&url)
         .header("forwarded", "for=203.0.113.7")
@@ -447,6 +456,15 @@ async fn readiness_detail_is_for_this_machine_and_the_admin() {
         .await
         .unwrap();
     assert_eq!(with_admin["store"]["kind"], "embedded", "{with_admin}");
+    // Any other bearer token is refused, even from this machine.
+    let wrong = http
+        .get(&url)
+        .bearer_auth("not-the-admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(!wrong.text().await.unwrap().contains("embedded"));
 }
 
 #[tokio::test]

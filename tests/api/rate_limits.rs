@@ -1,6 +1,8 @@
 //! Rate limits over HTTP: guessed tokens, the pages, IPv6 clients by /64, and forwarding
 //! headers believed only from trusted proxies.
 
+use std::time::{Duration, SystemTime};
+
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use presigned_post::access::hash_token;
@@ -19,7 +21,8 @@ async fn limited_app(per_minute: u32, top_level: &str) -> TestApp {
             "{PROFILES}\n[[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n",
             hash_token(ALICE)
         ),
-        ..AppOptions::default()
+        // Half past a minute, always: counts never straddle a new minute mid-test.
+        ..AppOptions::at(SystemTime::UNIX_EPOCH + Duration::from_secs(29_407_370 * 60 + 30))
     })
     .await
 }
@@ -157,6 +160,12 @@ async fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
         api_as(&app, &from("198.51.100.9, 127.0.0.1")).await,
         403,
         "trusted hops are skipped from the right"
+    );
+    assert_eq!(api_as(&app, &from("198.51.100.9")).await, 403);
+    assert_eq!(
+        api_as(&app, &from("198.51.100.9")).await,
+        429,
+        "…so the client left of them is the one counted"
     );
 }
 
