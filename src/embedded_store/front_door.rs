@@ -161,9 +161,28 @@ fn check_object_names<B>(request: &Request<B>) -> Result<(), Refusal> {
 }
 
 /// Reads up to the file part's first byte: the fields and the bytes of the file read with them.
+/// The head is parsed again only when a frame brings a blank line (every part's headers end
+/// in one), so a body sent a byte at a time costs linear, not quadratic, time.
 async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Bytes), Refusal> {
     let mut buffer = BytesMut::new();
     loop {
+        let scanned = buffer.len().saturating_sub(3);
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buffer.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) | None => {
+                return Err(Refusal::malformed("the form ended before its file part"));
+            }
+        }
+        if memchr::memmem::find(&buffer[scanned..], b"\r\n\r\n").is_none() {
+            if buffer.len() > MAX_HEAD_BYTES {
+                return Err(Refusal::fields_too_large());
+            }
+            continue;
+        }
         match form::parse_head(&buffer, boundary) {
             Head::Complete(head) if head.len <= MAX_HEAD_BYTES => {
                 let first = buffer.split_off(head.len).freeze();
@@ -175,16 +194,6 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
             }
             Head::Incomplete => {}
             Head::Malformed(why) => return Err(Refusal::malformed(why)),
-        }
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    buffer.extend_from_slice(&data);
-                }
-            }
-            Some(Err(_)) | None => {
-                return Err(Refusal::malformed("the form ended before its file part"));
-            }
         }
     }
 }
