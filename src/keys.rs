@@ -18,7 +18,7 @@ pub const MAX_FILENAME_BYTES: usize = 255;
 /// The longest key prefix accepted, in UTF-8 bytes; leaves room for the id and the name.
 pub const MAX_PREFIX_BYTES: usize = MAX_KEY_BYTES - 27 - MAX_FILENAME_BYTES;
 /// The prefix segment that stands for the caller's user id.
-pub const USER_PLACEHOLDER: &str = "{user}";
+const USER_PLACEHOLDER: &str = "{user}";
 
 /// Why a file name or prefix was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

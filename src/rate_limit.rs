@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// How many independently locked parts the clients are spread over.
-pub const SHARDS: usize = 16;
+const SHARDS: usize = 16;
 
 /// The most addresses tracked per minute by default (tables of about 3.3 MB).
 pub const DEFAULT_MAX_CLIENTS: usize = 100_000;

@@ -15,7 +15,7 @@ use s3s::service::S3Service;
 use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
-use super::refusal::Refusal;
+use super::refusal::StoreRefusal;
 use super::spool::Spool;
 use super::{cors, extra_fields, filename, object_name};
 use crate::key_path;
@@ -87,7 +87,7 @@ impl FrontDoor {
     }
 
     /// The request as `s3s` should see it, or why it is refused.
-    async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, Refusal> {
+    async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, StoreRefusal> {
         check_object_names(&request)?;
         let content_type = request
             .headers()
@@ -96,7 +96,7 @@ impl FrontDoor {
         if request.method() == Method::POST && content_type.is_some_and(form::is_form_data) {
             let boundary = content_type
                 .and_then(form::boundary)
-                .ok_or_else(|| Refusal::malformed("the content type has no boundary"))?;
+                .ok_or_else(|| StoreRefusal::malformed("the content type has no boundary"))?;
             return self.admit_form(request, &boundary).await;
         }
         Ok(request.map(s3s::Body::from))
@@ -107,14 +107,14 @@ impl FrontDoor {
         &self,
         request: Request<Incoming>,
         boundary: &str,
-    ) -> Result<Request<s3s::Body>, Refusal> {
+    ) -> Result<Request<s3s::Body>, StoreRefusal> {
         let (mut parts, mut body) = request.into_parts();
         let (mut head, first) = read_head(&mut body, boundary).await?;
         check_form(&mut head)?;
         let own_boundary = format!("presigned-post-{:032x}", rand::random::<u128>());
-        let written = head
-            .write(&own_boundary)
-            .ok_or_else(|| Refusal::malformed("a field name or file name cannot be passed on"))?;
+        let written = head.write(&own_boundary).ok_or_else(|| {
+            StoreRefusal::malformed("a field name or file name cannot be passed on")
+        })?;
         let (body, slot) = self.spool.stand_in(
             written,
             first,
@@ -148,14 +148,14 @@ fn preflight(origin: Option<&HeaderValue>, request: &Request<Incoming>) -> Respo
 }
 
 /// Refuses a path or copy source naming a key that would leave its folder.
-fn check_object_names<B>(request: &Request<B>) -> Result<(), Refusal> {
+fn check_object_names<B>(request: &Request<B>) -> Result<(), StoreRefusal> {
     if let Some(key) = object_name::key_in_path(request.uri().path()) {
-        key_path::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
+        key_path::check(&key).map_err(|why| StoreRefusal::bad_key(&key, why))?;
     }
     if let Some(source) = request.headers().get("x-amz-copy-source") {
         let source = String::from_utf8_lossy(source.as_bytes());
         let key = object_name::key_in_copy_source(&source);
-        key_path::check(&key).map_err(|why| Refusal::bad_key(&key, why))?;
+        key_path::check(&key).map_err(|why| StoreRefusal::bad_key(&key, why))?;
     }
     Ok(())
 }
@@ -163,7 +163,7 @@ fn check_object_names<B>(request: &Request<B>) -> Result<(), Refusal> {
 /// Reads up to the file part's first byte: the fields and the bytes of the file read with them.
 /// The head is parsed again only when a frame brings a blank line (every part's headers end
 /// in one), so a body sent a byte at a time costs linear, not quadratic, time.
-async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Bytes), Refusal> {
+async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Bytes), StoreRefusal> {
     let mut buffer = BytesMut::new();
     loop {
         let scanned = buffer.len().saturating_sub(3);
@@ -174,12 +174,14 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
                 }
             }
             Some(Err(_)) | None => {
-                return Err(Refusal::malformed("the form ended before its file part"));
+                return Err(StoreRefusal::malformed(
+                    "the form ended before its file part",
+                ));
             }
         }
         if memchr::memmem::find(&buffer[scanned..], b"\r\n\r\n").is_none() {
             if buffer.len() > MAX_HEAD_BYTES {
-                return Err(Refusal::fields_too_large());
+                return Err(StoreRefusal::fields_too_large());
             }
             continue;
         }
@@ -188,34 +190,34 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
                 let first = buffer.split_off(head.len).freeze();
                 return Ok((head, first));
             }
-            Head::Complete(_) => return Err(Refusal::fields_too_large()),
+            Head::Complete(_) => return Err(StoreRefusal::fields_too_large()),
             Head::Incomplete if buffer.len() > MAX_HEAD_BYTES => {
-                return Err(Refusal::fields_too_large());
+                return Err(StoreRefusal::fields_too_large());
             }
             Head::Incomplete => {}
-            Head::Malformed(why) => return Err(Refusal::malformed(why)),
+            Head::Malformed(why) => return Err(StoreRefusal::malformed(why)),
         }
     }
 }
 
 /// Expands `${filename}`, then refuses repeated fields, a key that would leave its folder, and
 /// fields the policy does not cover that `s3s` would let through.
-fn check_form(head: &mut FormHead) -> Result<(), Refusal> {
+fn check_form(head: &mut FormHead) -> Result<(), StoreRefusal> {
     let name = filename::file_name(head.file_name.as_deref().unwrap_or_default()).to_owned();
     for (_, value) in &mut head.fields {
         *value = filename::expand(value, &name);
     }
     if let Some(name) = head.repeated_field() {
-        return Err(Refusal::repeated_field(name));
+        return Err(StoreRefusal::repeated_field(name));
     }
     if let Some(key) = head.field("key") {
-        key_path::check(key).map_err(|why| Refusal::bad_key(key, why))?;
+        key_path::check(key).map_err(|why| StoreRefusal::bad_key(key, why))?;
     }
     if let Some(covered) = head.field("policy").and_then(extra_fields::covered_by) {
         let names = head.fields.iter().map(|(name, _)| name.as_str());
         let extra = extra_fields::extra(names, &covered);
         if !extra.is_empty() {
-            return Err(Refusal::extra_fields(&extra));
+            return Err(StoreRefusal::extra_fields(&extra));
         }
     }
     Ok(())

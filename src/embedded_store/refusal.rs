@@ -6,20 +6,20 @@ use crate::key_path::BadKey;
 
 /// A request the front door refuses before `s3s` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
+pub struct StoreRefusal {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
-impl Refusal {
+impl StoreRefusal {
     /// An object key with an empty, `.` or `..` segment, a leading `/` or a `\`.
     ///
     /// 400 `InvalidArgument`: the code AWS uses for a request value it will not take, which
     /// every SDK reports as the caller's mistake (not retried); MinIO's
     /// `XMinioInvalidObjectName` says the same in a vendor's namespace.
     pub fn bad_key(key: &str, why: BadKey) -> Self {
-        Refusal {
+        StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "InvalidArgument",
             message: format!(
@@ -32,7 +32,7 @@ impl Refusal {
 
     /// Form fields the policy has no condition for (S3's answer, word for word).
     pub fn extra_fields(names: &[String]) -> Self {
-        Refusal {
+        StoreRefusal {
             status: StatusCode::FORBIDDEN,
             code: "AccessDenied",
             message: format!(
@@ -48,7 +48,7 @@ impl Refusal {
 
     /// A form field sent twice (its two values could be read differently).
     pub fn repeated_field(name: &str) -> Self {
-        Refusal {
+        StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "InvalidArgument",
             message: format!("The form field {name:?} appears more than once."),
@@ -57,7 +57,7 @@ impl Refusal {
 
     /// A form body this store cannot read.
     pub fn malformed(why: &str) -> Self {
-        Refusal {
+        StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "MalformedPOSTRequest",
             message: format!(
@@ -68,7 +68,7 @@ impl Refusal {
 
     /// Fields before the file larger than this store reads.
     pub fn fields_too_large() -> Self {
-        Refusal {
+        StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "MaxPostPreDataLengthExceeded",
             message: "Your POST request fields preceding the upload file were too large.".into(),
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_answer_is_s3s_error_document() {
-        let refusal = Refusal::extra_fields(&["x-amz-server-side-encryption".into()]);
+        let refusal = StoreRefusal::extra_fields(&["x-amz-server-side-encryption".into()]);
         assert_eq!(
             refusal.xml(),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
@@ -136,9 +136,9 @@ mod tests {
 
     #[test]
     fn hostile_text_cannot_break_the_document() {
-        let xml = Refusal::bad_key("a/../<b>&\u{1}\"", BadKey::DotSegment).xml();
+        let xml = StoreRefusal::bad_key("a/../<b>&\u{1}\"", BadKey::DotSegment).xml();
         assert!(xml.contains("a/../&lt;b&gt;&amp;\\u{1}\\&quot;"), "{xml}");
-        let xml = Refusal::extra_fields(&["x\u{1}</Message>".into()]).xml();
+        let xml = StoreRefusal::extra_fields(&["x\u{1}</Message>".into()]).xml();
         assert!(xml.contains("x\\u{1}&lt;/Message&gt;</Message>"), "{xml}");
         assert!(escape("a\u{1}b").contains('\u{fffd}'));
     }

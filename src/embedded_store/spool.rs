@@ -1,7 +1,7 @@
 //! Form uploads go to disk as they arrive, never whole into memory.
 //!
 //! `s3s` 0.14.1 reads a form's entire file into memory before it checks the policy's
-//! `content-length-range` (`aggregate_file_stream_limited`): four 90 MiB uploads held 365 MB. It
+//! `content-length-range` (`aggregate_file_stream_limited`): four 90 MiB uploads peaked at 250–365 MB. It
 //! cannot be told otherwise, so the front door gives it a *stand-in*: the form's (checked,
 //! rewritten) fields, then as many bytes as the real file has — all zeros, borrowed from one
 //! static buffer, so they cost no memory — then the closing boundary. `s3s` pulls the stand-in

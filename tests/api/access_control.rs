@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::binary::{start_binary, temp_dir};
 use crate::embedded_store::tree;
-use crate::helpers::{AppOptions, TestApp, post_form, spawn_app, upload};
+use crate::helpers::{AppOptions, TestApp, post_form, spawn_app, upload, upload_page_form};
 use crate::servers::{TestStore, work_dir};
 use crate::spa::{ALICE, BOB, download_as, presign_as, private_options};
 
@@ -123,39 +123,10 @@ async fn downloads_never_leave_the_callers_folder(store: &TestStore) {
     }
 }
 
-/// The hidden fields of an upload page's form, unescaped.
-fn form_fields(page: &str) -> Vec<(String, String)> {
-    let unescape = |text: &str| {
-        text.replace("&#x2f;", "/")
-            .replace("&#47;", "/")
-            .replace("&quot;", "\"")
-            .replace("&#x27;", "'")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    page.split(r#"<input type="hidden" name=""#)
-        .skip(1)
-        .map(|rest| {
-            let (name, rest) = rest.split_once('"').unwrap();
-            let value = rest.split_once(r#"value=""#).unwrap().1;
-            let value = value.split_once('"').unwrap().0;
-            (unescape(name), unescape(value))
-        })
-        .collect()
-}
-
 async fn the_form_key_cannot_climb_out_of_its_folder(store: &TestStore) {
     let bucket = store.new_bucket().await;
     let app = spawn_app(store, &bucket, AppOptions::default()).await;
-    let page = reqwest::get(format!("{}/upload/files", app.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = form_fields(&page);
+    let (_, form) = upload_page_form(&format!("{}/upload/files", app.address)).await;
     let key = &form.iter().find(|(n, _)| n == "key").unwrap().1;
     let folder = key.strip_suffix("${filename}").unwrap().to_owned();
     let url = format!("{}/{bucket}/", store.endpoint);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::binary::{start_binary, temp_dir};
-use crate::helpers::{fields, post_form, upload};
+use crate::helpers::{fields, post_form, upload, upload_page_form};
 
 /// Every file and folder under `dir`, recursively (the store's metadata files included).
 pub fn tree(dir: &Path) -> Vec<PathBuf> {
@@ -290,41 +290,10 @@ async fn concurrent_large_uploads_go_to_disk_not_memory() {
     assert!(spool.is_empty(), "spool files are removed: {spool:?}");
 }
 
-/// The upload page's form: where it posts and its hidden fields, in order (its policy allows
-/// any key that `starts-with` the page's folder, and S3 fills in `${filename}`).
+/// The development store's upload page's form (its policy allows any key that `starts-with` the
+/// page's folder, and S3 fills in `${filename}`).
 async fn page_form(address: &str) -> (String, Vec<(String, String)>) {
-    let page = reqwest::get(format!("http://{address}/upload/default"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&#x27;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    let attribute = |tag: &str, name: &str| {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(unescape(&tag[start..end]))
-    };
-    let form = &page[page.find("<form").unwrap()..page.find("</form>").unwrap()];
-    let url = attribute(form, "action").unwrap();
-    let fields = form
-        .split("<input")
-        .filter(|tag| tag.contains(r#"type="hidden""#))
-        .map(|tag| {
-            (
-                attribute(tag, "name").unwrap(),
-                attribute(tag, "value").unwrap(),
-            )
-        })
-        .collect();
-    (url, fields)
+    upload_page_form(&format!("http://{address}/upload/default")).await
 }
 
 /// `fields` with `name` set to `value`.

@@ -248,3 +248,34 @@ pub async fn spawn_offline_app_with(options: AppOptions) -> TestApp {
     };
     spawn_app(&nowhere, "offline-bucket", options).await
 }
+
+/// An upload page's form at `url`: where it posts, and its hidden fields in order, unescaped.
+pub async fn upload_page_form(url: &str) -> (String, Vec<(String, String)>) {
+    let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    };
+    let form = &page[page.find("<form").unwrap()..page.find("</form>").unwrap()];
+    let url = attribute(form, "action").unwrap();
+    let fields = form
+        .split("<input")
+        .filter(|tag| tag.contains(r#"type="hidden""#))
+        .map(|tag| {
+            (
+                attribute(tag, "name").unwrap(),
+                attribute(tag, "value").unwrap(),
+            )
+        })
+        .collect();
+    (url, fields)
+}
