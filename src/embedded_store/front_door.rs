@@ -89,15 +89,32 @@ impl FrontDoor {
     /// The request as `s3s` should see it, or why it is refused.
     async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, StoreRefusal> {
         check_object_names(&request)?;
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        if request.method() == Method::POST && content_type.is_some_and(form::is_form_data) {
-            let boundary = content_type
-                .and_then(form::boundary)
-                .ok_or_else(|| StoreRefusal::malformed("the content type has no boundary"))?;
-            return self.admit_form(request, &boundary).await;
+        if request.method() == Method::POST {
+            // Whatever `s3s` might read as a form (it is lenient: a `+suffix`, a duplicate
+            // header, non-ASCII parameters) comes through the form checks, or not at all.
+            let types: Vec<&HeaderValue> = request
+                .headers()
+                .get_all(header::CONTENT_TYPE)
+                .iter()
+                .collect();
+            let multipart = types.iter().any(|value| {
+                value
+                    .as_bytes()
+                    .windows(b"multipart".len())
+                    .any(|w| w.eq_ignore_ascii_case(b"multipart"))
+            });
+            if multipart {
+                let boundary = match types.as_slice() {
+                    [only] => only.to_str().ok().and_then(form::boundary),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    StoreRefusal::malformed(
+                        "a form upload needs one `Content-Type: multipart/form-data; boundary=…`",
+                    )
+                })?;
+                return self.admit_form(request, &boundary).await;
+            }
         }
         Ok(request.map(s3s::Body::from))
     }

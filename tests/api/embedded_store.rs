@@ -375,6 +375,51 @@ async fn form_keys_that_leave_their_folder_are_refused_and_nothing_is_written() 
     );
 }
 
+#[tokio::test]
+async fn a_form_in_a_content_type_only_s3s_would_read_is_refused() {
+    let dir = temp_dir("embedded-form-types");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let (url, fields) = page_form(&address).await;
+    let key = &fields.iter().find(|(n, _)| n == "key").unwrap().1;
+    let fields = with_field(&fields, "key", &key.replace("${filename}", "../../zz"));
+    let boundary = "B0UNDARY";
+    let mut body = Vec::new();
+    for (name, value) in &fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nplanted\r\n--{boundary}--\r\n")
+            .as_bytes(),
+    );
+    let before = tree(&dir.join("data"));
+    let content_types: [&[&[u8]]; 3] = [
+        &[b"multipart/form-data+x; boundary=B0UNDARY"],
+        &["multipart/form-data; boundary=B0UNDARY; x=\"é\"".as_bytes()],
+        &[b"\xff", b"multipart/form-data; boundary=B0UNDARY"],
+    ];
+    for headers in content_types {
+        let mut request = reqwest::Client::new().post(&url).body(body.clone());
+        for value in headers {
+            request = request.header(
+                "content-type",
+                reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        assert_eq!(status, 400, "{headers:?}: {text}");
+        assert!(text.contains("MalformedPOSTRequest"), "{headers:?}: {text}");
+    }
+    assert_eq!(tree(&dir.join("data")), before, "nothing written");
+}
+
 /// Sends one raw HTTP/1.1 request (no client normalizes its path) and returns the status line
 /// and body.
 async fn raw_request(endpoint: &str, method: &str, path: &str, headers: &str) -> (u16, String) {
