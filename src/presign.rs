@@ -126,6 +126,9 @@ pub fn presign_post(
             if let Some(content_type) = content_type {
                 builder = builder.exact("Content-Type", content_type)?;
             }
+            if let Some(disposition) = profile.content_disposition {
+                builder = builder.exact("Content-Disposition", disposition.kind())?;
+            }
             builder = builder.exact("success_action_redirect", redirect)?;
             key
         }

@@ -38,6 +38,15 @@ impl Disposition {
         }
     }
 
+    /// `inline` or `attachment`: the header value without a file name (the HTML form's, which
+    /// cannot know the name before the file is sent).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Disposition::Inline => "inline",
+            Disposition::Attachment => "attachment",
+        }
+    }
+
     /// The header value for a file name: `attachment; filename*=UTF-8''…` (RFC 6266).
     pub fn header(self, file_name: &str) -> String {
         const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -51,10 +60,7 @@ impl Disposition {
             .remove(b'_')
             .remove(b'|')
             .remove(b'~');
-        let kind = match self {
-            Disposition::Inline => "inline",
-            Disposition::Attachment => "attachment",
-        };
+        let kind = self.kind();
         let encoded = percent_encoding::utf8_percent_encode(file_name, ATTR_CHAR);
         format!("{kind}; filename*=UTF-8''{encoded}")
     }

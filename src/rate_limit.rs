@@ -326,6 +326,15 @@ pub struct Budgets {
 }
 
 impl Budgets {
+    /// The time to count at: `clock`'s when there is a limit; without one nothing is counted,
+    /// so no clock is read.
+    pub fn time(&self, clock: impl FnOnce() -> SystemTime) -> SystemTime {
+        match self.requests.limits.per_minute {
+            0 => SystemTime::UNIX_EPOCH,
+            _ => clock(),
+        }
+    }
+
     /// `per_minute` of each per client (0: no limit), tracking about `max_clients` addresses.
     pub fn new(per_minute: u32, max_clients: usize) -> Self {
         Budgets {

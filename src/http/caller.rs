@@ -31,7 +31,7 @@ pub fn identify(
     uploader: &Uploader,
     budgets: &Budgets,
 ) -> Result<Caller, Problem> {
-    let now = uploader.now();
+    let now = budgets.time(|| uploader.now());
     let address = Client::Address(client_address(request, &uploader.config().trusted_proxies));
     let user = match bearer_token(request.headers()) {
         None => None,

@@ -17,7 +17,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Whether `request` may see operational detail (bucket, access key id, paths, clock): it
 /// carries the admin token, or it comes straight from this machine — a loopback peer that is
-/// not a trusted proxy and forwarded nothing. A bearer token that is not the admin token is
+/// not a trusted proxy, forwarded nothing and named a loopback host. A bearer token that is not the admin token is
 /// refused (`401`), and counted against the address like any failed authentication.
 fn may_see_detail(
     request: &HttpRequest,
@@ -28,16 +28,35 @@ fn may_see_detail(
     if let Some(presented) = bearer_token(request.headers()) {
         let address = Client::Address(client_address(request, &config.trusted_proxies));
         let admin = config.admin_token.as_slice();
-        authenticated(presented, admin, address, budgets, uploader.now())?;
+        let now = budgets.time(|| uploader.now());
+        authenticated(presented, admin, address, budgets, now)?;
         return Ok(true);
     }
     let headers = request.headers();
-    Ok(request
+    let from_here = request
         .peer_addr()
-        .is_some_and(|peer| peer.ip().is_loopback() && !config.trusted_proxies.contains(peer.ip()))
-        && !headers.contains_key(header::FORWARDED)
-        && !headers.contains_key(header::X_FORWARDED_FOR))
+        .is_some_and(|peer| peer.ip().is_loopback() && !config.trusted_proxies.contains(peer.ip()));
+    let forwarded = [header::FORWARDED, header::X_FORWARDED_FOR, X_REAL_IP]
+        .iter()
+        .any(|name| headers.contains_key(name));
+    // A page elsewhere that rebinds its own name to 127.0.0.1 still sends its own Host.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let host_here = url::Url::parse(&format!("http://{host}/"))
+        .ok()
+        .and_then(|url| url.host().map(|h| h.to_owned()))
+        .is_some_and(|host| match host {
+            url::Host::Domain(name) => name == "localhost",
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        });
+    Ok(from_here && !forwarded && host_here)
 }
+
+/// The header some proxies (nginx setups among them) name the client in.
+const X_REAL_IP: header::HeaderName = header::HeaderName::from_static("x-real-ip");
 
 /// Readiness: to anyone, whether the service is ready; to local requests and the admin token
 /// also the store uploads go to (and whether it is the development store), the clock and the

@@ -30,7 +30,7 @@ pub async fn limit_by_address(
     let address = client_address(request.request(), &uploader.config().trusted_proxies);
     let Err(retry_after) = budgets
         .requests
-        .check(Client::Address(address), uploader.now())
+        .check(Client::Address(address), budgets.time(|| uploader.now()))
     else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };

@@ -91,14 +91,14 @@ async fn companion_params(
         .get(&profile_name)
         .map(|p| p.metadata.clone())
         .unwrap_or_default();
+    // Names as sent: the profile's rules (case twins included) apply as on the JSON API.
     let metadata = query
         .iter()
         .filter_map(|(k, v)| {
-            let name = k
-                .strip_prefix("metadata[")?
-                .strip_suffix(']')?
-                .to_ascii_lowercase();
-            listed.contains(&name).then(|| (name, v.clone()))
+            let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+            listed
+                .contains(&name.to_ascii_lowercase())
+                .then(|| (name.to_owned(), v.clone()))
         })
         .collect();
     let upload = UploadRequest {

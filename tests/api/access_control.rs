@@ -36,6 +36,7 @@ on_dev_store_and_seaweedfs!(
     downloads_never_leave_the_callers_folder,
     the_form_key_cannot_climb_out_of_its_folder,
     hostile_values_on_every_route_get_4xx_and_store_nothing,
+    the_form_stores_the_profiles_disposition,
 );
 
 async fn upload_as(app: &TestApp, token: &str, filename: &str, bytes: &[u8]) -> String {
@@ -176,6 +177,52 @@ async fn the_form_key_cannot_climb_out_of_its_folder(store: &TestStore) {
             .keys(&bucket)
             .await
             .contains(&format!("{folder}fine.txt")),
+        "{}",
+        store.name
+    );
+}
+
+/// A profile that stores its files as attachments (so an SVG or HTML file is never shown inline
+/// from the bucket's origin) does so through its plain form too.
+async fn the_form_stores_the_profiles_disposition(store: &TestStore) {
+    let bucket = store.new_bucket().await;
+    let options = AppOptions {
+        profiles: "[profiles.svg]\nkey_prefix = \"svg/\"\nmax_size = 1024\n\
+                   content_types = [\"image/svg+xml\"]\ncontent_disposition = \"attachment\"\n"
+            .into(),
+        ..AppOptions::default()
+    };
+    let app = spawn_app(store, &bucket, options).await;
+    let (url, form) = upload_page_form(&format!("{}/upload/svg", app.address)).await;
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
+    // Without the disposition field the store refuses the form (the policy requires it)…
+    let without: Vec<_> = form
+        .iter()
+        .filter(|(n, _)| n != "Content-Disposition")
+        .cloned()
+        .collect();
+    let answer = post_form(&url, &without, "evil.svg", "image/svg+xml", svg.to_vec()).await;
+    assert!(
+        (400..500).contains(&answer.status),
+        "{}: {answer:?}",
+        store.name
+    );
+    // …and with it, the file is stored as an attachment.
+    let answer = post_form(&url, &form, "evil.svg", "image/svg+xml", svg.to_vec()).await;
+    assert!(answer.status < 400, "{}: {answer:?}", store.name);
+    let keys = store.keys(&bucket).await;
+    assert_eq!(keys.len(), 1, "{}: {keys:?}", store.name);
+    let head = store
+        .s3()
+        .head_object()
+        .bucket(&bucket)
+        .key(&keys[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.content_disposition(),
+        Some("attachment"),
         "{}",
         store.name
     );
@@ -416,6 +463,20 @@ async fn readiness_detail_is_for_this_machine_and_the_admin() {
     assert_eq!(forwarded.status(), 200);
     let forwarded: Value = forwarded.json().await.unwrap();
     assert_eq!(forwarded, json!({"status": "ready"}));
+    // Nor through a proxy that names the client otherwise, nor for a page that rebound its own
+    // name to this machine.
+    for (name, value) in [("x-real-ip", "203.0.113.7"), ("host", "evil.example:8080")] {
+        let answer: Value = http
+            .get(&url)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"status": "ready"}), "{name}");
+    }
     let with_admin: Value = http
         .get(&url)
         .header("forwarded", "for=203.0.113.7")
@@ -454,6 +515,21 @@ async fn problems_are_not_sniffed_and_case_twins_in_metadata_are_refused() {
         problem["type"], "urn:presigned-post:problem:invalid-metadata",
         "{problem}"
     );
+    // The same through Uppy's endpoint, which otherwise drops names the profile does not list.
+    let companion = app
+        .http
+        .get(format!("{}/s3/params", app.address))
+        .query(&[
+            ("profile", "docs"),
+            ("filename", "a.txt"),
+            ("type", "text/plain"),
+            ("metadata[ALT]", "one"),
+            ("metadata[alt]", "two"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(companion.status(), 422);
     assert!(
         problem["field"]
             .as_str()

@@ -14,7 +14,7 @@ use presigned_post::expiry::Expiry;
 use presigned_post::keys::KeyPrefix;
 use presigned_post::policy::ContentLengthRange;
 use presigned_post::presign::{PresignedPost, Signer, Target, presign_post};
-use presigned_post::profile::Profile;
+use presigned_post::profile::{Disposition, Profile};
 use presigned_post::signing::SigningKeyCache;
 use presigned_post::store::{AddressStyle, Store};
 use presigned_post::upload::{UploadRequest, validate};
@@ -41,8 +41,9 @@ fn profile_strategy() -> impl Strategy<Value = Profile> {
         proptest::sample::subsequence(PATTERNS.to_vec(), 0..=3),
         proptest::sample::subsequence(META.to_vec(), 0..=2),
         any::<bool>(),
+        proptest::option::of(any::<bool>()),
     )
-        .prop_map(|(prefix, a, b, types, meta, downloads)| {
+        .prop_map(|(prefix, a, b, types, meta, downloads, attachment)| {
             let key_prefix = KeyPrefix::parse(PREFIXES[prefix]).unwrap();
             let access = if key_prefix.names_user() {
                 Access::Token
@@ -59,7 +60,13 @@ fn profile_strategy() -> impl Strategy<Value = Profile> {
                     .collect(),
                 expiry: Expiry::new(Duration::from_secs(900)).unwrap(),
                 metadata: meta.iter().map(|m| (*m).to_owned()).collect(),
-                content_disposition: None,
+                content_disposition: attachment.map(|a| {
+                    if a {
+                        Disposition::Attachment
+                    } else {
+                        Disposition::Inline
+                    }
+                }),
                 fixed_fields: Vec::new(),
                 access,
                 downloads: downloads.then(|| Expiry::new(Duration::from_secs(60)).unwrap()),
@@ -245,6 +252,19 @@ proptest! {
             prop_assert!(profile.content_types.iter().any(|p| p.matches(&declared)));
         }
 
+        // The stored disposition is the profile's, with the file's name.
+        let disposition: Vec<_> = conditions.matches.iter()
+            .filter(|(_, f, _)| f == "content-disposition")
+            .collect();
+        match profile.content_disposition {
+            Some(kind) => {
+                prop_assert_eq!(disposition.len(), 1);
+                let expected = format!("{}; filename*=", kind.kind());
+                prop_assert!(disposition[0].2.starts_with(&expected));
+            }
+            None => prop_assert!(disposition.is_empty()),
+        }
+
         // Metadata: only names the profile lists, each once.
         let meta: Vec<_> = conditions.matches.iter()
             .filter_map(|(_, f, _)| f.strip_prefix("x-amz-meta-"))
@@ -291,6 +311,15 @@ proptest! {
         let example = format!("{folder}name.txt");
         prop_assert!(template.key_prefix.match_key(&example).is_some());
         prop_assert_eq!(conditions.size, (template.size.min(), template.size.max()));
+        // The stored disposition is the profile's (an `attachment` profile never serves inline).
+        let disposition: Vec<_> = conditions.matches.iter()
+            .filter(|(_, f, _)| f == "content-disposition")
+            .map(|(op, _, v)| (op.as_str(), v.as_str()))
+            .collect();
+        match template.content_disposition {
+            Some(kind) => prop_assert_eq!(disposition, vec![("eq", kind.kind())]),
+            None => prop_assert!(disposition.is_empty()),
+        }
         let types: Vec<_> = conditions.matches.iter().filter(|(_, f, _)| f == "content-type").collect();
         if template.content_types.is_empty() {
             prop_assert!(types.is_empty());
