@@ -599,6 +599,235 @@ async fn a_page_for_several_types_uploads_each_file_with_its_own_policy(store: &
     assert_eq!(head.content_type(), Some("text/plain"), "{}", store.name);
 }
 
+/// A service or store that hangs: a loopback server that answers CORS preflights for any
+/// origin, then takes every other request and never answers it.
+struct SilentServer {
+    /// `http://127.0.0.1:PORT`.
+    origin: String,
+    /// How many `POST` requests are open: received, and not yet given up by the client.
+    open: tokio::sync::watch::Receiver<usize>,
+}
+
+impl SilentServer {
+    async fn start() -> SilentServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const PREFLIGHT: &[u8] = b"HTTP/1.1 204 No Content\r\naccess-control-allow-origin: *\r\n\
+            access-control-allow-methods: POST\r\naccess-control-allow-headers: *\r\n\
+            content-length: 0\r\n\r\n";
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (count, open) = tokio::sync::watch::channel(0usize);
+        let count = Arc::new(count);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let mut received = Vec::new();
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    let mut posting = false;
+                    while let Ok(n @ 1..) = socket.read(&mut buffer).await {
+                        if posting {
+                            continue;
+                        }
+                        received.extend_from_slice(&buffer[..n]);
+                        if received.starts_with(b"POST ") {
+                            posting = true;
+                            count.send_modify(|open| *open += 1);
+                        } else if received.starts_with(b"OPTIONS ")
+                            && let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n")
+                        {
+                            received.drain(..end + 4);
+                            let _ = socket.write_all(PREFLIGHT).await;
+                        }
+                    }
+                    if posting {
+                        count.send_modify(|open| *open -= 1);
+                    }
+                });
+            }
+        });
+        SilentServer { origin, open }
+    }
+
+    /// Waits until exactly `n` `POST` requests are open.
+    async fn wait_for_open(&mut self, n: usize, what: &str) {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            self.open.wait_for(|open| *open == n),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .unwrap();
+    }
+}
+
+/// The module keeps its promise to reject with an `UploadError` — for a signal aborted before
+/// the call (no request is even made), an unreachable service and a cancel while the service
+/// has not answered — and lets go of a signal shared by uploads once each is over.
+#[tokio::test]
+async fn the_module_rejects_only_with_upload_errors_and_lets_go_of_the_signal() {
+    let store = crate::servers::embedded("module-errors").await;
+    let bucket = store.new_bucket().await;
+    let page_origin = serve_page(
+        r#"<!doctype html><meta charset="utf-8"><title>SPA</title><input type="file" id="pick">
+<script type="module">
+const app = new URLSearchParams(location.search).get('app');
+const { uploadFile, UploadError } = await import(`${app}/static/presigned-post.js`);
+window.requests = 0;
+const realFetch = window.fetch;
+window.fetch = (...args) => { window.requests += 1; return realFetch(...args); };
+const realSend = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.send = function (...args) { window.requests += 1; return realSend.apply(this, args); };
+window.results = {};
+window.run = (name, options) => {
+  const file = document.getElementById('pick').files[0];
+  uploadFile(file, { profile: 'files', endpoint: app, ...options }).then(
+    ({ key }) => { window.results[name] = { key }; },
+    (error) => {
+      window.results[name] = {
+        uploadError: error instanceof UploadError, name: error.name,
+        code: error.code ?? null, stage: error.stage ?? null,
+      };
+    },
+  );
+};
+// A signal shared by several uploads, which records the abort listeners still attached.
+const shared = new AbortController().signal;
+window.listening = new Set();
+const add = shared.addEventListener.bind(shared);
+const remove = shared.removeEventListener.bind(shared);
+shared.addEventListener = (type, listener, options) => { window.listening.add(listener); add(type, listener, options); };
+shared.removeEventListener = (type, listener, options) => { window.listening.delete(listener); remove(type, listener, options); };
+window.shared = shared;
+window.ready = true;
+</script>"#
+            .to_owned(),
+    )
+    .await;
+    let options = AppOptions {
+        top_level: format!("cors_origins = [\"{page_origin}\"]"),
+        ..AppOptions::default()
+    };
+    let app = spawn_app(&store, &bucket, options).await;
+    let browser = Browser::start("module-errors", true).await;
+    browser
+        .client
+        .goto(&format!("{page_origin}/?app={}", app.address))
+        .await
+        .unwrap();
+    browser
+        .wait_until("the module", "window.ready === true")
+        .await;
+    let path = file(&browser.name, "module.txt", b"uploaded by the module");
+    let input = browser.client.find(Locator::Id("pick")).await.unwrap();
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    let run = async |name: &str, options: &str| {
+        browser
+            .client
+            .execute(&format!("window.run('{name}', {options});"), vec![])
+            .await
+            .unwrap();
+        browser
+            .wait_until(name, &format!("window.results['{name}'] !== undefined"))
+            .await;
+        browser
+            .client
+            .execute(&format!("return window.results['{name}'];"), vec![])
+            .await
+            .unwrap()
+    };
+    let requests = async || {
+        browser
+            .client
+            .execute("return window.requests;", vec![])
+            .await
+            .unwrap()
+    };
+
+    let result = run("aborted", "{ signal: AbortSignal.abort() }").await;
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "cancelled", "stage": "policy"})
+    );
+    assert_eq!(
+        requests().await,
+        json!(0),
+        "nothing is sent for an aborted signal"
+    );
+
+    let result = run("refused", "{ profile: 'nope' }").await;
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "unknown-profile", "stage": "policy"})
+    );
+
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let result = run("unreachable", &format!("{{ endpoint: '{nobody}' }}")).await;
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "network-error", "stage": "policy"})
+    );
+
+    // A service that takes the request and never answers; the cancel comes while it waits.
+    let mut silent = SilentServer::start().await;
+    browser
+        .client
+        .execute(
+            &format!(
+                "window.slow = new AbortController();
+                 window.run('slow', {{ endpoint: '{}', signal: window.slow.signal }});",
+                silent.origin
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    silent
+        .wait_for_open(1, "the request to the silent service")
+        .await;
+    let waiting = browser
+        .client
+        .execute("return window.results.slow === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(waiting, json!(true), "the upload waits for the service");
+    browser
+        .client
+        .execute("window.slow.abort();", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_until("the cancel", "window.results.slow !== undefined")
+        .await;
+    let result = browser
+        .client
+        .execute("return window.results.slow;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "cancelled", "stage": "policy"})
+    );
+    silent
+        .wait_for_open(0, "the browser to drop the request")
+        .await;
+
+    for name in ["first", "second"] {
+        let result = run(name, "{ signal: window.shared }").await;
+        let key = result["key"].as_str().unwrap_or_else(|| panic!("{result}"));
+        assert_eq!(
+            object(&store, &bucket, key).await,
+            b"uploaded by the module"
+        );
+    }
+    let listening = browser
+        .client
+        .execute("return window.listening.size;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(listening, json!(0), "no abort listener outlives its upload");
+}
+
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
 /// development store.
 macro_rules! in_the_browser {
