@@ -11,13 +11,16 @@
 //     credentials: 'include',                     // fetch credentials mode for the API call
 //     metadata: { alt: 'A beach' },               // x-amz-meta-* names the profile lists
 //     onProgress: (fraction) => bar.value = fraction,
+//     onRetry: (error) => say('The link expired; trying again.'),
 //     signal: controller.signal,                  // AbortController to cancel
 //   });
 //
 // It asks POST /api/uploads for a policy, posts the fields and the file to the bucket with
-// upload progress, and resolves to { key, url, etag }. Every failure rejects with an
-// UploadError: `code` is the service's problem code, the store's error code, or one of
-// `network-error`, `invalid-response` and `cancelled`; `stage` says which step failed.
+// upload progress, and resolves to { key, url, etag }. When the store says the policy expired
+// (a clock that is off, a tab left open), it calls onRetry and tries once more with a fresh
+// policy. Every failure rejects with an UploadError: `code` is the service's problem code, the
+// store's error code, or one of `network-error`, `invalid-response` and `cancelled`; `stage`
+// says which step failed.
 
 /**
  * Why an upload failed.
@@ -28,21 +31,36 @@
  *   or `http-STATUS` for an answer without a code.
  * - `status`: the HTTP status, 0 without an answer.
  * - `stage`: `policy` (asking the service) or `upload` (posting to the store).
+ * - `maxSize`: for `EntityTooLarge`, the largest size the upload allows, in bytes.
  * - `cause`: the browser's own error, if there was one.
  */
 export class UploadError extends Error {
-  constructor(message, code, status, { stage = null, cause } = {}) {
+  constructor(message, code, status, { stage = null, maxSize = null, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'UploadError';
     this.code = code;
     this.status = status;
     this.stage = stage;
+    this.maxSize = maxSize;
   }
 }
 
 /** Uploads `file`; see the module comment for the options. */
 export async function uploadFile(file, options = {}) {
-  return send(await requestPolicy(file, options), file, options);
+  const post = await requestPolicy(file, options);
+  try {
+    return await send(post, file, options);
+  } catch (error) {
+    if (!policyExpired(error)) throw error;
+    options.onRetry?.(error);
+    return send(await requestPolicy(file, options), file, options);
+  }
+}
+
+/** The store judged the policy's time past (or, checking the signing time, too old). */
+function policyExpired(error) {
+  return (error.code === 'AccessDenied' && /policy expired/i.test(error.message))
+    || error.code === 'RequestTimeTooSkewed';
 }
 
 function cancelled(stage, signal) {
@@ -118,7 +136,7 @@ function send(post, file, options) {
         const etag = (xhr.getResponseHeader('ETag') ?? '').replaceAll('"', '') || null;
         settle(resolve, { key: post.key, url: post.url, etag });
       } else {
-        settle(reject, storeError(xhr));
+        settle(reject, storeError(xhr, post));
       }
     });
     xhr.addEventListener('error', () => settle(reject, new UploadError(
@@ -142,10 +160,12 @@ function send(post, file, options) {
 }
 
 /** Reads S3's `<Error><Code>…</Code><Message>…</Message></Error>`. */
-function storeError(xhr) {
+function storeError(xhr, post) {
   const doc = new DOMParser().parseFromString(xhr.responseText || '<Error/>', 'application/xml');
   const field = (name) => doc.getElementsByTagName(name)[0]?.textContent ?? '';
-  return new UploadError(field('Message') || `the store answered ${xhr.status}`, field('Code') || `http-${xhr.status}`, xhr.status, {
-    stage: 'upload',
+  const code = field('Code') || `http-${xhr.status}`;
+  const maxSize = code === 'EntityTooLarge' ? Number(field('MaxSizeAllowed')) || post.max_size || null : null;
+  return new UploadError(field('Message') || `the store answered ${xhr.status}`, code, xhr.status, {
+    stage: 'upload', maxSize,
   });
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use presigned_post::bucket_cors;
 use presigned_post::clock::Clock;
@@ -826,6 +827,164 @@ window.ready = true;
         .await
         .unwrap();
     assert_eq!(listening, json!(0), "no abort listener outlives its upload");
+}
+
+/// An answer from the policy endpoint that is no policy — an HTML page where JSON was due, as
+/// a login wall or a proxy's error page gives, or no answer at all — ends the file's upload
+/// with a sentence, not an upload that never finishes.
+#[tokio::test]
+async fn a_policy_request_that_goes_wrong_ends_in_a_readable_failure() {
+    let store = crate::servers::embedded("policy-fault").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    let browser = Browser::start("policy-fault", true).await;
+    browser.open_upload_page(&app, "files").await;
+    browser
+        .client
+        .execute(
+            "const realFetch = window.fetch;
+             window.fetch = async (url, options) => {
+               if (!String(url).endsWith('/api/uploads')) return realFetch(url, options);
+               if (window.fault === 'html') return realFetch('/upload/files');
+               throw new TypeError('Failed to fetch');  // what fetch does when the network fails
+             };
+             window.fault = 'html';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let path = file(&browser.name, "unlucky.txt", b"never sent");
+    let cases = [
+        (
+            "html",
+            "The upload service answered with something other than an upload link. \
+             Please try again later.",
+        ),
+        (
+            "network",
+            "The upload service could not be reached. Check your connection and try again.",
+        ),
+    ];
+    for (n, (fault, sentence)) in cases.into_iter().enumerate() {
+        browser
+            .client
+            .execute(&format!("window.fault = '{fault}';"), vec![])
+            .await
+            .unwrap();
+        browser.drop_files(&[&path]).await;
+        let item = format!("#queue li:nth-child({})", n + 1);
+        browser
+            .wait_until(
+                &format!("the failure ({fault})"),
+                &format!("document.querySelector('{item}')?.dataset.state === 'failed'"),
+            )
+            .await;
+        assert_eq!(
+            browser.text(&format!("{item} .file-message")).await,
+            sentence
+        );
+    }
+    browser.screenshot("failed").await;
+    assert!(store.keys(&app.bucket).await.is_empty());
+}
+
+/// Cancel works while the policy is still being fetched: the requests are dropped before they
+/// reach the service, and each file says it was cancelled.
+#[tokio::test]
+async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
+    let store = crate::servers::embedded("cancel-policy").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    let browser = Browser::start("cancel-policy", true).await;
+    browser.open_upload_page(&app, "files").await;
+    // Policy requests wait behind a gate the test opens once both files are cancelled.
+    browser
+        .client
+        .execute(
+            "const realFetch = window.fetch;
+             window.policyRequests = 0;
+             window.policyAnswers = [];
+             window.gate = new Promise((open) => { window.openGate = open; });
+             window.fetch = async (url, options) => {
+               if (!String(url).endsWith('/api/uploads')) return realFetch(url, options);
+               window.policyRequests += 1;
+               await window.gate;
+               try {
+                 const response = await realFetch(url, options);
+                 window.policyAnswers.push(response.status);
+                 return response;
+               } catch (error) {
+                 window.policyAnswers.push(error.name);
+                 throw error;
+               }
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let issued_before = policies_issued(&app).await;
+    let first = file(&browser.name, "first.txt", b"never sent");
+    let second = file(&browser.name, "second.txt", b"never sent either");
+    browser.drop_files(&[&first, &second]).await;
+    browser
+        .wait_until("both policy requests", "window.policyRequests === 2")
+        .await;
+    let cancels = browser
+        .client
+        .find_all(Locator::Css("#queue li button.cancel"))
+        .await
+        .unwrap();
+    assert_eq!(cancels.len(), 2);
+    cancels[0].send_keys(&Key::Enter).await.unwrap();
+    browser
+        .wait_until(
+            "the first file cancelled",
+            "document.querySelector('#queue li:nth-child(1)').dataset.state === 'cancelled'",
+        )
+        .await;
+    cancels[1].send_keys(&Key::Enter).await.unwrap();
+    browser
+        .wait_until(
+            "the second file cancelled",
+            "document.querySelector('#queue li:nth-child(2)').dataset.state === 'cancelled'",
+        )
+        .await;
+    browser.screenshot("cancelled").await;
+
+    browser
+        .client
+        .execute("window.openGate();", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "both policy requests to end",
+            "window.policyAnswers.length === 2",
+        )
+        .await;
+    let answers = browser
+        .client
+        .execute("return window.policyAnswers;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        answers,
+        json!(["AbortError", "AbortError"]),
+        "cancelled requests are never sent"
+    );
+    assert_eq!(policies_issued(&app).await, issued_before);
+    let messages = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#queue li')]
+               .map((li) => [li.dataset.state, li.querySelector('.file-message').textContent]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        messages,
+        json!([["cancelled", "Cancelled."], ["cancelled", "Cancelled."]])
+    );
+    assert!(store.keys(&app.bucket).await.is_empty());
 }
 
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
