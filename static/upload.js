@@ -238,12 +238,24 @@ class Item {
   }
 
   finish(state, text) {
+    const hadFocus = document.activeElement === this.cancel;
     this.li.dataset.state = state;
     this.message.textContent = text;
     this.cancel.remove();
     if (state !== 'done') this.bar.remove();
+    if (hadFocus) focusAfter(this.li);
     if (text) announce(`${this.name}: ${text}`);
   }
+}
+
+/**
+ * Moves the focus from a cancel button that went away to the next upload's cancel button (else
+ * the previous one's), or to the file input when none is left — never to the page's body.
+ */
+function focusAfter(li) {
+  const buttons = [...li.parentElement.querySelectorAll('button.cancel')];
+  const next = buttons.find((button) => li.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING);
+  (next ?? buttons.at(-1) ?? document.getElementById('file')).focus();
 }
 
 /** Shows the time left on the page's form policy; reloads for a fresh one when it runs out. */

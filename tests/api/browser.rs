@@ -179,6 +179,20 @@ impl Browser {
             .unwrap();
     }
 
+    /// What has the keyboard focus: its id, else its accessible label, else its tag.
+    async fn focused(&self) -> String {
+        let focused = self
+            .client
+            .execute(
+                "const e = document.activeElement;
+                 return e.id || e.getAttribute('aria-label') || e.tagName;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        focused.as_str().unwrap().to_owned()
+    }
+
     async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
@@ -888,7 +902,8 @@ async fn a_policy_request_that_goes_wrong_ends_in_a_readable_failure() {
 }
 
 /// Cancel works while the policy is still being fetched: the requests are dropped before they
-/// reach the service, and each file says it was cancelled.
+/// reach the service, each file says it was cancelled, and the keyboard focus moves to the
+/// next cancel button, then to the file input — never to the page's body.
 #[tokio::test]
 async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
     let store = crate::servers::embedded("cancel-policy").await;
@@ -933,6 +948,7 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
         .await
         .unwrap();
     assert_eq!(cancels.len(), 2);
+    // With the keyboard, where the focus matters most.
     cancels[0].send_keys(&Key::Enter).await.unwrap();
     browser
         .wait_until(
@@ -940,6 +956,7 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
             "document.querySelector('#queue li:nth-child(1)').dataset.state === 'cancelled'",
         )
         .await;
+    assert_eq!(browser.focused().await, "Cancel upload of second.txt");
     cancels[1].send_keys(&Key::Enter).await.unwrap();
     browser
         .wait_until(
@@ -947,6 +964,7 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
             "document.querySelector('#queue li:nth-child(2)').dataset.state === 'cancelled'",
         )
         .await;
+    assert_eq!(browser.focused().await, "file");
     browser.screenshot("cancelled").await;
 
     browser
@@ -985,6 +1003,49 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
         json!([["cancelled", "Cancelled."], ["cancelled", "Cancelled."]])
     );
     assert!(store.keys(&app.bucket).await.is_empty());
+}
+
+/// Cancel while the store has the upload and has not answered: the browser drops the request,
+/// the file says it was cancelled, and the focus goes to the file input.
+#[tokio::test]
+async fn cancel_stops_an_upload_the_store_has_not_answered() {
+    let mut silent = SilentServer::start().await;
+    let store = TestStore {
+        name: "silent",
+        endpoint: silent.origin.clone(),
+        access_key_id: "AKIDSILENT".into(),
+        secret_access_key: "silent-secret".into(),
+        clock_file: None,
+    };
+    let app = spawn_app(&store, "silent-bucket", AppOptions::default()).await;
+    let browser = Browser::start("cancel-upload", true).await;
+    browser.open_upload_page(&app, "files").await;
+    let path = file(
+        &browser.name,
+        "stuck.txt",
+        b"sent to a store that never answers",
+    );
+    browser.drop_files(&[&path]).await;
+    silent
+        .wait_for_open(1, "the upload to reach the store")
+        .await;
+    let cancel = browser
+        .client
+        .find(Locator::Css("#queue li button.cancel"))
+        .await
+        .unwrap();
+    cancel.send_keys(&Key::Enter).await.unwrap();
+    browser
+        .wait_until(
+            "the file cancelled",
+            "document.querySelector('#queue li').dataset.state === 'cancelled'",
+        )
+        .await;
+    assert_eq!(browser.focused().await, "file");
+    assert_eq!(browser.text("#queue li .file-message").await, "Cancelled.");
+    silent
+        .wait_for_open(0, "the browser to drop the upload")
+        .await;
 }
 
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
