@@ -166,9 +166,16 @@ function capitalize(text) {
   return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
 }
 
+/**
+ * Says `text` once through the page's live region. Each announcement is a line of its own, so
+ * events of the same moment (two files refused at once) are all read; old lines go.
+ */
 function announce(text) {
   const status = document.getElementById('status');
-  if (status) status.textContent = text;
+  const line = document.createElement('p');
+  line.textContent = text;
+  status.append(line);
+  while (status.childElementCount > 10) status.firstElementChild.remove();
 }
 
 /** One file in the queue: name, progress, message, cancel. */
@@ -234,7 +241,6 @@ class Item {
 
   fail(text) {
     this.finish('failed', text);
-    this.li.setAttribute('role', 'alert');
   }
 
   finish(state, text) {

@@ -1048,6 +1048,51 @@ async fn cancel_stops_an_upload_the_store_has_not_answered() {
         .await;
 }
 
+/// Each outcome is announced once, by the page's one live region: list items are no alerts of
+/// their own, and failures that happen together are each announced.
+#[tokio::test]
+async fn each_outcome_is_announced_once() {
+    let store = crate::servers::embedded("announce").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    let browser = Browser::start("announce", true).await;
+    browser.open_upload_page(&app, "files").await;
+    let announced = "const regions = [...document.querySelectorAll(
+                       '[role=alert], [role=status], [role=log], [aria-live]:not([aria-live=off])')];
+                     const times = (text) => regions
+                       .reduce((n, region) => n + region.textContent.split(text).length - 1, 0);
+                     return {
+                       itemRoles: document.querySelectorAll('#queue li[role]').length,
+                       big: times('This file is 2 KiB; the limit is 1 KiB.'),
+                       bigger: times('This file is 3 KiB; the limit is 1 KiB.'),
+                       fine: times('fine.txt uploaded.'),
+                     };";
+    let big = file(&browser.name, "big.bin", &[1; 2048]);
+    let bigger = file(&browser.name, "bigger.bin", &[1; 3072]);
+    browser.drop_files(&[&big, &bigger]).await;
+    browser
+        .wait_until(
+            "both refusals",
+            "document.querySelectorAll('#queue li[data-state=failed]').length === 2",
+        )
+        .await;
+    assert_eq!(
+        browser.client.execute(announced, vec![]).await.unwrap(),
+        json!({"itemRoles": 0, "big": 1, "bigger": 1, "fine": 0})
+    );
+    let fine = file(&browser.name, "fine.txt", b"fine");
+    browser.drop_files(&[&fine]).await;
+    browser
+        .wait_until(
+            "the upload",
+            "document.querySelector('#queue li[data-state=done]')",
+        )
+        .await;
+    assert_eq!(
+        browser.client.execute(announced, vec![]).await.unwrap(),
+        json!({"itemRoles": 0, "big": 1, "bigger": 1, "fine": 1})
+    );
+}
+
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
 /// development store.
 macro_rules! in_the_browser {
