@@ -1,9 +1,12 @@
 // The upload page's script (a plain ES module, no build step).
 //
 // Without it the page is a plain form that posts one file straight to the bucket. With it:
-// drag and drop, several files, a fresh policy per file from POST /api/uploads, checks of size
-// and type before any byte is sent, a progress bar and a cancel button per file, the store's
-// XML errors turned into sentences, and one retry with a fresh policy when a policy expired.
+// drag and drop, several files, checks of size and type before any byte is sent, and for each
+// file a progress bar, a cancel button and the outcome in words. The upload itself — a fresh
+// policy per file, the post to the store, its XML errors, one retry with a fresh policy when a
+// policy expired — is presigned-post.js, the module single-page apps use.
+
+import { uploadFile } from './presigned-post.js';
 
 const form = document.getElementById('upload-form');
 if (form) enhance(form);
@@ -52,7 +55,7 @@ function enhance(form) {
         continue;
       }
       uploads.add(item);
-      attempt(file, item, limits, true).finally(() => uploads.delete(item));
+      upload(file, item, limits).finally(() => uploads.delete(item));
     }
   }
 }
@@ -93,44 +96,20 @@ function checkLocally(file, limits) {
   return null;
 }
 
-async function attempt(file, item, limits, mayRetry) {
-  const request = { profile: limits.profile, filename: file.name, size: file.size };
-  if (file.type) request.content_type = file.type;
-  let post;
+/** Uploads one file and shows how it went; a cancelled item has already said so. */
+async function upload(file, item, limits) {
   try {
-    const response = await fetch('/api/uploads', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request),
+    const { key } = await uploadFile(file, {
+      profile: limits.profile,
+      signal: item.signal,
+      onProgress: (fraction) => item.progress(fraction),
+      onRetry: () => item.note('This link expired — retrying with a fresh one.'),
     });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      item.fail(body.detail ? capitalize(body.detail) : `The service refused this file (${response.status}).`);
-      return;
-    }
-    post = body;
-  } catch {
-    item.fail('The upload service could not be reached. Check your connection and try again.');
-    return;
+    item.done(key);
+    if (limits.downloads) item.link(await downloadUrl(key));
+  } catch (error) {
+    if (error.code !== 'cancelled') item.fail(explain(error, file));
   }
-
-  const data = new FormData();
-  for (const [name, value] of Object.entries(post.fields)) data.append(name, value);
-  data.append('file', file);
-  const outcome = await send(post.url, data, item);
-  if (outcome.cancelled) return;
-  if (outcome.ok) {
-    item.done(post.key);
-    if (limits.downloads) item.link(await downloadUrl(post.key));
-    return;
-  }
-  const error = outcome.error;
-  if (mayRetry && isStale(error)) {
-    item.note('This link expired — retrying with a fresh one.');
-    await attempt(file, item, limits, false);
-    return;
-  }
-  item.fail(explain(error, file, post.max_size));
 }
 
 /** A presigned link to the uploaded object, or null if the service gives none. */
@@ -144,46 +123,23 @@ async function downloadUrl(key) {
   }
 }
 
-function send(url, data, item) {
-  return new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.upload.addEventListener('progress', (event) => {
-      if (event.lengthComputable) item.progress(event.loaded / event.total);
-    });
-    xhr.addEventListener('load', () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve({ ok: true });
-      else resolve({ ok: false, error: parseStoreError(xhr.status, xhr.responseText) });
-    });
-    xhr.addEventListener('error', () => resolve({ ok: false, error: { code: 'NetworkError', message: '' } }));
-    xhr.addEventListener('abort', () => resolve({ cancelled: true }));
-    item.onCancel(() => xhr.abort());
-    xhr.open('POST', url);
-    xhr.send(data);
-  });
-}
-
-/** Reads S3's `<Error><Code>…</Code><Message>…</Message></Error>`. */
-export function parseStoreError(status, text) {
-  const doc = new DOMParser().parseFromString(text || '<Error/>', 'application/xml');
-  const field = (name) => doc.getElementsByTagName(name)[0]?.textContent ?? '';
-  return {
-    status,
-    code: field('Code') || `HTTP ${status}`,
-    message: field('Message'),
-    maxSize: Number(field('MaxSizeAllowed')) || null,
-  };
-}
-
-/** The policy's time is past (or, to a store that checks the signing time, too old). */
-function isStale(error) {
-  return (error.code === 'AccessDenied' && /policy expired/i.test(error.message))
-    || error.code === 'RequestTimeTooSkewed';
-}
-
-function explain(error, file, maxSize) {
+/** An UploadError in words for the person uploading. */
+function explain(error, file) {
+  if (error.stage === 'policy') {
+    switch (error.code) {
+      case 'network-error':
+        return 'The upload service could not be reached. Check your connection and try again.';
+      case 'invalid-response':
+        return 'The upload service answered with something other than an upload link. Please try again later.';
+      default:
+        // The service's problem detail is written for people; an answer without one is not.
+        if (error.code.startsWith('http-')) return `The service refused this file (${error.status}).`;
+        return capitalize(error.message);
+    }
+  }
   switch (error.code) {
     case 'EntityTooLarge':
-      return `This file is ${humanSize(file.size)}; the limit is ${humanSize(error.maxSize || maxSize)}.`;
+      return `This file is ${humanSize(file.size)}; the limit is ${humanSize(error.maxSize)}.`;
     case 'EntityTooSmall':
       return `This file is ${humanSize(file.size)}; it is below this upload's minimum size.`;
     case 'AccessDenied':
@@ -199,10 +155,10 @@ function explain(error, file, maxSize) {
     case 'ExpiredToken':
     case 'InvalidToken':
       return 'The upload link\'s credentials are no longer valid. Please try again.';
-    case 'NetworkError':
+    case 'network-error':
       return 'The storage could not be reached. If this keeps happening, the bucket may be missing its CORS rule.';
     default:
-      return `The storage refused the upload (${error.code}${error.message ? `: ${error.message}` : ''}).`;
+      return `The storage refused the upload (${error.code}: ${error.message}).`;
   }
 }
 
@@ -210,9 +166,16 @@ function capitalize(text) {
   return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
 }
 
+/**
+ * Says `text` once through the page's live region. Each announcement is a line of its own, so
+ * events of the same moment (two files refused at once) are all read; old lines go.
+ */
 function announce(text) {
   const status = document.getElementById('status');
-  if (status) status.textContent = text;
+  const line = document.createElement('p');
+  line.textContent = text;
+  status.append(line);
+  while (status.childElementCount > 10) status.firstElementChild.remove();
 }
 
 /** One file in the queue: name, progress, message, cancel. */
@@ -238,13 +201,14 @@ class Item {
     this.li.append(title, this.bar, this.message, this.cancel);
     document.getElementById('queue').append(this.li);
     this.li.dataset.state = 'uploading';
-  }
-
-  onCancel(abort) {
-    this.cancel.onclick = () => {
-      abort();
+    // Cancel works at every moment: while the policy is fetched, the upload runs, or a retry
+    // waits for a fresh policy.
+    const controller = new AbortController();
+    this.signal = controller.signal;
+    this.cancel.addEventListener('click', () => {
+      controller.abort();
       this.finish('cancelled', 'Cancelled.');
-    };
+    });
   }
 
   progress(fraction) {
@@ -277,16 +241,27 @@ class Item {
 
   fail(text) {
     this.finish('failed', text);
-    this.li.setAttribute('role', 'alert');
   }
 
   finish(state, text) {
+    const hadFocus = document.activeElement === this.cancel;
     this.li.dataset.state = state;
     this.message.textContent = text;
     this.cancel.remove();
     if (state !== 'done') this.bar.remove();
+    if (hadFocus) focusAfter(this.li);
     if (text) announce(`${this.name}: ${text}`);
   }
+}
+
+/**
+ * Moves the focus from a cancel button that went away to the next upload's cancel button (else
+ * the previous one's), or to the file input when none is left — never to the page's body.
+ */
+function focusAfter(li) {
+  const buttons = [...li.parentElement.querySelectorAll('button.cancel')];
+  const next = buttons.find((button) => li.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING);
+  (next ?? buttons.at(-1) ?? document.getElementById('file')).focus();
 }
 
 /** Shows the time left on the page's form policy; reloads for a fresh one when it runs out. */

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use presigned_post::bucket_cors;
 use presigned_post::clock::Clock;
@@ -176,6 +177,20 @@ impl Browser {
             )
             .await
             .unwrap();
+    }
+
+    /// What has the keyboard focus: its id, else its accessible label, else its tag.
+    async fn focused(&self) -> String {
+        let focused = self
+            .client
+            .execute(
+                "const e = document.activeElement;
+                 return e.id || e.getAttribute('aria-label') || e.tagName;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        focused.as_str().unwrap().to_owned()
     }
 
     async fn text(&self, css: &str) -> String {
@@ -597,6 +612,485 @@ async fn a_page_for_several_types_uploads_each_file_with_its_own_policy(store: &
         .await
         .unwrap();
     assert_eq!(head.content_type(), Some("text/plain"), "{}", store.name);
+}
+
+/// A service or store that hangs: a loopback server that answers CORS preflights for any
+/// origin, then takes every other request and never answers it.
+struct SilentServer {
+    /// `http://127.0.0.1:PORT`.
+    origin: String,
+    /// How many `POST` requests are open: received, and not yet given up by the client.
+    open: tokio::sync::watch::Receiver<usize>,
+}
+
+impl SilentServer {
+    async fn start() -> SilentServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const PREFLIGHT: &[u8] = b"HTTP/1.1 204 No Content\r\naccess-control-allow-origin: *\r\n\
+            access-control-allow-methods: POST\r\naccess-control-allow-headers: *\r\n\
+            content-length: 0\r\n\r\n";
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (count, open) = tokio::sync::watch::channel(0usize);
+        let count = Arc::new(count);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let mut received = Vec::new();
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    let mut posting = false;
+                    while let Ok(n @ 1..) = socket.read(&mut buffer).await {
+                        if posting {
+                            continue;
+                        }
+                        received.extend_from_slice(&buffer[..n]);
+                        if received.starts_with(b"POST ") {
+                            posting = true;
+                            count.send_modify(|open| *open += 1);
+                        } else if received.starts_with(b"OPTIONS ")
+                            && let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n")
+                        {
+                            received.drain(..end + 4);
+                            let _ = socket.write_all(PREFLIGHT).await;
+                        }
+                    }
+                    if posting {
+                        count.send_modify(|open| *open -= 1);
+                    }
+                });
+            }
+        });
+        SilentServer { origin, open }
+    }
+
+    /// Waits until exactly `n` `POST` requests are open.
+    async fn wait_for_open(&mut self, n: usize, what: &str) {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            self.open.wait_for(|open| *open == n),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .unwrap();
+    }
+}
+
+/// The module keeps its promise to reject with an `UploadError` — for a signal aborted before
+/// the call (no request is even made), an unreachable service and a cancel while the service
+/// has not answered — and lets go of a signal shared by uploads once each is over.
+#[tokio::test]
+async fn the_module_rejects_only_with_upload_errors_and_lets_go_of_the_signal() {
+    let store = crate::servers::embedded("module-errors").await;
+    let bucket = store.new_bucket().await;
+    let page_origin = serve_page(
+        r#"<!doctype html><meta charset="utf-8"><title>SPA</title><input type="file" id="pick">
+<script type="module">
+const app = new URLSearchParams(location.search).get('app');
+const { uploadFile, UploadError } = await import(`${app}/static/presigned-post.js`);
+window.requests = 0;
+const realFetch = window.fetch;
+window.fetch = (...args) => { window.requests += 1; return realFetch(...args); };
+const realSend = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.send = function (...args) { window.requests += 1; return realSend.apply(this, args); };
+window.results = {};
+window.run = (name, options) => {
+  const file = document.getElementById('pick').files[0];
+  uploadFile(file, { profile: 'files', endpoint: app, ...options }).then(
+    ({ key }) => { window.results[name] = { key }; },
+    (error) => {
+      window.results[name] = {
+        uploadError: error instanceof UploadError, name: error.name,
+        code: error.code ?? null, stage: error.stage ?? null,
+      };
+    },
+  );
+};
+// A signal shared by several uploads, which records the abort listeners still attached.
+const shared = new AbortController().signal;
+window.listening = new Set();
+const add = shared.addEventListener.bind(shared);
+const remove = shared.removeEventListener.bind(shared);
+shared.addEventListener = (type, listener, options) => { window.listening.add(listener); add(type, listener, options); };
+shared.removeEventListener = (type, listener, options) => { window.listening.delete(listener); remove(type, listener, options); };
+window.shared = shared;
+window.ready = true;
+</script>"#
+            .to_owned(),
+    )
+    .await;
+    let options = AppOptions {
+        top_level: format!("cors_origins = [\"{page_origin}\"]"),
+        ..AppOptions::default()
+    };
+    let app = spawn_app(&store, &bucket, options).await;
+    let browser = Browser::start("module-errors", true).await;
+    browser
+        .client
+        .goto(&format!("{page_origin}/?app={}", app.address))
+        .await
+        .unwrap();
+    browser
+        .wait_until("the module", "window.ready === true")
+        .await;
+    let path = file(&browser.name, "module.txt", b"uploaded by the module");
+    let input = browser.client.find(Locator::Id("pick")).await.unwrap();
+    input.send_keys(&path.display().to_string()).await.unwrap();
+    let run = async |name: &str, options: &str| {
+        browser
+            .client
+            .execute(&format!("window.run('{name}', {options});"), vec![])
+            .await
+            .unwrap();
+        browser
+            .wait_until(name, &format!("window.results['{name}'] !== undefined"))
+            .await;
+        browser
+            .client
+            .execute(&format!("return window.results['{name}'];"), vec![])
+            .await
+            .unwrap()
+    };
+    let requests = async || {
+        browser
+            .client
+            .execute("return window.requests;", vec![])
+            .await
+            .unwrap()
+    };
+
+    let result = run("aborted", "{ signal: AbortSignal.abort() }").await;
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "cancelled", "stage": "policy"})
+    );
+    assert_eq!(
+        requests().await,
+        json!(0),
+        "nothing is sent for an aborted signal"
+    );
+
+    let result = run("refused", "{ profile: 'nope' }").await;
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "unknown-profile", "stage": "policy"})
+    );
+
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let result = run("unreachable", &format!("{{ endpoint: '{nobody}' }}")).await;
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "network-error", "stage": "policy"})
+    );
+
+    // A service that takes the request and never answers; the cancel comes while it waits.
+    let mut silent = SilentServer::start().await;
+    browser
+        .client
+        .execute(
+            &format!(
+                "window.slow = new AbortController();
+                 window.run('slow', {{ endpoint: '{}', signal: window.slow.signal }});",
+                silent.origin
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    silent
+        .wait_for_open(1, "the request to the silent service")
+        .await;
+    let waiting = browser
+        .client
+        .execute("return window.results.slow === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(waiting, json!(true), "the upload waits for the service");
+    browser
+        .client
+        .execute("window.slow.abort();", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_until("the cancel", "window.results.slow !== undefined")
+        .await;
+    let result = browser
+        .client
+        .execute("return window.results.slow;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        result,
+        json!({"uploadError": true, "name": "UploadError", "code": "cancelled", "stage": "policy"})
+    );
+    silent
+        .wait_for_open(0, "the browser to drop the request")
+        .await;
+
+    for name in ["first", "second"] {
+        let result = run(name, "{ signal: window.shared }").await;
+        let key = result["key"].as_str().unwrap_or_else(|| panic!("{result}"));
+        assert_eq!(
+            object(&store, &bucket, key).await,
+            b"uploaded by the module"
+        );
+    }
+    let listening = browser
+        .client
+        .execute("return window.listening.size;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(listening, json!(0), "no abort listener outlives its upload");
+}
+
+/// An answer from the policy endpoint that is no policy — an HTML page where JSON was due, as
+/// a login wall or a proxy's error page gives, or no answer at all — ends the file's upload
+/// with a sentence, not an upload that never finishes.
+#[tokio::test]
+async fn a_policy_request_that_goes_wrong_ends_in_a_readable_failure() {
+    let store = crate::servers::embedded("policy-fault").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    let browser = Browser::start("policy-fault", true).await;
+    browser.open_upload_page(&app, "files").await;
+    browser
+        .client
+        .execute(
+            "const realFetch = window.fetch;
+             window.fetch = async (url, options) => {
+               if (!String(url).endsWith('/api/uploads')) return realFetch(url, options);
+               if (window.fault === 'html') return realFetch('/upload/files');
+               throw new TypeError('Failed to fetch');  // what fetch does when the network fails
+             };
+             window.fault = 'html';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let path = file(&browser.name, "unlucky.txt", b"never sent");
+    let cases = [
+        (
+            "html",
+            "The upload service answered with something other than an upload link. \
+             Please try again later.",
+        ),
+        (
+            "network",
+            "The upload service could not be reached. Check your connection and try again.",
+        ),
+    ];
+    for (n, (fault, sentence)) in cases.into_iter().enumerate() {
+        browser
+            .client
+            .execute(&format!("window.fault = '{fault}';"), vec![])
+            .await
+            .unwrap();
+        browser.drop_files(&[&path]).await;
+        let item = format!("#queue li:nth-child({})", n + 1);
+        browser
+            .wait_until(
+                &format!("the failure ({fault})"),
+                &format!("document.querySelector('{item}')?.dataset.state === 'failed'"),
+            )
+            .await;
+        assert_eq!(
+            browser.text(&format!("{item} .file-message")).await,
+            sentence
+        );
+    }
+    browser.screenshot("failed").await;
+    assert!(store.keys(&app.bucket).await.is_empty());
+}
+
+/// Cancel works while the policy is still being fetched: the requests are dropped before they
+/// reach the service, each file says it was cancelled, and the keyboard focus moves to the
+/// next cancel button, then to the file input — never to the page's body.
+#[tokio::test]
+async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
+    let store = crate::servers::embedded("cancel-policy").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    let browser = Browser::start("cancel-policy", true).await;
+    browser.open_upload_page(&app, "files").await;
+    // Policy requests wait behind a gate the test opens once both files are cancelled.
+    browser
+        .client
+        .execute(
+            "const realFetch = window.fetch;
+             window.policyRequests = 0;
+             window.policyAnswers = [];
+             window.gate = new Promise((open) => { window.openGate = open; });
+             window.fetch = async (url, options) => {
+               if (!String(url).endsWith('/api/uploads')) return realFetch(url, options);
+               window.policyRequests += 1;
+               await window.gate;
+               try {
+                 const response = await realFetch(url, options);
+                 window.policyAnswers.push(response.status);
+                 return response;
+               } catch (error) {
+                 window.policyAnswers.push(error.name);
+                 throw error;
+               }
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let issued_before = policies_issued(&app).await;
+    let first = file(&browser.name, "first.txt", b"never sent");
+    let second = file(&browser.name, "second.txt", b"never sent either");
+    browser.drop_files(&[&first, &second]).await;
+    browser
+        .wait_until("both policy requests", "window.policyRequests === 2")
+        .await;
+    let cancels = browser
+        .client
+        .find_all(Locator::Css("#queue li button.cancel"))
+        .await
+        .unwrap();
+    assert_eq!(cancels.len(), 2);
+    // With the keyboard, where the focus matters most.
+    cancels[0].send_keys(&Key::Enter).await.unwrap();
+    browser
+        .wait_until(
+            "the first file cancelled",
+            "document.querySelector('#queue li:nth-child(1)').dataset.state === 'cancelled'",
+        )
+        .await;
+    assert_eq!(browser.focused().await, "Cancel upload of second.txt");
+    cancels[1].send_keys(&Key::Enter).await.unwrap();
+    browser
+        .wait_until(
+            "the second file cancelled",
+            "document.querySelector('#queue li:nth-child(2)').dataset.state === 'cancelled'",
+        )
+        .await;
+    assert_eq!(browser.focused().await, "file");
+    browser.screenshot("cancelled").await;
+
+    browser
+        .client
+        .execute("window.openGate();", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "both policy requests to end",
+            "window.policyAnswers.length === 2",
+        )
+        .await;
+    let answers = browser
+        .client
+        .execute("return window.policyAnswers;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        answers,
+        json!(["AbortError", "AbortError"]),
+        "cancelled requests are never sent"
+    );
+    assert_eq!(policies_issued(&app).await, issued_before);
+    let messages = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#queue li')]
+               .map((li) => [li.dataset.state, li.querySelector('.file-message').textContent]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        messages,
+        json!([["cancelled", "Cancelled."], ["cancelled", "Cancelled."]])
+    );
+    assert!(store.keys(&app.bucket).await.is_empty());
+}
+
+/// Cancel while the store has the upload and has not answered: the browser drops the request,
+/// the file says it was cancelled, and the focus goes to the file input.
+#[tokio::test]
+async fn cancel_stops_an_upload_the_store_has_not_answered() {
+    let mut silent = SilentServer::start().await;
+    let store = TestStore {
+        name: "silent",
+        endpoint: silent.origin.clone(),
+        access_key_id: "AKIDSILENT".into(),
+        secret_access_key: "silent-secret".into(),
+        clock_file: None,
+    };
+    let app = spawn_app(&store, "silent-bucket", AppOptions::default()).await;
+    let browser = Browser::start("cancel-upload", true).await;
+    browser.open_upload_page(&app, "files").await;
+    let path = file(
+        &browser.name,
+        "stuck.txt",
+        b"sent to a store that never answers",
+    );
+    browser.drop_files(&[&path]).await;
+    silent
+        .wait_for_open(1, "the upload to reach the store")
+        .await;
+    let cancel = browser
+        .client
+        .find(Locator::Css("#queue li button.cancel"))
+        .await
+        .unwrap();
+    cancel.send_keys(&Key::Enter).await.unwrap();
+    browser
+        .wait_until(
+            "the file cancelled",
+            "document.querySelector('#queue li').dataset.state === 'cancelled'",
+        )
+        .await;
+    assert_eq!(browser.focused().await, "file");
+    assert_eq!(browser.text("#queue li .file-message").await, "Cancelled.");
+    silent
+        .wait_for_open(0, "the browser to drop the upload")
+        .await;
+}
+
+/// Each outcome is announced once, by the page's one live region: list items are no alerts of
+/// their own, and failures that happen together are each announced.
+#[tokio::test]
+async fn each_outcome_is_announced_once() {
+    let store = crate::servers::embedded("announce").await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    let browser = Browser::start("announce", true).await;
+    browser.open_upload_page(&app, "files").await;
+    let announced = "const regions = [...document.querySelectorAll(
+                       '[role=alert], [role=status], [role=log], [aria-live]:not([aria-live=off])')];
+                     const times = (text) => regions
+                       .reduce((n, region) => n + region.textContent.split(text).length - 1, 0);
+                     return {
+                       itemRoles: document.querySelectorAll('#queue li[role]').length,
+                       big: times('This file is 2 KiB; the limit is 1 KiB.'),
+                       bigger: times('This file is 3 KiB; the limit is 1 KiB.'),
+                       fine: times('fine.txt uploaded.'),
+                     };";
+    let big = file(&browser.name, "big.bin", &[1; 2048]);
+    let bigger = file(&browser.name, "bigger.bin", &[1; 3072]);
+    browser.drop_files(&[&big, &bigger]).await;
+    browser
+        .wait_until(
+            "both refusals",
+            "document.querySelectorAll('#queue li[data-state=failed]').length === 2",
+        )
+        .await;
+    assert_eq!(
+        browser.client.execute(announced, vec![]).await.unwrap(),
+        json!({"itemRoles": 0, "big": 1, "bigger": 1, "fine": 0})
+    );
+    let fine = file(&browser.name, "fine.txt", b"fine");
+    browser.drop_files(&[&fine]).await;
+    browser
+        .wait_until(
+            "the upload",
+            "document.querySelector('#queue li[data-state=done]')",
+        )
+        .await;
+    assert_eq!(
+        browser.client.execute(announced, vec![]).await.unwrap(),
+        json!({"itemRoles": 0, "big": 1, "bigger": 1, "fine": 1})
+    );
 }
 
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
