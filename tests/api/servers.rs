@@ -3,12 +3,14 @@
 //! ministack (AUTH=true) and SeaweedFS (`weed mini`) come from the Python venv that
 //! `scripts/test` installs. If they are missing the tests fail and say how to install them.
 
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The region every test store runs in.
@@ -59,25 +61,24 @@ fn tool(name: &str) -> PathBuf {
         })
 }
 
+/// Spawns `command` so that it dies with the test process; returns its id.
+pub fn spawn_tied_to_process(command: Command) -> u32 {
+    spawn_child_tied_to_process(command).id()
+}
+
 /// Spawns `command` so that it dies with the test process.
 ///
 /// Children are started from one thread that lives as long as the process, and each asks the
 /// kernel for SIGKILL when that thread (so, the process) ends: no server outlives the tests,
 /// even when a test panics.
-pub fn spawn_tied_to_process(command: Command) -> u32 {
-    type Request = (Command, mpsc::Sender<std::io::Result<u32>>);
+fn spawn_child_tied_to_process(command: Command) -> Child {
+    type Request = (Command, mpsc::Sender<std::io::Result<Child>>);
     static SPAWNER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::spawn(move || {
-            let mut children = Vec::new();
             for (mut command, reply) in rx {
-                let result = die_with_parent(&mut command).spawn().map(|child| {
-                    let id = child.id();
-                    children.push(child);
-                    id
-                });
-                let _ = reply.send(result);
+                let _ = reply.send(die_with_parent(&mut command).spawn());
             }
         });
         tx
@@ -106,40 +107,109 @@ fn die_with_parent(command: &mut Command) -> &mut Command {
     }
 }
 
-/// Polls `GET path` on `port` until it answers with a status in `ok`, or panics after `limit`.
-fn wait_for_http(
-    what: &str,
-    port: u16,
-    path: &str,
-    ok: fn(u16) -> bool,
-    limit: Duration,
-    log: &PathBuf,
-) {
-    let started = Instant::now();
-    loop {
-        if http_status(port, path).is_some_and(ok) {
-            return;
+/// How long a test server may take to start.
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// How often to look again while waiting for something.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A test server started here; its output (stdout and stderr, in order) goes to `server.log`
+/// in its work directory.
+struct ServerProcess {
+    /// What to call it in messages.
+    name: String,
+    child: Child,
+    log: PathBuf,
+    /// The thread copying its output to the log; done when the process and its children have
+    /// closed their ends of the pipe.
+    output: JoinHandle<()>,
+}
+
+impl ServerProcess {
+    /// Starts `command` in `dir`, tied to this process.
+    fn start(name: &str, mut command: Command, dir: &Path) -> ServerProcess {
+        let log = dir.join("server.log");
+        let mut file = File::create(&log).expect("create the server log");
+        let (reader, writer) = std::io::pipe().expect("a pipe for the server's output");
+        command
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().expect("clone the pipe"))
+            .stderr(writer);
+        let child = spawn_child_tied_to_process(command);
+        let output = forward_output(reader, move |line| {
+            let _ = writeln!(file, "{line}");
+        });
+        ServerProcess {
+            name: name.to_owned(),
+            child,
+            log,
+            output,
         }
-        if started.elapsed() > limit {
-            let log_text = std::fs::read_to_string(log).unwrap_or_default();
-            let tail: String = log_text
-                .lines()
-                .rev()
-                .take(30)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
-            panic!(
-                "{what} did not become ready on port {port} within {limit:?}; its log ({}):\n{tail}",
-                log.display()
-            );
+    }
+
+    /// What it has printed so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls `ready` until it gives a value, or the process exits (`Err`, once its last output
+    /// is in the log); panics with the end of its log after `START_LIMIT`.
+    fn wait_for<T>(&mut self, ready: impl Fn(&Self) -> Option<T>) -> Result<T, ExitStatus> {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = ready(self) {
+                return Ok(value);
+            }
+            if let Some(status) = self.child.try_wait().expect("ask whether the server runs") {
+                while !self.output.is_finished() && started.elapsed() < START_LIMIT {
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                return Err(status);
+            }
+            if started.elapsed() > START_LIMIT {
+                self.fail(&format!("did not become ready within {START_LIMIT:?}"));
+            }
+            std::thread::sleep(POLL_INTERVAL);
         }
-        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    /// Panics saying `what` went wrong, with the end of the log.
+    fn fail(&self, what: &str) -> ! {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        panic!(
+            "{} {what}; the end of its log ({}):\n{tail}",
+            self.name,
+            self.log.display()
+        );
     }
 }
 
+/// Reads `stream` line by line on a thread of its own and hands each line (without its line
+/// break) to `sink`; the thread ends with the stream.
+pub fn forward_output(
+    stream: impl Read + Send + 'static,
+    mut sink: impl FnMut(&str) + Send + 'static,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut stream = BufReader::new(stream);
+        let mut line = Vec::new();
+        while stream.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            sink(text.trim_end_matches(['\n', '\r']));
+            line.clear();
+        }
+    })
+}
+
+/// `Some` once `GET path` on `port` answers 200.
+fn http_ok(port: u16, path: &str) -> Option<()> {
+    (http_status(port, path)? == 200).then_some(())
+}
+
+/// The status `GET path` on `port` answers with, if it answers.
 fn http_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -159,13 +229,6 @@ pub fn work_dir(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the server's work directory");
     dir
-}
-
-fn log_file(dir: &Path) -> (PathBuf, Stdio, Stdio) {
-    let path = dir.join("server.log");
-    let file = std::fs::File::create(&path).expect("create the server log");
-    let err = file.try_clone().expect("clone the log handle");
-    (path, Stdio::from(file), Stdio::from(err))
 }
 
 /// ministack with signature checking on (AUTH=true).
@@ -221,7 +284,6 @@ fn start_ministack(
 ) -> TestStore {
     let port = free_port();
     let dir = work_dir(name);
-    let (log, out, err) = log_file(&dir);
     let secret_access_key = format!("{name}-secret-key-for-tests-only");
     let mut command = Command::new(tool("ministack"));
     command
@@ -234,20 +296,11 @@ fn start_ministack(
         .env("S3_DATA_DIR", dir.join("s3"))
         .env("TMPDIR", &dir)
         .env("AWS_ACCESS_KEY_ID", access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &secret_access_key)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    spawn_tied_to_process(command);
-    wait_for_http(
-        name,
-        port,
-        "/_ministack/health",
-        |s| s == 200,
-        Duration::from_secs(90),
-        &log,
-    );
+        .env("AWS_SECRET_ACCESS_KEY", &secret_access_key);
+    let mut server = ServerProcess::start(name, command, &dir);
+    if let Err(status) = server.wait_for(|_| http_ok(port, "/_ministack/health")) {
+        server.fail(&format!("exited ({status}) while starting"));
+    }
     TestStore {
         name: "ministack",
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -262,7 +315,6 @@ pub fn seaweedfs() -> &'static TestStore {
     static STORE: OnceLock<TestStore> = OnceLock::new();
     STORE.get_or_init(|| {
         let dir = work_dir("seaweedfs");
-        let (log, out, err) = log_file(&dir);
         let access_key_id = "AKIDSEAWEEDTEST01".to_owned();
         let secret_access_key = "seaweedfs-secret-key-for-tests-only".to_owned();
         let identities = serde_json::json!({
@@ -303,20 +355,10 @@ pub fn seaweedfs() -> &'static TestStore {
         ] {
             command.arg(format!("-{flag}={}", free_port()));
         }
-        command
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        spawn_tied_to_process(command);
-        wait_for_http(
-            "SeaweedFS",
-            s3_port,
-            "/",
-            |s| s > 0,
-            Duration::from_secs(90),
-            &log,
-        );
+        let mut server = ServerProcess::start("SeaweedFS", command, &dir);
+        if let Err(status) = server.wait_for(|_| http_status(s3_port, "/")) {
+            server.fail(&format!("exited ({status}) while starting"));
+        }
         TestStore {
             name: "seaweedfs",
             endpoint: format!("http://127.0.0.1:{s3_port}"),
