@@ -231,7 +231,16 @@ pub fn work_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// ministack with signature checking on (AUTH=true).
+/// The port in hypercorn's `Running on http://127.0.0.1:PORT` line, once it is in `log`.
+fn listening_port(log: &str) -> Option<u16> {
+    let rest = log.split("Running on http://127.0.0.1:").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// ministack with signature checking on (AUTH=true), on a port the kernel picks.
 pub fn ministack() -> &'static TestStore {
     static STORE: OnceLock<TestStore> = OnceLock::new();
     STORE.get_or_init(|| start_ministack("ministack", "AKIDMINISTACKTEST01", &[]))
@@ -282,14 +291,13 @@ fn start_ministack(
     access_key_id: &str,
     extra_env: &[(&str, std::ffi::OsString)],
 ) -> TestStore {
-    let port = free_port();
     let dir = work_dir(name);
     let secret_access_key = format!("{name}-secret-key-for-tests-only");
     let mut command = Command::new(tool("ministack"));
     command
         .envs(extra_env.iter().map(|(k, v)| (k, v)))
         .env("AUTH", "true")
-        .env("GATEWAY_PORT", port.to_string())
+        .env("GATEWAY_PORT", "0")
         .env("BIND_HOST", "127.0.0.1")
         .env("IOT_MTLS_ENABLED", "0")
         .env("MINISTACK_REGION", REGION)
@@ -298,9 +306,10 @@ fn start_ministack(
         .env("AWS_ACCESS_KEY_ID", access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &secret_access_key);
     let mut server = ServerProcess::start(name, command, &dir);
-    if let Err(status) = server.wait_for(|_| http_ok(port, "/_ministack/health")) {
-        server.fail(&format!("exited ({status}) while starting"));
-    }
+    let port = server
+        .wait_for(|server| listening_port(&server.log()))
+        .and_then(|port| server.wait_for(|_| http_ok(port, "/_ministack/health").map(|()| port)))
+        .unwrap_or_else(|status| server.fail(&format!("exited ({status}) while starting")));
     TestStore {
         name: "ministack",
         endpoint: format!("http://127.0.0.1:{port}"),
