@@ -9,6 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -31,12 +32,86 @@ pub struct TestStore {
     pub clock_file: Option<PathBuf>,
 }
 
-/// A port nobody listens on right now.
+/// How many ports each test process reserves.
+const PORT_BLOCK: u16 = 100;
+/// Where the first block starts: reserved ports and their twins lie in
+/// `FIRST_PORT..FIRST_PORT + 2 * TWIN_OFFSET`, below the ports the kernel hands out.
+const FIRST_PORT: u16 = 10_000;
+/// Each reserved port comes with its twin this far above: SeaweedFS puts a server's gRPC port
+/// there (its worker dials the admin server's there whatever it is told).
+const TWIN_OFFSET: u16 = 10_000;
+
+/// The block of ports this test process hands out: `first..first + PORT_BLOCK` and their twins.
+struct PortBlock {
+    first: u16,
+    next: AtomicU16,
+    /// Locked while this process lives, so no other test process takes the same block.
+    _lock: File,
+}
+
+/// This process's port block: the first one whose lock file (in the temporary directory, shared
+/// by every checkout on the machine) no other process holds.
+fn port_block() -> &'static PortBlock {
+    static BLOCK: OnceLock<PortBlock> = OnceLock::new();
+    BLOCK.get_or_init(|| {
+        let kernel_ports = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok());
+        if let Some(lowest) = kernel_ports {
+            let end = FIRST_PORT + 2 * TWIN_OFFSET;
+            assert!(
+                lowest >= end,
+                "the kernel hands out ports from {lowest} (net.ipv4.ip_local_port_range), \
+                 among the tests' own ports {FIRST_PORT}..{end}"
+            );
+        }
+        let dir = std::env::temp_dir().join("presigned-post-test-ports");
+        std::fs::create_dir_all(&dir).expect("create the port lock directory");
+        let blocks = TWIN_OFFSET / PORT_BLOCK;
+        let start = (std::process::id() % u32::from(blocks)) as u16;
+        (0..blocks)
+            .map(|i| (start + i) % blocks)
+            .find_map(|block| {
+                let lock = File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(dir.join(format!("{block}.lock")))
+                    .ok()?;
+                lock.try_lock().ok()?;
+                Some(PortBlock {
+                    first: FIRST_PORT + block * PORT_BLOCK,
+                    next: Default::default(),
+                    _lock: lock,
+                })
+            })
+            .unwrap_or_else(|| panic!("all {blocks} port blocks in {} are taken", dir.display()))
+    })
+}
+
+/// A loopback port for a test server, nobody listening on it or its twin
+/// (`port + TWIN_OFFSET`).
+///
+/// The ports come from a block this process holds for its lifetime, below the kernel's ephemeral
+/// range: no other test process uses them and the kernel never picks them for a port-0 bind or an
+/// outgoing connection, so a port is not taken between this call and the server's bind (only a
+/// program binding that fixed port could).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a loopback port")
-        .port()
+    let block = port_block();
+    loop {
+        let n = block.next.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            n < PORT_BLOCK,
+            "this test process used all its {PORT_BLOCK} ports"
+        );
+        let port = block.first + n;
+        if [port, port + TWIN_OFFSET]
+            .into_iter()
+            .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        {
+            return port;
+        }
+    }
 }
 
 fn tool(name: &str) -> PathBuf {
@@ -113,8 +188,8 @@ const START_LIMIT: Duration = Duration::from_secs(90);
 /// How often to look again while waiting for something.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-/// A test server started here; its output (stdout and stderr, in order) goes to `server.log`
-/// in its work directory.
+/// A test server started here; its output (stdout and stderr, in order) is added to
+/// `server.log` in its work directory, after a line saying it starts.
 struct ServerProcess {
     /// What to call it in messages.
     name: String,
@@ -129,7 +204,12 @@ impl ServerProcess {
     /// Starts `command` in `dir`, tied to this process.
     fn start(name: &str, mut command: Command, dir: &Path) -> ServerProcess {
         let log = dir.join("server.log");
-        let mut file = File::create(&log).expect("create the server log");
+        let mut file = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open the server log");
+        writeln!(file, "=== {name} starts").expect("write the server log");
         let (reader, writer) = std::io::pipe().expect("a pipe for the server's output");
         command
             .current_dir(dir)
@@ -319,7 +399,13 @@ fn start_ministack(
     }
 }
 
-/// SeaweedFS in one process (`weed mini`), every port chosen here so nothing collides.
+/// How many times SeaweedFS is started when a port it was given turns out to be taken.
+const SEAWEEDFS_STARTS: u32 = 3;
+/// What `weed mini` says when a port it was given is taken: before binding, or on binding.
+const PORT_TAKEN: [&str; 2] = ["is not available", "address already in use"];
+
+/// SeaweedFS in one process (`weed mini`) on ports from this process's block (see
+/// [`free_port`]), started again on other ports should one be taken after all.
 pub fn seaweedfs() -> &'static TestStore {
     static STORE: OnceLock<TestStore> = OnceLock::new();
     STORE.get_or_init(|| {
@@ -335,39 +421,19 @@ pub fn seaweedfs() -> &'static TestStore {
         });
         let config = dir.join("s3.json");
         std::fs::write(&config, identities.to_string()).expect("write the identities file");
-        std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
-        let s3_port = free_port();
-        let mut command = Command::new(tool("weed"));
-        command
-            .arg("mini")
-            .arg(format!("-dir={}", dir.join("data").display()))
-            .arg("-ip=127.0.0.1")
-            .arg("-ip.bind=127.0.0.1")
-            .arg(format!("-s3.config={}", config.display()))
-            .arg(format!("-s3.port={s3_port}"))
-            .arg("-s3.allowedOrigins=*")
-            .arg("-admin.ui=false")
-            .arg("-webdav=false");
-        for flag in [
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port.grpc",
-            "s3.port.iceberg",
-            "s3.port.lance",
-            "admin.port",
-            "admin.port.grpc",
-            "metricsPort",
-        ] {
-            command.arg(format!("-{flag}={}", free_port()));
-        }
-        let mut server = ServerProcess::start("SeaweedFS", command, &dir);
-        if let Err(status) = server.wait_for(|_| http_status(s3_port, "/")) {
-            server.fail(&format!("exited ({status}) while starting"));
-        }
+        let mut starts = 1;
+        let s3_port = loop {
+            match start_seaweedfs(&dir, &config) {
+                Ok(port) => break port,
+                Err((server, _))
+                    if starts < SEAWEEDFS_STARTS
+                        && PORT_TAKEN.iter().any(|m| server.log().contains(m)) =>
+                {
+                    starts += 1;
+                }
+                Err((server, status)) => server.fail(&format!("exited ({status}) while starting")),
+            }
+        };
         TestStore {
             name: "seaweedfs",
             endpoint: format!("http://127.0.0.1:{s3_port}"),
@@ -376,6 +442,46 @@ pub fn seaweedfs() -> &'static TestStore {
             clock_file: None,
         }
     })
+}
+
+/// Starts `weed mini` in `dir` with an empty data directory and the S3 identities in `config`:
+/// its S3 port once that answers, or the server and how it ended if it exits first.
+///
+/// Each server gets a port and, for gRPC, its twin; the Iceberg and Lance catalogs and the
+/// metrics server are off, so they need none.
+fn start_seaweedfs(dir: &Path, config: &Path) -> Result<u16, (ServerProcess, ExitStatus)> {
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("create the data directory");
+    let [master, volume, filer, s3, admin] = std::array::from_fn(|_| free_port());
+    let mut command = Command::new(tool("weed"));
+    command
+        .arg("mini")
+        .arg(format!("-dir={}", data.display()))
+        .arg("-ip=127.0.0.1")
+        .arg("-ip.bind=127.0.0.1")
+        .arg(format!("-s3.config={}", config.display()))
+        .arg("-s3.allowedOrigins=*")
+        .arg("-s3.port.iceberg=0")
+        .arg("-s3.port.lance=0")
+        .arg("-admin.ui=false")
+        .arg("-webdav=false");
+    for (server, port) in [
+        ("master", master),
+        ("volume", volume),
+        ("filer", filer),
+        ("s3", s3),
+        ("admin", admin),
+    ] {
+        command
+            .arg(format!("-{server}.port={port}"))
+            .arg(format!("-{server}.port.grpc={}", port + TWIN_OFFSET));
+    }
+    let mut server = ServerProcess::start("SeaweedFS", command, dir);
+    match server.wait_for(|_| http_status(s3, "/")) {
+        Ok(_) => Ok(s3),
+        Err(status) => Err((server, status)),
+    }
 }
 
 /// The development store of `presigned-post` itself, in this test's runtime, with files in a
@@ -505,7 +611,7 @@ impl TestStore {
     /// Creates a bucket with a fresh name and returns the name.
     pub async fn new_bucket(&self) -> String {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let bucket = format!("test-{}-{n}", std::process::id());
         let s3 = self.s3();
         let started = Instant::now();
