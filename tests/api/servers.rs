@@ -448,7 +448,8 @@ pub fn seaweedfs() -> &'static TestStore {
 /// its S3 port once that answers, or the server and how it ended if it exits first.
 ///
 /// Each server gets a port and, for gRPC, its twin; the Iceberg and Lance catalogs and the
-/// metrics server are off, so they need none.
+/// metrics server are off, so they need none. Telemetry (on by default in 4.48) is off: the tests
+/// send nothing beyond loopback.
 fn start_seaweedfs(dir: &Path, config: &Path) -> Result<u16, (ServerProcess, ExitStatus)> {
     let data = dir.join("data");
     let _ = std::fs::remove_dir_all(&data);
@@ -465,7 +466,8 @@ fn start_seaweedfs(dir: &Path, config: &Path) -> Result<u16, (ServerProcess, Exi
         .arg("-s3.port.iceberg=0")
         .arg("-s3.port.lance=0")
         .arg("-admin.ui=false")
-        .arg("-webdav=false");
+        .arg("-webdav=false")
+        .arg("-master.telemetry=false");
     for (server, port) in [
         ("master", master),
         ("volume", volume),
