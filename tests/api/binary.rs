@@ -1,12 +1,13 @@
 //! The real `presigned-post` binary: settings from a file and the environment, credentials from
 //! the standard AWS variables, and no secret in any log line or response.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+
+use crate::servers::forward_output;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETSECRET";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENVALUE";
@@ -88,7 +89,8 @@ fn start(dir: &std::path::Path, file_name: &str, settings: &str) -> Running {
 }
 
 /// Starts the binary in `dir` with only `env` (plus PATH, HOME, full logging, no instance
-/// metadata lookups, and port 0).
+/// metadata lookups, and port 0). Its output is kept for [`Running::log`] (and with `TEST_LOG=1`
+/// goes to stderr too).
 pub fn start_binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
         .args(args)
@@ -106,17 +108,19 @@ pub fn start_binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
         .spawn()
         .expect("start the binary");
     let log = Arc::new(Mutex::new(String::new()));
+    let name = format!(
+        "presigned-post {}",
+        dir.file_name().unwrap().to_string_lossy()
+    );
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
         Box::new(child.stderr.take().unwrap()),
     ] {
         let log = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
+        forward_output(name.clone(), stream, move |line| {
+            let mut log = log.lock().unwrap();
+            log.push_str(line);
+            log.push('\n');
         });
     }
     Running { child, log }

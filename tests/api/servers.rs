@@ -2,6 +2,9 @@
 //!
 //! ministack (AUTH=true) and SeaweedFS (`weed mini`) come from the Python venv that
 //! `scripts/test` installs. If they are missing the tests fail and say how to install them.
+//!
+//! Their output goes to `server.log` in their work directories under `target/tmp`; with
+//! `TEST_LOG=1` it also goes to stderr as it comes, each line after `[server name]`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -217,7 +220,7 @@ impl ServerProcess {
             .stdout(writer.try_clone().expect("clone the pipe"))
             .stderr(writer);
         let child = spawn_child_tied_to_process(command);
-        let output = forward_output(reader, move |line| {
+        let output = forward_output(name.to_owned(), reader, move |line| {
             let _ = writeln!(file, "{line}");
         });
         ServerProcess {
@@ -267,18 +270,27 @@ impl ServerProcess {
     }
 }
 
-/// Reads `stream` line by line on a thread of its own and hands each line (without its line
-/// break) to `sink`; the thread ends with the stream.
+/// Reads `stream` (the output of the process called `name`) line by line on a thread of its own
+/// and hands each line, without its line break, to `sink`; the thread ends with the stream.
+///
+/// With `TEST_LOG=1` each line also goes to stderr as `[name] line`, past the test harness's
+/// capture, as it comes.
 pub fn forward_output(
+    name: String,
     stream: impl Read + Send + 'static,
     mut sink: impl FnMut(&str) + Send + 'static,
 ) -> JoinHandle<()> {
+    let echo = std::env::var_os("TEST_LOG").is_some_and(|v| v == "1");
     std::thread::spawn(move || {
         let mut stream = BufReader::new(stream);
         let mut line = Vec::new();
         while stream.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
             let text = String::from_utf8_lossy(&line);
-            sink(text.trim_end_matches(['\n', '\r']));
+            let text = text.trim_end_matches(['\n', '\r']);
+            if echo {
+                let _ = writeln!(std::io::stderr().lock(), "[{name}] {text}");
+            }
+            sink(text);
             line.clear();
         }
     })
