@@ -17,6 +17,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use aws_sdk_s3::error::SdkError;
+
 /// The region every test store runs in.
 pub const REGION: &str = "us-east-1";
 
@@ -623,6 +625,9 @@ impl TestStore {
     }
 
     /// Creates a bucket with a fresh name and returns the name.
+    ///
+    /// Tried again (for up to 30 s) only while the store is still starting; any other error
+    /// fails the test at once.
     pub async fn new_bucket(&self) -> String {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -632,10 +637,8 @@ impl TestStore {
         loop {
             match s3.create_bucket().bucket(&bucket).send().await {
                 Ok(_) => return bucket,
-                // SeaweedFS answers before its volume servers are ready; give it a moment.
-                Err(e) if started.elapsed() < Duration::from_secs(30) => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                Err(e) if still_starting(&e) && started.elapsed() < Duration::from_secs(30) => {
+                    tokio::time::sleep(POLL_INTERVAL).await;
                 }
                 Err(e) => panic!("{}: cannot create bucket {bucket}: {e:?}", self.name),
             }
@@ -656,6 +659,17 @@ impl TestStore {
             .iter()
             .filter_map(|o| o.key().map(str::to_owned))
             .collect()
+    }
+}
+
+/// Whether `error` says the store is not serving yet: no connection (refused, reset, timed out)
+/// or `503 Service Unavailable`.
+fn still_starting<E>(error: &SdkError<E>) -> bool {
+    match error {
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        SdkError::TimeoutError(_) => true,
+        SdkError::ServiceError(context) => context.raw().status().as_u16() == 503,
+        _ => false,
     }
 }
 
