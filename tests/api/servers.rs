@@ -54,8 +54,10 @@ struct PortBlock {
     _lock: File,
 }
 
-/// This process's port block: the first one whose lock file (in the temporary directory, shared
-/// by every checkout on the machine) no other process holds.
+/// This process's port block: the first one whose lock file no other process holds. The lock
+/// files are `/tmp/presigned-post-test-ports-BLOCK.lock` (not in `$TMPDIR`, which may differ
+/// between shells), shared by every checkout on the machine; one this user cannot open (another
+/// user's) counts as taken.
 fn port_block() -> &'static PortBlock {
     static BLOCK: OnceLock<PortBlock> = OnceLock::new();
     BLOCK.get_or_init(|| {
@@ -70,8 +72,6 @@ fn port_block() -> &'static PortBlock {
                  among the tests' own ports {FIRST_PORT}..{end}"
             );
         }
-        let dir = std::env::temp_dir().join("presigned-post-test-ports");
-        std::fs::create_dir_all(&dir).expect("create the port lock directory");
         let blocks = TWIN_OFFSET / PORT_BLOCK;
         let start = (std::process::id() % u32::from(blocks)) as u16;
         (0..blocks)
@@ -81,7 +81,7 @@ fn port_block() -> &'static PortBlock {
                     .create(true)
                     .truncate(false)
                     .write(true)
-                    .open(dir.join(format!("{block}.lock")))
+                    .open(format!("/tmp/presigned-post-test-ports-{block}.lock"))
                     .ok()?;
                 lock.try_lock().ok()?;
                 Some(PortBlock {
@@ -90,7 +90,7 @@ fn port_block() -> &'static PortBlock {
                     _lock: lock,
                 })
             })
-            .unwrap_or_else(|| panic!("all {blocks} port blocks in {} are taken", dir.display()))
+            .unwrap_or_else(|| panic!("all {blocks} test port blocks are taken (see /tmp)"))
     })
 }
 
