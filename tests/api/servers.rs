@@ -200,6 +200,8 @@ struct ServerProcess {
     name: String,
     child: Child,
     log: PathBuf,
+    /// Where this start's output begins in the log.
+    log_start: usize,
     /// The thread copying its output to the log; done when the process and its children have
     /// closed their ends of the pipe.
     output: JoinHandle<()>,
@@ -215,6 +217,7 @@ impl ServerProcess {
             .open(&log)
             .expect("open the server log");
         writeln!(file, "=== {name} starts").expect("write the server log");
+        let log_start = file.metadata().expect("the server log's size").len() as usize;
         let (reader, writer) = std::io::pipe().expect("a pipe for the server's output");
         command
             .current_dir(dir)
@@ -229,13 +232,15 @@ impl ServerProcess {
             name: name.to_owned(),
             child,
             log,
+            log_start,
             output,
         }
     }
 
-    /// What it has printed so far.
+    /// What it has printed so far (since this start).
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let log = std::fs::read(&self.log).unwrap_or_default();
+        String::from_utf8_lossy(&log[self.log_start.min(log.len())..]).into_owned()
     }
 
     /// Polls `ready` until it gives a value, or the process exits (`Err`, once its last output
