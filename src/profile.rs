@@ -6,7 +6,7 @@ use crate::access::Access;
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
-use crate::policy::{ContentLengthRange, PolicyBuilder, PolicyError};
+use crate::policy::{ContentLengthRange, FieldName, PolicyBuilder, PolicyError, PolicyValue};
 
 /// S3's canned ACLs, the values the `acl` field takes.
 pub const CANNED_ACLS: [&str; 7] = [
@@ -123,7 +123,10 @@ impl FixedFieldSettings {
             fields.push(("acl", acl));
         }
         if let Some(cache_control) = self.cache_control {
-            fields.push(("Cache-Control", cache_control));
+            fields.push((
+                "Cache-Control",
+                policy_value("cache_control", "Cache-Control", cache_control)?,
+            ));
         }
         if let Some(class) = self.storage_class {
             if class.is_empty() || !class.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
@@ -139,7 +142,8 @@ impl FixedFieldSettings {
                 fields.push(("x-amz-server-side-encryption", sse));
                 match kms {
                     Some(key) if is_kms => {
-                        fields.push(("x-amz-server-side-encryption-aws-kms-key-id", key));
+                        let field = "x-amz-server-side-encryption-aws-kms-key-id";
+                        fields.push((field, policy_value("kms_key_id", field, key)?));
                     }
                     Some(_) => return Err(
                         "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
@@ -170,6 +174,16 @@ impl FixedFieldSettings {
             fields.push(("success_action_status", status.to_string()));
         }
         Ok(fields)
+    }
+}
+
+/// `value` of the setting `setting`, refused here (at start) if the policy could not carry it
+/// as form field `field`: `$`, `\` and control characters (see [`PolicyValue`]).
+fn policy_value(setting: &str, field: &str, value: String) -> Result<String, String> {
+    let name = FieldName::parse(field).map_err(|e| e.to_string())?;
+    match PolicyValue::parse(&name, &value) {
+        Ok(_) => Ok(value),
+        Err(e) => Err(format!("{setting}: {e}")),
     }
 }
 
@@ -260,6 +274,15 @@ mod tests {
             },
             FixedFieldSettings {
                 success_action_status: Some(302),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                cache_control: Some("a$b".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                server_side_encryption: Some("aws:kms".into()),
+                kms_key_id: Some("alias\\uploads".into()),
                 ..Default::default()
             },
         ];

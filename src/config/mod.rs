@@ -686,15 +686,18 @@ mod tests {
             panic!("expected invalid settings");
         };
         let all = problems.join("\n");
-        for expected in [
+        let expected = [
             "store.bucket",
             "store.region",
             "key_prefix",
             "5 GiB",
             "milliseconds",
-        ] {
+            "cache_control",
+        ];
+        for expected in expected {
             assert!(all.contains(expected), "{expected} missing from {all}");
         }
+        assert_eq!(problems.len(), expected.len(), "one problem each: {all}");
     }
 
     #[test]

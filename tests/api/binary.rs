@@ -1,12 +1,14 @@
 //! The real `presigned-post` binary: settings from a file and the environment, credentials from
 //! the standard AWS variables, and no secret in any log line or response.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+
+use crate::servers::forward_output;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETSECRET";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENVALUE";
@@ -15,6 +17,8 @@ const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENVALUE";
 pub struct Running {
     pub child: Child,
     log: Arc<Mutex<String>>,
+    /// The threads reading its stdout and stderr into `log`; done once it has exited.
+    output: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Running {
@@ -30,13 +34,15 @@ impl Running {
         self.log.lock().unwrap().clone()
     }
 
-    /// Waits (up to 30 s) for the process to exit.
-    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+    /// Waits (up to 30 s) for the process to exit and for the last of its output to be in the
+    /// log.
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the log readers take the last lines.
-                std::thread::sleep(Duration::from_millis(100));
+                for reader in self.output.drain(..) {
+                    reader.join().expect("the log reader ends with the output");
+                }
                 return status;
             }
             assert!(
@@ -46,6 +52,20 @@ impl Running {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Asks it to stop (SIGTERM), as a service manager would, and waits as
+    /// [`Running::wait_for_exit`] does.
+    pub fn stop(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.wait_for_exit()
     }
 
     /// Waits for the "listening on" line and returns the address.
@@ -88,7 +108,8 @@ fn start(dir: &std::path::Path, file_name: &str, settings: &str) -> Running {
 }
 
 /// Starts the binary in `dir` with only `env` (plus PATH, HOME, full logging, no instance
-/// metadata lookups, and port 0).
+/// metadata lookups, and port 0). Its output is kept for [`Running::log`] (and with `TEST_LOG=1`
+/// goes to stderr too).
 pub fn start_binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
         .args(args)
@@ -106,20 +127,24 @@ pub fn start_binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
         .spawn()
         .expect("start the binary");
     let log = Arc::new(Mutex::new(String::new()));
-    for stream in [
+    let name = format!(
+        "presigned-post {}",
+        dir.file_name().unwrap().to_string_lossy()
+    );
+    let output = [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
         Box::new(child.stderr.take().unwrap()),
-    ] {
+    ]
+    .map(|stream| {
         let log = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-    }
-    Running { child, log }
+        forward_output(name.clone(), stream, move |line| {
+            let mut log = log.lock().unwrap();
+            log.push_str(line);
+            log.push('\n');
+        })
+    })
+    .into();
+    Running { child, log, output }
 }
 
 /// A fresh directory under the target directory.
@@ -134,7 +159,7 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn binary_serves_settings_from_file_and_env_and_never_leaks_secrets() {
     let dir = temp_dir("binary");
-    let running = start(
+    let mut running = start(
         &dir,
         "settings.toml",
         "[profiles.avatar]\nkey_prefix = \"avatars/\"\nmax_size = \"5 MiB\"\ncontent_types = [\"image/*\"]\n",
@@ -181,7 +206,8 @@ async fn binary_serves_settings_from_file_and_env_and_never_leaks_secrets() {
         .unwrap();
     assert_eq!(health.status(), 200);
 
-    std::thread::sleep(Duration::from_millis(200));
+    drop(http);
+    running.stop();
     let log = running.log();
     assert!(
         log.contains("issued upload policy"),
@@ -236,15 +262,7 @@ async fn json_logs_and_a_graceful_stop_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let pid = running.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = running.wait_for_exit();
+    let status = running.stop();
     assert!(status.success(), "{status:?}");
     let log = running.log();
     for line in log.lines() {

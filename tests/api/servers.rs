@@ -2,14 +2,22 @@
 //!
 //! ministack (AUTH=true) and SeaweedFS (`weed mini`) come from the Python venv that
 //! `scripts/test` installs. If they are missing the tests fail and say how to install them.
+//!
+//! Their output goes to `server.log` in their work directories under `target/tmp`; with
+//! `TEST_LOG=1` it also goes to stderr as it comes, each line after `[server name]`.
 
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use aws_sdk_s3::error::SdkError;
 
 /// The region every test store runs in.
 pub const REGION: &str = "us-east-1";
@@ -29,12 +37,86 @@ pub struct TestStore {
     pub clock_file: Option<PathBuf>,
 }
 
-/// A port nobody listens on right now.
+/// How many ports each test process reserves.
+const PORT_BLOCK: u16 = 100;
+/// Where the first block starts: reserved ports and their twins lie in
+/// `FIRST_PORT..FIRST_PORT + 2 * TWIN_OFFSET`, below the ports the kernel hands out.
+const FIRST_PORT: u16 = 10_000;
+/// Each reserved port comes with its twin this far above: SeaweedFS puts a server's gRPC port
+/// there (its worker dials the admin server's there whatever it is told).
+const TWIN_OFFSET: u16 = 10_000;
+
+/// The block of ports this test process hands out: `first..first + PORT_BLOCK` and their twins.
+struct PortBlock {
+    first: u16,
+    next: AtomicU16,
+    /// Locked while this process lives, so no other test process takes the same block.
+    _lock: File,
+}
+
+/// This process's port block: the first one whose lock file no other process holds. The lock
+/// files are `/tmp/presigned-post-test-ports-BLOCK.lock` (not in `$TMPDIR`, which may differ
+/// between shells), shared by every checkout on the machine; one this user cannot open (another
+/// user's) counts as taken.
+fn port_block() -> &'static PortBlock {
+    static BLOCK: OnceLock<PortBlock> = OnceLock::new();
+    BLOCK.get_or_init(|| {
+        let kernel_ports = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok());
+        if let Some(lowest) = kernel_ports {
+            let end = FIRST_PORT + 2 * TWIN_OFFSET;
+            assert!(
+                lowest >= end,
+                "the kernel hands out ports from {lowest} (net.ipv4.ip_local_port_range), \
+                 among the tests' own ports {FIRST_PORT}..{end}"
+            );
+        }
+        let blocks = TWIN_OFFSET / PORT_BLOCK;
+        let start = (std::process::id() % u32::from(blocks)) as u16;
+        (0..blocks)
+            .map(|i| (start + i) % blocks)
+            .find_map(|block| {
+                let lock = File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(format!("/tmp/presigned-post-test-ports-{block}.lock"))
+                    .ok()?;
+                lock.try_lock().ok()?;
+                Some(PortBlock {
+                    first: FIRST_PORT + block * PORT_BLOCK,
+                    next: Default::default(),
+                    _lock: lock,
+                })
+            })
+            .unwrap_or_else(|| panic!("all {blocks} test port blocks are taken (see /tmp)"))
+    })
+}
+
+/// A loopback port for a test server, nobody listening on it or its twin
+/// (`port + TWIN_OFFSET`).
+///
+/// The ports come from a block this process holds for its lifetime, below the kernel's ephemeral
+/// range: no other test process uses them and the kernel never picks them for a port-0 bind or an
+/// outgoing connection, so a port is not taken between this call and the server's bind (only a
+/// program binding that fixed port could).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a loopback port")
-        .port()
+    let block = port_block();
+    loop {
+        let n = block.next.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            n < PORT_BLOCK,
+            "this test process used all its {PORT_BLOCK} ports"
+        );
+        let port = block.first + n;
+        if [port, port + TWIN_OFFSET]
+            .into_iter()
+            .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        {
+            return port;
+        }
+    }
 }
 
 fn tool(name: &str) -> PathBuf {
@@ -59,25 +141,24 @@ fn tool(name: &str) -> PathBuf {
         })
 }
 
+/// Spawns `command` so that it dies with the test process; returns its id.
+pub fn spawn_tied_to_process(command: Command) -> u32 {
+    spawn_child_tied_to_process(command).id()
+}
+
 /// Spawns `command` so that it dies with the test process.
 ///
 /// Children are started from one thread that lives as long as the process, and each asks the
 /// kernel for SIGKILL when that thread (so, the process) ends: no server outlives the tests,
 /// even when a test panics.
-pub fn spawn_tied_to_process(command: Command) -> u32 {
-    type Request = (Command, mpsc::Sender<std::io::Result<u32>>);
+fn spawn_child_tied_to_process(command: Command) -> Child {
+    type Request = (Command, mpsc::Sender<std::io::Result<Child>>);
     static SPAWNER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::spawn(move || {
-            let mut children = Vec::new();
             for (mut command, reply) in rx {
-                let result = die_with_parent(&mut command).spawn().map(|child| {
-                    let id = child.id();
-                    children.push(child);
-                    id
-                });
-                let _ = reply.send(result);
+                let _ = reply.send(die_with_parent(&mut command).spawn());
             }
         });
         tx
@@ -106,40 +187,128 @@ fn die_with_parent(command: &mut Command) -> &mut Command {
     }
 }
 
-/// Polls `GET path` on `port` until it answers with a status in `ok`, or panics after `limit`.
-fn wait_for_http(
-    what: &str,
-    port: u16,
-    path: &str,
-    ok: fn(u16) -> bool,
-    limit: Duration,
-    log: &PathBuf,
-) {
-    let started = Instant::now();
-    loop {
-        if http_status(port, path).is_some_and(ok) {
-            return;
+/// How long a test server may take to start.
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// How often to look again while waiting for something.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A test server started here; its output (stdout and stderr, in order) is added to
+/// `server.log` in its work directory, after a line saying it starts.
+struct ServerProcess {
+    /// What to call it in messages.
+    name: String,
+    child: Child,
+    log: PathBuf,
+    /// Where this start's output begins in the log.
+    log_start: usize,
+    /// The thread copying its output to the log; done when the process and its children have
+    /// closed their ends of the pipe.
+    output: JoinHandle<()>,
+}
+
+impl ServerProcess {
+    /// Starts `command` in `dir`, tied to this process.
+    fn start(name: &str, mut command: Command, dir: &Path) -> ServerProcess {
+        let log = dir.join("server.log");
+        let mut file = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open the server log");
+        writeln!(file, "=== {name} starts").expect("write the server log");
+        let log_start = file.metadata().expect("the server log's size").len() as usize;
+        let (reader, writer) = std::io::pipe().expect("a pipe for the server's output");
+        command
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().expect("clone the pipe"))
+            .stderr(writer);
+        let child = spawn_child_tied_to_process(command);
+        let output = forward_output(name.to_owned(), reader, move |line| {
+            let _ = writeln!(file, "{line}");
+        });
+        ServerProcess {
+            name: name.to_owned(),
+            child,
+            log,
+            log_start,
+            output,
         }
-        if started.elapsed() > limit {
-            let log_text = std::fs::read_to_string(log).unwrap_or_default();
-            let tail: String = log_text
-                .lines()
-                .rev()
-                .take(30)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
-            panic!(
-                "{what} did not become ready on port {port} within {limit:?}; its log ({}):\n{tail}",
-                log.display()
-            );
+    }
+
+    /// What it has printed so far (since this start).
+    fn log(&self) -> String {
+        let log = std::fs::read(&self.log).unwrap_or_default();
+        String::from_utf8_lossy(&log[self.log_start.min(log.len())..]).into_owned()
+    }
+
+    /// Polls `ready` until it gives a value, or the process exits (`Err`, once its last output
+    /// is in the log); panics with the end of its log after `START_LIMIT`.
+    fn wait_for<T>(&mut self, ready: impl Fn(&Self) -> Option<T>) -> Result<T, ExitStatus> {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = ready(self) {
+                return Ok(value);
+            }
+            if let Some(status) = self.child.try_wait().expect("ask whether the server runs") {
+                while !self.output.is_finished() && started.elapsed() < START_LIMIT {
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                return Err(status);
+            }
+            if started.elapsed() > START_LIMIT {
+                self.fail(&format!("did not become ready within {START_LIMIT:?}"));
+            }
+            std::thread::sleep(POLL_INTERVAL);
         }
-        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    /// Panics saying `what` went wrong, with the end of the log.
+    fn fail(&self, what: &str) -> ! {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        panic!(
+            "{} {what}; the end of its log ({}):\n{tail}",
+            self.name,
+            self.log.display()
+        );
     }
 }
 
+/// Reads `stream` (the output of the process called `name`) line by line on a thread of its own
+/// and hands each line, without its line break, to `sink`; the thread ends with the stream.
+///
+/// With `TEST_LOG=1` each line also goes to stderr as `[name] line`, past the test harness's
+/// capture, as it comes.
+pub fn forward_output(
+    name: String,
+    stream: impl Read + Send + 'static,
+    mut sink: impl FnMut(&str) + Send + 'static,
+) -> JoinHandle<()> {
+    let echo = std::env::var_os("TEST_LOG").is_some_and(|v| v == "1");
+    std::thread::spawn(move || {
+        let mut stream = BufReader::new(stream);
+        let mut line = Vec::new();
+        while stream.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\n', '\r']);
+            if echo {
+                let _ = writeln!(std::io::stderr().lock(), "[{name}] {text}");
+            }
+            sink(text);
+            line.clear();
+        }
+    })
+}
+
+/// `Some` once `GET path` on `port` answers 200.
+fn http_ok(port: u16, path: &str) -> Option<()> {
+    (http_status(port, path)? == 200).then_some(())
+}
+
+/// The status `GET path` on `port` answers with, if it answers.
 fn http_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -161,14 +330,16 @@ pub fn work_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn log_file(dir: &Path) -> (PathBuf, Stdio, Stdio) {
-    let path = dir.join("server.log");
-    let file = std::fs::File::create(&path).expect("create the server log");
-    let err = file.try_clone().expect("clone the log handle");
-    (path, Stdio::from(file), Stdio::from(err))
+/// The port in hypercorn's `Running on http://127.0.0.1:PORT` line, once it is in `log`.
+fn listening_port(log: &str) -> Option<u16> {
+    let rest = log.split("Running on http://127.0.0.1:").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
-/// ministack with signature checking on (AUTH=true).
+/// ministack with signature checking on (AUTH=true), on a port the kernel picks.
 pub fn ministack() -> &'static TestStore {
     static STORE: OnceLock<TestStore> = OnceLock::new();
     STORE.get_or_init(|| start_ministack("ministack", "AKIDMINISTACKTEST01", &[]))
@@ -219,35 +390,25 @@ fn start_ministack(
     access_key_id: &str,
     extra_env: &[(&str, std::ffi::OsString)],
 ) -> TestStore {
-    let port = free_port();
     let dir = work_dir(name);
-    let (log, out, err) = log_file(&dir);
     let secret_access_key = format!("{name}-secret-key-for-tests-only");
     let mut command = Command::new(tool("ministack"));
     command
         .envs(extra_env.iter().map(|(k, v)| (k, v)))
         .env("AUTH", "true")
-        .env("GATEWAY_PORT", port.to_string())
+        .env("GATEWAY_PORT", "0")
         .env("BIND_HOST", "127.0.0.1")
         .env("IOT_MTLS_ENABLED", "0")
         .env("MINISTACK_REGION", REGION)
         .env("S3_DATA_DIR", dir.join("s3"))
         .env("TMPDIR", &dir)
         .env("AWS_ACCESS_KEY_ID", access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &secret_access_key)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    spawn_tied_to_process(command);
-    wait_for_http(
-        name,
-        port,
-        "/_ministack/health",
-        |s| s == 200,
-        Duration::from_secs(90),
-        &log,
-    );
+        .env("AWS_SECRET_ACCESS_KEY", &secret_access_key);
+    let mut server = ServerProcess::start(name, command, &dir);
+    let port = server
+        .wait_for(|server| listening_port(&server.log()))
+        .and_then(|port| server.wait_for(|_| http_ok(port, "/_ministack/health").map(|()| port)))
+        .unwrap_or_else(|status| server.fail(&format!("exited ({status}) while starting")));
     TestStore {
         name: "ministack",
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -257,12 +418,17 @@ fn start_ministack(
     }
 }
 
-/// SeaweedFS in one process (`weed mini`), every port chosen here so nothing collides.
+/// How many times SeaweedFS is started when a port it was given turns out to be taken.
+const SEAWEEDFS_STARTS: u32 = 3;
+/// What `weed mini` says when a port it was given is taken: before binding, or on binding.
+const PORT_TAKEN: [&str; 2] = ["is not available", "address already in use"];
+
+/// SeaweedFS in one process (`weed mini`) on ports from this process's block (see
+/// [`free_port`]), started again on other ports should one be taken after all.
 pub fn seaweedfs() -> &'static TestStore {
     static STORE: OnceLock<TestStore> = OnceLock::new();
     STORE.get_or_init(|| {
         let dir = work_dir("seaweedfs");
-        let (log, out, err) = log_file(&dir);
         let access_key_id = "AKIDSEAWEEDTEST01".to_owned();
         let secret_access_key = "seaweedfs-secret-key-for-tests-only".to_owned();
         let identities = serde_json::json!({
@@ -274,49 +440,19 @@ pub fn seaweedfs() -> &'static TestStore {
         });
         let config = dir.join("s3.json");
         std::fs::write(&config, identities.to_string()).expect("write the identities file");
-        std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
-        let s3_port = free_port();
-        let mut command = Command::new(tool("weed"));
-        command
-            .arg("mini")
-            .arg(format!("-dir={}", dir.join("data").display()))
-            .arg("-ip=127.0.0.1")
-            .arg("-ip.bind=127.0.0.1")
-            .arg(format!("-s3.config={}", config.display()))
-            .arg(format!("-s3.port={s3_port}"))
-            .arg("-s3.allowedOrigins=*")
-            .arg("-admin.ui=false")
-            .arg("-webdav=false");
-        for flag in [
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port.grpc",
-            "s3.port.iceberg",
-            "s3.port.lance",
-            "admin.port",
-            "admin.port.grpc",
-            "metricsPort",
-        ] {
-            command.arg(format!("-{flag}={}", free_port()));
-        }
-        command
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        spawn_tied_to_process(command);
-        wait_for_http(
-            "SeaweedFS",
-            s3_port,
-            "/",
-            |s| s > 0,
-            Duration::from_secs(90),
-            &log,
-        );
+        let mut starts = 1;
+        let s3_port = loop {
+            match start_seaweedfs(&dir, &config) {
+                Ok(port) => break port,
+                Err((server, _))
+                    if starts < SEAWEEDFS_STARTS
+                        && PORT_TAKEN.iter().any(|m| server.log().contains(m)) =>
+                {
+                    starts += 1;
+                }
+                Err((server, status)) => server.fail(&format!("exited ({status}) while starting")),
+            }
+        };
         TestStore {
             name: "seaweedfs",
             endpoint: format!("http://127.0.0.1:{s3_port}"),
@@ -325,6 +461,48 @@ pub fn seaweedfs() -> &'static TestStore {
             clock_file: None,
         }
     })
+}
+
+/// Starts `weed mini` in `dir` with an empty data directory and the S3 identities in `config`:
+/// its S3 port once that answers, or the server and how it ended if it exits first.
+///
+/// Each server gets a port and, for gRPC, its twin; the Iceberg and Lance catalogs and the
+/// metrics server are off, so they need none. Telemetry (on by default in 4.48) is off: the tests
+/// send nothing beyond loopback.
+fn start_seaweedfs(dir: &Path, config: &Path) -> Result<u16, (ServerProcess, ExitStatus)> {
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("create the data directory");
+    let [master, volume, filer, s3, admin] = std::array::from_fn(|_| free_port());
+    let mut command = Command::new(tool("weed"));
+    command
+        .arg("mini")
+        .arg(format!("-dir={}", data.display()))
+        .arg("-ip=127.0.0.1")
+        .arg("-ip.bind=127.0.0.1")
+        .arg(format!("-s3.config={}", config.display()))
+        .arg("-s3.allowedOrigins=*")
+        .arg("-s3.port.iceberg=0")
+        .arg("-s3.port.lance=0")
+        .arg("-admin.ui=false")
+        .arg("-webdav=false")
+        .arg("-master.telemetry=false");
+    for (server, port) in [
+        ("master", master),
+        ("volume", volume),
+        ("filer", filer),
+        ("s3", s3),
+        ("admin", admin),
+    ] {
+        command
+            .arg(format!("-{server}.port={port}"))
+            .arg(format!("-{server}.port.grpc={}", port + TWIN_OFFSET));
+    }
+    let mut server = ServerProcess::start("SeaweedFS", command, dir);
+    match server.wait_for(|_| http_status(s3, "/")) {
+        Ok(_) => Ok(s3),
+        Err(status) => Err((server, status)),
+    }
 }
 
 /// The development store of `presigned-post` itself, in this test's runtime, with files in a
@@ -452,19 +630,20 @@ impl TestStore {
     }
 
     /// Creates a bucket with a fresh name and returns the name.
+    ///
+    /// Tried again (for up to 30 s) only while the store is still starting; any other error
+    /// fails the test at once.
     pub async fn new_bucket(&self) -> String {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let bucket = format!("test-{}-{n}", std::process::id());
         let s3 = self.s3();
         let started = Instant::now();
         loop {
             match s3.create_bucket().bucket(&bucket).send().await {
                 Ok(_) => return bucket,
-                // SeaweedFS answers before its volume servers are ready; give it a moment.
-                Err(e) if started.elapsed() < Duration::from_secs(30) => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                Err(e) if still_starting(&e) && started.elapsed() < Duration::from_secs(30) => {
+                    tokio::time::sleep(POLL_INTERVAL).await;
                 }
                 Err(e) => panic!("{}: cannot create bucket {bucket}: {e:?}", self.name),
             }
@@ -485,6 +664,17 @@ impl TestStore {
             .iter()
             .filter_map(|o| o.key().map(str::to_owned))
             .collect()
+    }
+}
+
+/// Whether `error` says the store is not serving yet: no connection (refused, reset, timed out)
+/// or `503 Service Unavailable`.
+fn still_starting<E>(error: &SdkError<E>) -> bool {
+    match error {
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        SdkError::TimeoutError(_) => true,
+        SdkError::ServiceError(context) => context.raw().status().as_u16() == 503,
+        _ => false,
     }
 }
 
