@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use crate::clock::ClockReport;
+
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -62,7 +64,7 @@ impl Metrics {
     }
 
     /// The exposition text; `clock` and `credentials` are the `/readyz` reports.
-    pub fn render(&self, clock: &Value, credentials: &Value) -> String {
+    pub fn render(&self, clock: &ClockReport, credentials: &Value) -> String {
         let mut text = String::new();
         family(
             &mut text,
@@ -128,27 +130,31 @@ impl Metrics {
                 h.count
             );
         }
-        if let Some(offset_ms) = clock["measured_offset_ms"].as_i64() {
-            family(
-                &mut text,
-                "presigned_post_clock_offset_seconds",
-                "gauge",
-                "The store's clock minus this host's, as last measured.",
-            );
-            let _ = writeln!(
-                text,
-                "presigned_post_clock_offset_seconds {}",
-                offset_ms as f64 / 1000.0
-            );
-        }
-        if let Some(failures) = clock["probe_failures"].as_u64() {
+        if let ClockReport::Store(store) = clock {
+            if let Some(offset_ms) = store.measured_offset_ms {
+                family(
+                    &mut text,
+                    "presigned_post_clock_offset_seconds",
+                    "gauge",
+                    "The store's clock minus this host's, as last measured.",
+                );
+                let _ = writeln!(
+                    text,
+                    "presigned_post_clock_offset_seconds {}",
+                    offset_ms as f64 / 1000.0
+                );
+            }
             family(
                 &mut text,
                 "presigned_post_clock_probe_failures_total",
                 "counter",
                 "Failed measurements of the store's clock.",
             );
-            let _ = writeln!(text, "presigned_post_clock_probe_failures_total {failures}");
+            let _ = writeln!(
+                text,
+                "presigned_post_clock_probe_failures_total {}",
+                store.probe_failures
+            );
         }
         if credentials["loaded"] == true {
             family(

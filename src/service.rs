@@ -7,7 +7,7 @@ use std::time::Duration;
 use ulid::Ulid;
 
 use crate::access::{Access, UserId};
-use crate::clock::Clock;
+use crate::clock::{Clock, ClockReport};
 use crate::config::Config;
 use crate::credentials::{CredentialCache, CredentialsUnavailable};
 use crate::expiry::{CredentialsExpiring, Expiry, policy_expiration};
@@ -176,7 +176,7 @@ impl Uploader {
     }
 
     /// What the signing clock is and how far it corrects this host's, for `/readyz`.
-    pub fn clock_report(&self) -> serde_json::Value {
+    pub fn clock_report(&self) -> ClockReport {
         self.clock.report()
     }
 

@@ -6,9 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
-
-use crate::clock::{Clock, shifted};
+use crate::clock::{Clock, ClockReport, StoreClockReport, shifted};
 
 /// What one probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,17 +168,20 @@ impl Clock for SkewCorrectedClock {
         shifted(SystemTime::now(), self.applied_ms())
     }
 
-    fn report(&self) -> Value {
+    fn report(&self) -> ClockReport {
         let last = *self.last.lock().unwrap_or_else(|p| p.into_inner());
-        json!({
-            "kind": "store",
-            "correct": self.correct,
-            "applied_offset_ms": self.applied_ms(),
-            "measured_offset_ms": last.map(|(o, _)| o.offset_ms),
-            "uncertainty_ms": last.map(|(o, _)| o.uncertainty_ms),
-            "measured_at": last.map(|(_, at)| crate::policy::iso8601(at)),
-            "probe_failures": self.failures(),
-            "last_probe_error": self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        ClockReport::Store(StoreClockReport {
+            correct: self.correct,
+            applied_offset_ms: self.applied_ms(),
+            measured_offset_ms: last.map(|(o, _)| o.offset_ms),
+            uncertainty_ms: last.map(|(o, _)| o.uncertainty_ms),
+            measured_at: last.map(|(_, at)| at),
+            probe_failures: self.failures(),
+            last_probe_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         })
     }
 }
@@ -195,12 +196,11 @@ impl Clock for InProcessStoreClock {
         SystemTime::now()
     }
 
-    fn report(&self) -> Value {
-        json!({
-            "kind": "embedded",
-            "applied_offset_ms": 0,
-            "note": "the development store runs in this process and shares its clock; nothing to measure",
-        })
+    fn report(&self) -> ClockReport {
+        ClockReport::Embedded {
+            applied_offset_ms: 0,
+            note: "the development store runs in this process and shares its clock; nothing to measure",
+        }
     }
 }
 
