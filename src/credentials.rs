@@ -7,7 +7,9 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
+use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::expiry::{CREDENTIAL_MARGIN, MIN_POLICY_LIFE};
@@ -32,6 +34,7 @@ struct Cached {
 #[derive(Debug)]
 pub struct CredentialCache {
     provider: SharedCredentialsProvider,
+    provider_name: &'static str,
     cached: Mutex<Option<Cached>>,
 }
 
@@ -42,38 +45,95 @@ fn life(credentials: &Credentials, now: SystemTime) -> Option<Duration> {
         .map(|at| at.duration_since(now).unwrap_or_default())
 }
 
-/// Where credentials came from (`EnvironmentVariable`, `Profile`, `WebIdentityToken`, …).
-pub fn source(credentials: &Credentials) -> String {
-    // `Credentials` has no getter for its source; its Debug (which redacts the secret) names it.
-    let debug = format!("{credentials:?}");
-    debug
-        .split("provider_name: \"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("unknown")
-        .to_owned()
+/// What is cached, for `/readyz`, `/metrics` and `doctor`: never the secret.
+///
+/// Serializes as `{"loaded": false}`, or `{"loaded": true, "source": …, "access_key_id": …,
+/// "temporary": …, "expires_in_s": …}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsReport {
+    /// The cached credentials, `None` before the first fetch.
+    pub cached: Option<CachedCredentials>,
+}
+
+/// The cached credentials, as [`CredentialsReport`] shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CachedCredentials {
+    /// Where they came from: the `aws-config` provider that made them (`EnvironmentVariable`,
+    /// `ProfileFile`, `IMDSv2`, …), else the name the cache was given.
+    pub source: &'static str,
+    /// The access key id (not secret).
+    pub access_key_id: String,
+    /// Whether they come with a session token (roles, SSO, STS).
+    pub temporary: bool,
+    /// Seconds until they expire, `None` if they never do.
+    pub expires_in_s: Option<u64>,
+}
+
+impl Serialize for CredentialsReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            loaded: bool,
+            #[serde(flatten)]
+            cached: Option<&'a CachedCredentials>,
+        }
+        Shown {
+            loaded: self.cached.is_some(),
+            cached: self.cached.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
+/// Where `credentials` came from: the `aws-config` provider that made them, named as
+/// `aws-config` names its providers, else `provider_name` (the name the cache was given).
+///
+/// `Credentials` has no getter for the provider name it carries; the credential features that
+/// `aws-config`'s providers attach (for the SDK's user agent) are its public record of where
+/// credentials came from. The first one is the provider that made them; providers that wrap
+/// another (a profile) add theirs after it.
+fn source(credentials: &Credentials, provider_name: &'static str) -> &'static str {
+    use AwsCredentialFeature as F;
+    credentials
+        .get_property::<Vec<AwsCredentialFeature>>()
+        .into_iter()
+        .flatten()
+        .find_map(|feature| match feature {
+            F::CredentialsEnvVars => Some("EnvironmentVariable"),
+            F::CredentialsProfile => Some("ProfileFile"),
+            F::CredentialsSso | F::CredentialsProfileSso => Some("SSO"),
+            F::CredentialsProcess | F::CredentialsProfileProcess => Some("CredentialProcess"),
+            F::CredentialsImds => Some("IMDSv2"),
+            F::CredentialsHttp => Some("EcsContainer"),
+            F::CredentialsEnvVarsStsWebIdToken
+            | F::CredentialsProfileStsWebIdToken
+            | F::CredentialsStsAssumeRoleWebId => Some("WebIdentityToken"),
+            F::CredentialsStsAssumeRole => Some("AssumeRoleProvider"),
+            _ => None,
+        })
+        .unwrap_or(provider_name)
 }
 
 impl CredentialCache {
-    /// What is cached, without fetching: source, kind and seconds left (for `/readyz` and
-    /// `/metrics`). Never the secret.
-    pub async fn report(&self, now: SystemTime) -> serde_json::Value {
-        match self.cached.lock().await.as_ref() {
-            None => serde_json::json!({ "loaded": false }),
-            Some(c) => serde_json::json!({
-                "loaded": true,
-                "source": source(&c.credentials),
-                "access_key_id": c.credentials.access_key_id(),
-                "temporary": c.credentials.session_token().is_some(),
-                "expires_in_s": life(&c.credentials, now).map(|l| l.as_secs()),
+    /// What is cached, without fetching: source, kind and seconds left at `now`.
+    pub async fn report(&self, now: SystemTime) -> CredentialsReport {
+        let cached = self.cached.lock().await;
+        CredentialsReport {
+            cached: cached.as_ref().map(|c| CachedCredentials {
+                source: source(&c.credentials, self.provider_name),
+                access_key_id: c.credentials.access_key_id().to_owned(),
+                temporary: c.credentials.session_token().is_some(),
+                expires_in_s: life(&c.credentials, now).map(|l| l.as_secs()),
             }),
         }
     }
 
-    /// Caches credentials from `provider`.
-    pub fn new(provider: impl ProvideCredentials + 'static) -> Self {
+    /// Caches credentials from `provider`, which reports as `provider_name` when the credentials
+    /// do not say which `aws-config` provider made them.
+    pub fn new(provider_name: &'static str, provider: impl ProvideCredentials + 'static) -> Self {
         CredentialCache {
             provider: SharedCredentialsProvider::new(provider),
+            provider_name,
             cached: Mutex::new(None),
         }
     }
@@ -129,5 +189,69 @@ impl CredentialCache {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: SystemTime = SystemTime::UNIX_EPOCH;
+
+    fn made_by(features: Vec<AwsCredentialFeature>) -> Credentials {
+        let mut credentials = Credentials::new("AKID", "secret", None, None, "ignored");
+        credentials.set_property(features);
+        credentials
+    }
+
+    #[test]
+    fn the_source_is_the_aws_config_provider_else_the_given_name() {
+        let env = made_by(vec![AwsCredentialFeature::CredentialsEnvVars]);
+        assert_eq!(source(&env, "DefaultChain"), "EnvironmentVariable");
+        // A profile wrapping SSO adds its feature after the one of the provider that made them.
+        let sso = made_by(vec![
+            AwsCredentialFeature::CredentialsSso,
+            AwsCredentialFeature::CredentialsProfile,
+        ]);
+        assert_eq!(source(&sso, "DefaultChain"), "SSO");
+        let unmarked = Credentials::new("AKID", "secret", None, None, "ignored");
+        assert_eq!(source(&unmarked, "embedded-store"), "embedded-store");
+    }
+
+    #[tokio::test]
+    async fn reports_keep_the_readyz_field_names() {
+        let expiry = NOW + Duration::from_secs(3600);
+        let session = Credentials::new("ASIA1", "secret", Some("token".into()), Some(expiry), "x");
+        let cache = CredentialCache::new("tests", session);
+        assert_eq!(
+            serde_json::to_value(cache.report(NOW).await).unwrap(),
+            json!({"loaded": false})
+        );
+        cache.get(NOW, Duration::from_secs(900)).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(cache.report(NOW).await).unwrap(),
+            json!({
+                "loaded": true,
+                "source": "tests",
+                "access_key_id": "ASIA1",
+                "temporary": true,
+                "expires_in_s": 3600,
+            })
+        );
+
+        let long_lived = CredentialCache::new("tests", made_by(vec![]));
+        long_lived.get(NOW, Duration::from_secs(900)).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(long_lived.report(NOW).await).unwrap(),
+            json!({
+                "loaded": true,
+                "source": "tests",
+                "access_key_id": "AKID",
+                "temporary": false,
+                "expires_in_s": null,
+            })
+        );
     }
 }

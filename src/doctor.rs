@@ -11,7 +11,7 @@ use ulid::Ulid;
 use crate::access::{Access, UserId};
 use crate::clock::shifted;
 use crate::config::ClockSettings;
-use crate::credentials::source;
+use crate::credentials::CachedCredentials;
 use crate::expiry::Expiry;
 use crate::keys::FileName;
 use crate::policy::ContentLengthRange;
@@ -116,7 +116,11 @@ pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
         .await
     {
         Ok(credentials) => {
-            checks.push(credentials_check(&credentials));
+            // `get` succeeded, so they are cached.
+            let report = resolved.credentials.report(SystemTime::now()).await;
+            if let Some(cached) = &report.cached {
+                checks.push(credentials_check(cached));
+            }
             Some(credentials)
         }
         Err(error) => {
@@ -162,21 +166,21 @@ pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
     checks
 }
 
-fn credentials_check(credentials: &Credentials) -> Check {
-    let source = source(credentials);
-    let key = credentials.access_key_id();
-    match credentials.expiry() {
+fn credentials_check(credentials: &CachedCredentials) -> Check {
+    let CachedCredentials {
+        source,
+        access_key_id: key,
+        expires_in_s,
+        ..
+    } = credentials;
+    match expires_in_s {
         None => Check::pass("credentials", format!("long-lived key {key} from {source}")),
-        Some(expiry) => {
-            let left = expiry
-                .duration_since(SystemTime::now())
-                .unwrap_or_default()
-                .as_secs();
+        Some(left) => {
             let detail = format!(
                 "temporary credentials {key} from {source}, {} min left",
                 left / 60
             );
-            if left < 15 * 60 {
+            if *left < 15 * 60 {
                 Check::warn(
                     "credentials",
                     detail,

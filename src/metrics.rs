@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use serde_json::Value;
-
 use crate::clock::ClockReport;
+use crate::credentials::CredentialsReport;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
@@ -64,7 +63,7 @@ impl Metrics {
     }
 
     /// The exposition text; `clock` and `credentials` are the `/readyz` reports.
-    pub fn render(&self, clock: &ClockReport, credentials: &Value) -> String {
+    pub fn render(&self, clock: &ClockReport, credentials: &CredentialsReport) -> String {
         let mut text = String::new();
         family(
             &mut text,
@@ -156,18 +155,80 @@ impl Metrics {
                 store.probe_failures
             );
         }
-        if credentials["loaded"] == true {
+        if let Some(cached) = &credentials.cached {
             family(
                 &mut text,
                 "presigned_post_credentials_seconds_left",
                 "gauge",
                 "Seconds until the signing credentials expire (+Inf if they do not).",
             );
-            let left = credentials["expires_in_s"]
-                .as_u64()
+            let left = cached
+                .expires_in_s
                 .map_or_else(|| "+Inf".to_owned(), |s| s.to_string());
             let _ = writeln!(text, "presigned_post_credentials_seconds_left {left}");
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::StoreClockReport;
+    use crate::credentials::CachedCredentials;
+
+    fn store_clock(measured_offset_ms: Option<i64>, probe_failures: u64) -> ClockReport {
+        ClockReport::Store(StoreClockReport {
+            correct: true,
+            applied_offset_ms: measured_offset_ms.unwrap_or_default(),
+            measured_offset_ms,
+            uncertainty_ms: measured_offset_ms.map(|_| 600),
+            measured_at: None,
+            probe_failures,
+            last_probe_error: None,
+        })
+    }
+
+    fn loaded(expires_in_s: Option<u64>) -> CredentialsReport {
+        CredentialsReport {
+            cached: Some(CachedCredentials {
+                source: "tests",
+                access_key_id: "AKID".into(),
+                temporary: expires_in_s.is_some(),
+                expires_in_s,
+            }),
+        }
+    }
+
+    fn samples(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn the_clock_and_credential_gauges_come_from_the_reports() {
+        let metrics = Metrics::default();
+        let text = metrics.render(&store_clock(Some(-1_500), 3), &loaded(Some(1_234)));
+        assert_eq!(
+            samples(&text),
+            [
+                "presigned_post_clock_offset_seconds -1.5",
+                "presigned_post_clock_probe_failures_total 3",
+                "presigned_post_credentials_seconds_left 1234",
+            ]
+        );
+
+        let text = metrics.render(&store_clock(None, 1), &loaded(None));
+        assert_eq!(
+            samples(&text),
+            [
+                "presigned_post_clock_probe_failures_total 1",
+                "presigned_post_credentials_seconds_left +Inf",
+            ]
+        );
+
+        let text = metrics.render(&ClockReport::System, &CredentialsReport { cached: None });
+        assert!(samples(&text).is_empty(), "{text}");
     }
 }

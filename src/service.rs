@@ -9,7 +9,7 @@ use ulid::Ulid;
 use crate::access::{Access, UserId};
 use crate::clock::{Clock, ClockReport};
 use crate::config::Config;
-use crate::credentials::{CredentialCache, CredentialsUnavailable};
+use crate::credentials::{CredentialCache, CredentialsReport, CredentialsUnavailable};
 use crate::expiry::{CredentialsExpiring, Expiry, policy_expiration};
 use crate::metrics::Metrics;
 use crate::policy::PolicyError;
@@ -119,7 +119,7 @@ impl Uploader {
     }
 
     /// The cached credentials' source, kind and time left (never the secret).
-    pub async fn credentials_report(&self) -> serde_json::Value {
+    pub async fn credentials_report(&self) -> CredentialsReport {
         self.credentials.report(self.clock.now()).await
     }
 

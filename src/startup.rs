@@ -64,7 +64,7 @@ pub async fn resolve(mut settings: Settings) -> Result<Resolved, StartError> {
                 .ok_or(StartError::NoCredentialsProvider)?;
             (
                 settings.validate(&defaults)?,
-                CredentialCache::new(provider),
+                CredentialCache::new("DefaultChain", provider),
                 None,
             )
         }
@@ -82,7 +82,8 @@ pub async fn resolve(mut settings: Settings) -> Result<Resolved, StartError> {
             config.store_origin = StoreOrigin::Embedded {
                 bucket_dir: store.bucket_dir(),
             };
-            let credentials = CredentialCache::new(store.credentials());
+            let credentials =
+                CredentialCache::new(embedded_store::PROVIDER_NAME, store.credentials());
             (config, credentials, Some(store))
         }
     };

@@ -32,6 +32,8 @@ use self::spool::{Spool, SpooledUploads};
 pub const BUCKET: &str = "local";
 /// The region its signatures are scoped to.
 pub const REGION: &str = "us-east-1";
+/// Where its credentials come from, as `/readyz` and `doctor` name it.
+pub const PROVIDER_NAME: &str = "embedded-store";
 
 /// Why the development store could not start.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +98,7 @@ impl EmbeddedStore {
             random_hex(20),
             None,
             None,
-            "embedded-store",
+            PROVIDER_NAME,
         );
         let mut builder = S3ServiceBuilder::new(file_system);
         builder.set_auth(SimpleAuth::from_single(

@@ -118,8 +118,12 @@ pub async fn spawn_app_with(
     let config = Settings::from_figment(Figment::from(Toml::string(&toml)))
         .and_then(|s| s.validate(&AwsDefaults::default()))
         .expect("test settings are valid");
-    let app = Application::build(config, CredentialCache::new(credentials), options.clock)
-        .expect("build the app");
+    let app = Application::build(
+        config,
+        CredentialCache::new("tests", credentials),
+        options.clock,
+    )
+    .expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
