@@ -106,22 +106,6 @@ impl Refusal {
             Refusal::MetadataTooLarge { .. } => "metadata".into(),
         }
     }
-
-    /// A stable machine-readable name for the rule broken.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::FileName(_) => "invalid-filename",
-            Refusal::ContentTypeMalformed(_) => "invalid-content-type",
-            Refusal::ContentTypeRequired { .. } => "content-type-required",
-            Refusal::ContentTypeNotAllowed { .. } => "content-type-not-allowed",
-            Refusal::TooLarge { .. } => "file-too-large",
-            Refusal::TooSmall { .. } => "file-too-small",
-            Refusal::MetadataNotAllowed { .. } => "metadata-not-allowed",
-            Refusal::MetadataValue { .. }
-            | Refusal::MetadataDuplicate { .. }
-            | Refusal::MetadataTooLarge { .. } => "invalid-metadata",
-        }
-    }
 }
 
 /// A request that fits its profile, with every value safe to put in a policy.

@@ -3,14 +3,13 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
 use super::caller::client_address;
 use super::pages::{Site, error_page};
-use super::problem::Problem;
+use super::problem::ProblemCode;
 use crate::rate_limit::{Budgets, Client};
 use crate::service::Uploader;
 
@@ -34,17 +33,12 @@ pub async fn limit_by_address(
     else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
-    let problem = Problem::too_many_requests(retry_after);
-    uploader.metrics().refused(problem.code());
+    let code = ProblemCode::RateLimited;
+    uploader.metrics().refused(code.code());
     let detail = format!(
         "This address has made too many requests this minute. Please try again in {retry_after} s."
     );
-    let mut page = error_page(
-        &site,
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many requests",
-        &detail,
-    );
+    let mut page = error_page(&site, code.status(), code.title(), &detail);
     page.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     Ok(request.into_response(page))

@@ -1,4 +1,5 @@
-//! HTTP errors as RFC 9457 `application/problem+json`, each with a stable code.
+//! HTTP errors as RFC 9457 `application/problem+json`, each with a stable code from one
+//! registry, [`ProblemCode`].
 
 use std::fmt;
 
@@ -8,17 +9,128 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::service::UploadError;
+use crate::upload::Refusal;
 
-/// A problem answer: status, stable code, human title and detail, and the field at fault.
+/// The prefix of every problem's `type`: `urn:presigned-post:problem:CODE`.
+pub const TYPE_PREFIX: &str = "urn:presigned-post:problem:";
+
+/// Declares [`ProblemCode`]: each variant with its stable code, HTTP status and title, in one
+/// table, and [`ProblemCode::ALL`] listing them.
+macro_rules! problem_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident => ($code:literal, $status:ident, $title:literal),)+) => {
+        /// Every problem this service answers: its stable code, HTTP status and title. Every
+        /// [`Problem`] is built from one, and `static/openapi.json` lists them all (a test
+        /// checks).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemCode {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl ProblemCode {
+            /// Every code, in the order of the table.
+            pub const ALL: &[ProblemCode] = &[$(ProblemCode::$variant,)+];
+
+            /// The stable machine-readable code, such as `file-too-large`.
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $(ProblemCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status answered with it.
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(ProblemCode::$variant => StatusCode::$status,)+
+                }
+            }
+
+            /// The title, for people.
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(ProblemCode::$variant => $title,)+
+                }
+            }
+        }
+    };
+}
+
+problem_codes! {
+    /// The body is not JSON.
+    MalformedJson => ("malformed-json", BAD_REQUEST, "Malformed JSON"),
+    /// The query string cannot be read.
+    MalformedQuery => ("malformed-query", BAD_REQUEST, "Malformed query"),
+    /// The body could not be read off the connection.
+    UnreadableBody => ("unreadable-body", BAD_REQUEST, "Unreadable request body"),
+    /// No valid bearer token where one is needed.
+    Unauthorized => ("unauthorized", UNAUTHORIZED, "Authentication required"),
+    /// A download for a key outside the caller's prefixes.
+    NotYourKey => ("not-your-key", FORBIDDEN, "Not yours to download"),
+    /// No such route.
+    NotFound => ("not-found", NOT_FOUND, "Not found"),
+    /// No profile by that name.
+    UnknownProfile => ("unknown-profile", NOT_FOUND, "Unknown upload profile"),
+    /// The route exists with another method.
+    MethodNotAllowed => ("method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
+    /// The body is over the limit.
+    BodyTooLarge => ("body-too-large", PAYLOAD_TOO_LARGE, "Request body too large"),
+    /// The body is not JSON by its `Content-Type`.
+    UnsupportedMediaType => ("unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+    /// JSON or a query of the wrong shape: a missing, unknown or mistyped field.
+    InvalidField => ("invalid-field", UNPROCESSABLE_ENTITY, "Invalid request field"),
+    /// No profile named, and no default one.
+    ProfileRequired => ("profile-required", UNPROCESSABLE_ENTITY, "Profile required"),
+    /// The file name was refused.
+    InvalidFilename => ("invalid-filename", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The media type is malformed.
+    InvalidContentType => ("invalid-content-type", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The profile restricts types and none was given.
+    ContentTypeRequired => ("content-type-required", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The media type is not one the profile allows.
+    ContentTypeNotAllowed => ("content-type-not-allowed", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The file is over the profile's maximum.
+    FileTooLarge => ("file-too-large", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The file is under the profile's minimum.
+    FileTooSmall => ("file-too-small", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// A metadata name the profile does not list.
+    MetadataNotAllowed => ("metadata-not-allowed", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// Metadata S3 cannot carry: a bad value, a name given twice, or over 2 KB.
+    InvalidMetadata => ("invalid-metadata", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// Over the rate limit.
+    RateLimited => ("rate-limited", TOO_MANY_REQUESTS, "Too many requests"),
+    /// A bug: a checked request made something that cannot be signed.
+    Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
+    /// The store's URL could not be signed.
+    StoreError => ("store-error", BAD_GATEWAY, "Store error"),
+    /// No credentials to sign with.
+    CredentialsUnavailable => ("credentials-unavailable", SERVICE_UNAVAILABLE, "Signing credentials unavailable"),
+    /// The credentials expire too soon for a useful policy.
+    CredentialsExpiring => ("credentials-expiring", SERVICE_UNAVAILABLE, "Signing credentials expiring"),
+}
+
+impl From<&Refusal> for ProblemCode {
+    fn from(refusal: &Refusal) -> Self {
+        match refusal {
+            Refusal::FileName(_) => ProblemCode::InvalidFilename,
+            Refusal::ContentTypeMalformed(_) => ProblemCode::InvalidContentType,
+            Refusal::ContentTypeRequired { .. } => ProblemCode::ContentTypeRequired,
+            Refusal::ContentTypeNotAllowed { .. } => ProblemCode::ContentTypeNotAllowed,
+            Refusal::TooLarge { .. } => ProblemCode::FileTooLarge,
+            Refusal::TooSmall { .. } => ProblemCode::FileTooSmall,
+            Refusal::MetadataNotAllowed { .. } => ProblemCode::MetadataNotAllowed,
+            Refusal::MetadataValue { .. }
+            | Refusal::MetadataDuplicate { .. }
+            | Refusal::MetadataTooLarge { .. } => ProblemCode::InvalidMetadata,
+        }
+    }
+}
+
+/// A problem answer: its code (with status and title), detail, and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    status: StatusCode,
-    code: &'static str,
-    title: &'static str,
+    code: ProblemCode,
     detail: String,
     field: Option<String>,
     retry_after: Option<u64>,
-    bearer_challenge: bool,
 }
 
 #[derive(Serialize)]
@@ -33,26 +145,18 @@ struct Body<'a> {
 }
 
 impl Problem {
-    /// A problem with `status`, a stable `code` and a `title` that reads for people.
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    /// A problem of kind `code`, with a `detail` for people.
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
         Problem {
-            status,
             code,
-            title,
             detail: detail.into(),
             field: None,
             retry_after: None,
-            bearer_challenge: false,
         }
     }
 
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    /// The problem's code.
+    pub fn code(&self) -> ProblemCode {
         self.code
     }
 
@@ -70,22 +174,13 @@ impl Problem {
 
     /// 401 asking for a bearer token.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        let mut problem = Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Authentication required",
-            detail,
-        );
-        problem.bearer_challenge = true;
-        problem
+        Problem::new(ProblemCode::Unauthorized, detail)
     }
 
     /// 429 with the seconds until the client may try again.
     pub fn too_many_requests(retry_after: u64) -> Self {
         Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
+            ProblemCode::RateLimited,
             format!(
                 "this client has used its requests for this minute; try again in {retry_after} s"
             ),
@@ -95,20 +190,13 @@ impl Problem {
 
     /// 404 for a route that does not exist.
     pub fn not_found() -> Self {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
-            "no such route",
-        )
+        Problem::new(ProblemCode::NotFound, "no such route")
     }
 
     /// 405 for a route that exists with another method.
     pub fn method_not_allowed() -> Self {
         Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "Method not allowed",
+            ProblemCode::MethodNotAllowed,
             "this route does not take that method",
         )
     }
@@ -116,24 +204,30 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.title, self.code, self.detail)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code.title(),
+            self.code.code(),
+            self.detail
+        )
     }
 }
 
 impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
     fn error_response(&self) -> HttpResponse {
         let body = Body {
-            kind: format!("urn:presigned-post:problem:{}", self.code),
-            title: self.title,
-            status: self.status.as_u16(),
+            kind: format!("{TYPE_PREFIX}{}", self.code.code()),
+            title: self.code.title(),
+            status: self.code.status().as_u16(),
             detail: &self.detail,
             field: self.field.as_deref(),
         };
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.code.status());
         response
             .insert_header((
                 header::CONTENT_TYPE,
@@ -143,7 +237,7 @@ impl ResponseError for Problem {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
-        if self.bearer_challenge {
+        if self.code == ProblemCode::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"presigned-post\""));
         }
         response.body(serde_json::to_string(&body).expect("a problem always serializes"))
@@ -155,53 +249,86 @@ impl From<UploadError> for Problem {
         let detail = error.to_string();
         match error {
             UploadError::UnknownProfile(_) => {
-                Problem::new(StatusCode::NOT_FOUND, "unknown-profile", "Unknown upload profile", detail)
-                    .with_field("profile")
+                Problem::new(ProblemCode::UnknownProfile, detail).with_field("profile")
             }
             UploadError::Unauthorized(_) => Problem::unauthorized(detail).with_field("profile"),
-            UploadError::NotYourKey(_) => Problem::new(
-                StatusCode::FORBIDDEN,
-                "not-your-key",
-                "Not yours to download",
-                detail,
-            )
-            .with_field("key"),
+            UploadError::NotYourKey(_) => {
+                Problem::new(ProblemCode::NotYourKey, detail).with_field("key")
+            }
             UploadError::Store(_) => Problem::new(
-                StatusCode::BAD_GATEWAY,
-                "store-error",
-                "Store error",
+                ProblemCode::StoreError,
                 "the download URL could not be made",
             ),
-            UploadError::Refused(refusal) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                refusal.code(),
-                "Upload refused",
-                detail,
-            )
-            .with_field(refusal.field()),
+            UploadError::Refused(refusal) => {
+                Problem::new(ProblemCode::from(&refusal), detail).with_field(refusal.field())
+            }
             UploadError::Credentials(_) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "credentials-unavailable",
-                "Signing credentials unavailable",
+                ProblemCode::CredentialsUnavailable,
                 "the service has no credentials to sign with right now; try again shortly",
             )
             .with_retry_after(5),
             UploadError::Expiring(_) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "credentials-expiring",
-                "Signing credentials expiring",
+                ProblemCode::CredentialsExpiring,
                 "the signing credentials expire too soon for a policy that would still work; try again shortly",
             )
             .with_retry_after(10),
             UploadError::Policy(_) => {
                 tracing::error!(%detail, "a checked request made an unsignable policy");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "the policy could not be built",
-                )
+                Problem::new(ProblemCode::Internal, "the policy could not be built")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_problems_have_client_or_server_statuses() {
+        let codes: BTreeSet<&str> = ProblemCode::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(
+            codes.len(),
+            ProblemCode::ALL.len(),
+            "a code is listed twice"
+        );
+        for code in ProblemCode::ALL {
+            let status = code.status();
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code:?}"
+            );
+        }
+    }
+
+    /// Adding a code without documenting it (or leaving a removed one documented) fails here.
+    #[test]
+    fn the_openapi_document_lists_every_problem_code() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../static/openapi.json")).unwrap();
+        let documented: BTreeSet<&str> =
+            doc["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
+                .as_array()
+                .expect("the Problem schema's `type` lists its values")
+                .iter()
+                .map(|t| t.as_str().expect("each type is a string"))
+                .collect();
+        let types: Vec<String> = ProblemCode::ALL
+            .iter()
+            .map(|c| format!("{TYPE_PREFIX}{}", c.code()))
+            .collect();
+        let answered: BTreeSet<&str> = types.iter().map(String::as_str).collect();
+        assert_eq!(
+            documented.difference(&answered).collect::<Vec<_>>(),
+            Vec::<&&str>::new(),
+            "documented in static/openapi.json but never answered"
+        );
+        assert_eq!(
+            answered.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&&str>::new(),
+            "answered but missing from static/openapi.json"
+        );
     }
 }

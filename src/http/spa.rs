@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::identify;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemCode};
 use crate::rate_limit::Budgets;
 use crate::service::Uploader;
 use crate::upload::UploadRequest;
@@ -19,7 +19,7 @@ use crate::upload::UploadRequest;
 /// Counts a refusal by its reason, as every API handler does.
 pub fn counted<T>(uploader: &Uploader, answer: Result<T, Problem>) -> Result<T, Problem> {
     if let Err(problem) = &answer {
-        uploader.metrics().refused(problem.code());
+        uploader.metrics().refused(problem.code().code());
     }
     answer
 }
@@ -46,14 +46,7 @@ async fn companion_params(
     limiter: &Budgets,
 ) -> Result<HttpResponse, Problem> {
     let caller = identify(&request, uploader, limiter)?;
-    let query = query.map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-query",
-            "Malformed query",
-            e.to_string(),
-        )
-    })?;
+    let query = query.map_err(|e| Problem::new(ProblemCode::MalformedQuery, e.to_string()))?;
     let value = |name: &str| {
         query
             .iter()
@@ -70,21 +63,13 @@ async fn companion_params(
         })
         .ok_or_else(|| {
             Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "profile-required",
-                "Profile required",
+                ProblemCode::ProfileRequired,
                 "name the upload profile with `profile=` (or set default_profile)",
             )
             .with_field("profile")
         })?;
     let filename = value("filename").ok_or_else(|| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-field",
-            "Invalid request field",
-            "missing field `filename`",
-        )
-        .with_field("filename")
+        Problem::new(ProblemCode::InvalidField, "missing field `filename`").with_field("filename")
     })?;
     let listed = config
         .profiles
@@ -137,13 +122,7 @@ pub async fn download(
     let answer = async {
         let caller = identify(&request, &uploader, &limiter)?;
         let query = query.map_err(|_| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-field",
-                "Invalid request field",
-                "the query needs `key`",
-            )
-            .with_field("key")
+            Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
         })?;
         let download = uploader
             .download_url(&query.key, caller.user.as_ref())

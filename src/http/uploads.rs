@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt as _;
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::caller::identify;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemCode};
 use super::spa::counted;
 use crate::rate_limit::Budgets;
 use crate::service::Uploader;
@@ -77,9 +76,7 @@ fn require_json(request: &HttpRequest) -> Result<(), Problem> {
         Some("application/json") => Ok(()),
         Some(other) if other.starts_with("application/") && other.ends_with("+json") => Ok(()),
         _ => Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
+            ProblemCode::UnsupportedMediaType,
             "send the request as JSON with `Content-Type: application/json`",
         )),
     }
@@ -87,9 +84,7 @@ fn require_json(request: &HttpRequest) -> Result<(), Problem> {
 
 fn too_large() -> Problem {
     Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body-too-large",
-        "Request body too large",
+        ProblemCode::BodyTooLarge,
         format!("the request body may be at most {MAX_BODY_BYTES} bytes"),
     )
 }
@@ -105,14 +100,7 @@ async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<V
     }
     let mut bytes = Vec::with_capacity(declared.unwrap_or(1024));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable-body",
-                "Unreadable request body",
-                e.to_string(),
-            )
-        })?;
+        let chunk = chunk.map_err(|e| Problem::new(ProblemCode::UnreadableBody, e.to_string()))?;
         if bytes.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
         }
@@ -124,14 +112,8 @@ async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<V
 /// Parses JSON, answering 400 for malformed JSON and 422 (naming the field) for JSON of the
 /// wrong shape.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let malformed = |error: serde_json::Error| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-json",
-            "Malformed JSON",
-            error.to_string(),
-        )
-    };
+    let malformed =
+        |error: serde_json::Error| Problem::new(ProblemCode::MalformedJson, error.to_string());
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -139,12 +121,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         if !inner.is_data() {
             return malformed(inner);
         }
-        let problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-field",
-            "Invalid request field",
-            inner.to_string(),
-        );
+        let problem = Problem::new(ProblemCode::InvalidField, inner.to_string());
         match named_field(&inner.to_string()) {
             _ if path != "." => problem.with_field(path),
             Some(field) => problem.with_field(field),
