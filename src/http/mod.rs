@@ -6,6 +6,7 @@ mod health;
 mod page_limit;
 pub mod pages;
 pub mod problem;
+mod refusals;
 mod spa;
 mod uploads;
 
@@ -33,9 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(limited_page("/uploaded", web::get().to(pages::uploaded)))
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/api/openapi.json", web::get().to(assets::openapi))
-        .service(api("/api/uploads", web::post().to(uploads::create)))
-        .service(api("/s3/params", web::get().to(spa::s3_params)))
-        .service(api("/api/downloads", web::get().to(spa::download)))
+        .service(counted("/api/uploads", web::post().to(uploads::create)))
+        .service(counted("/s3/params", web::get().to(spa::s3_params)))
+        .service(counted("/api/downloads", web::get().to(spa::download)))
         .service(api("/healthz", web::get().to(health::healthz)))
         .service(api("/readyz", web::get().to(health::readyz)))
         .service(api("/metrics", web::get().to(health::metrics)))
@@ -43,7 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A page that costs something (signing, asking the store), so the rate limit counts it
-/// against the client's address; 405 as problem+json for other methods.
+/// against the client's address, and its `429` is counted as a refusal; 405 as problem+json
+/// for other methods.
 fn limited_page(
     path: &str,
     route: actix_web::Route,
@@ -56,7 +58,26 @@ fn limited_page(
         InitError = (),
     >,
 > {
-    api(path, route).wrap(from_fn(page_limit::limit_by_address))
+    api(path, route)
+        .wrap(from_fn(page_limit::limit_by_address))
+        .wrap(from_fn(refusals::count))
+}
+
+/// An API route whose refusals are counted by code in `/metrics`, and 405 as problem+json for
+/// other methods.
+fn counted(
+    path: &str,
+    route: actix_web::Route,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    api(path, route).wrap(from_fn(refusals::count))
 }
 
 /// A route answering `route`, and 405 as problem+json for other methods.

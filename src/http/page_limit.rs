@@ -34,11 +34,12 @@ pub async fn limit_by_address(
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
     let code = ProblemCode::RateLimited;
-    uploader.metrics().refused(code.code());
     let detail = format!(
         "This address has made too many requests this minute. Please try again in {retry_after} s."
     );
     let mut page = error_page(&site, code.status(), code.title(), &detail);
+    // Counted as a refusal like the API's 429, by `refusals::count` around this page.
+    page.extensions_mut().insert(code);
     page.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     Ok(request.into_response(page))

@@ -20,7 +20,8 @@ macro_rules! problem_codes {
     ($($(#[doc = $doc:literal])* $variant:ident => ($code:literal, $status:ident, $title:literal),)+) => {
         /// Every problem this service answers: its stable code, HTTP status and title. Every
         /// [`Problem`] is built from one, and `static/openapi.json` lists them all (a test
-        /// checks).
+        /// checks). An answer carrying one in its extensions is counted as a refusal by that
+        /// code (see `refusals::count`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ProblemCode {
             $($(#[doc = $doc])* $variant,)+
@@ -228,6 +229,7 @@ impl ResponseError for Problem {
             field: self.field.as_deref(),
         };
         let mut response = HttpResponse::build(self.code.status());
+        response.extensions_mut().insert(self.code);
         response
             .insert_header((
                 header::CONTENT_TYPE,

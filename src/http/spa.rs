@@ -16,14 +16,6 @@ use crate::rate_limit::Budgets;
 use crate::service::Uploader;
 use crate::upload::UploadRequest;
 
-/// Counts a refusal by its reason, as every API handler does.
-pub fn counted<T>(uploader: &Uploader, answer: Result<T, Problem>) -> Result<T, Problem> {
-    if let Err(problem) = &answer {
-        uploader.metrics().refused(problem.code().code());
-    }
-    answer
-}
-
 /// `GET /s3/params?filename=…&type=…&metadata[name]=…[&profile=…]`, answered as Uppy
 /// Companion's S3 endpoint does: `{method: "POST", url, fields, expires}`. Metadata names the
 /// profile does not list are left out (Uppy sends `name` and `type` for every file).
@@ -33,19 +25,7 @@ pub async fn s3_params(
     uploader: web::Data<Uploader>,
     limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    counted(
-        &uploader,
-        companion_params(request, query, &uploader, &limiter).await,
-    )
-}
-
-async fn companion_params(
-    request: HttpRequest,
-    query: Result<web::Query<Vec<(String, String)>>, Error>,
-    uploader: &Uploader,
-    limiter: &Budgets,
-) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, uploader, limiter)?;
+    let caller = identify(&request, &uploader, &limiter)?;
     let query = query.map_err(|e| Problem::new(ProblemCode::MalformedQuery, e.to_string()))?;
     let value = |name: &str| {
         query
@@ -119,19 +99,16 @@ pub async fn download(
     uploader: web::Data<Uploader>,
     limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    let answer = async {
-        let caller = identify(&request, &uploader, &limiter)?;
-        let query = query.map_err(|_| {
-            Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
-        })?;
-        let download = uploader
-            .download_url(&query.key, caller.user.as_ref())
-            .await?;
-        Ok(HttpResponse::Ok()
-            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-            .json(download))
-    };
-    counted(&uploader, answer.await)
+    let caller = identify(&request, &uploader, &limiter)?;
+    let query = query.map_err(|_| {
+        Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
+    })?;
+    let download = uploader
+        .download_url(&query.key, caller.user.as_ref())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(download))
 }
 
 /// CORS for `/api/` and `/s3/`: answers preflights from the configured origins and lets them

@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 
 use super::caller::identify;
 use super::problem::{Problem, ProblemCode};
-use super::spa::counted;
 use crate::rate_limit::Budgets;
 use crate::service::Uploader;
 use crate::upload::UploadRequest;
@@ -31,23 +30,14 @@ struct UploadBody {
     metadata: BTreeMap<String, String>,
 }
 
-/// Issues a policy for the file described by the JSON body; counts refusals by reason.
+/// Issues a policy for the file described by the JSON body.
 pub async fn create(
     request: HttpRequest,
     body: web::Payload,
     uploader: web::Data<Uploader>,
     limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    counted(&uploader, issue(request, body, &uploader, &limiter).await)
-}
-
-async fn issue(
-    request: HttpRequest,
-    body: web::Payload,
-    uploader: &Uploader,
-    limiter: &Budgets,
-) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, uploader, limiter)?;
+    let caller = identify(&request, &uploader, &limiter)?;
     require_json(&request)?;
     let bytes = read_body(&request, body).await?;
     let body: UploadBody = parse_json(&bytes)?;

@@ -126,6 +126,23 @@ async fn the_landing_page_is_rate_limited() {
     assert!((1..=60).contains(&retry_after(&limited)));
 }
 
+/// Every refusal of the API and of the limited pages is counted once, by its code — the
+/// pages' `429` pages as much as the API's problems.
+#[tokio::test]
+async fn refusals_are_counted_once_by_their_code() {
+    let app = limited_app(2, "").await;
+    for _ in 0..2 {
+        assert_eq!(api_as(&app, &[]).await, 403);
+    }
+    assert_eq!(api_as(&app, &[]).await, 429);
+    assert_eq!(get(&app, "/upload/files", &[]).await.status(), 429);
+    assert_eq!(get(&app, "/api/uploads", &[]).await.status(), 405);
+    let refusals = |code: &str| format!("presigned_post_refusals_total{{reason=\"{code}\"}}");
+    assert_eq!(app.metric(&refusals("not-your-key")).await, Some(2.0));
+    assert_eq!(app.metric(&refusals("rate-limited")).await, Some(2.0));
+    assert_eq!(app.metric(&refusals("method-not-allowed")).await, Some(1.0));
+}
+
 #[tokio::test]
 async fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
     let app = limited_app(2, "trusted_proxies = [\"127.0.0.1/32\"]").await;

@@ -1,0 +1,29 @@
+//! Refusals counted by their problem code: once per answer, in one place.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+
+use super::problem::ProblemCode;
+use crate::service::Uploader;
+
+/// Counts an answer that carries a [`ProblemCode`] in its extensions — every
+/// `application/problem+json` answer, and the pages that stand for one, such as a page's
+/// `429` — as `presigned_post_refusals_total{reason="CODE"}`.
+pub async fn count(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let uploader = request.app_data::<web::Data<Uploader>>().cloned();
+    let response = next.call(request).await?;
+    let code = response
+        .response()
+        .extensions()
+        .get::<ProblemCode>()
+        .copied();
+    if let (Some(uploader), Some(code)) = (uploader, code) {
+        uploader.metrics().refused(code.code());
+    }
+    Ok(response)
+}
