@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use presigned_post::access::{self, UserId};
-use presigned_post::config::Settings;
+use presigned_post::config::{ConfigError, Settings};
+use presigned_post::startup::{PresignOnceError, StartError};
 use presigned_post::upload::UploadRequest;
 use presigned_post::{bucket_cors, doctor, startup, telemetry};
 
@@ -56,15 +57,36 @@ enum Command {
     HashToken,
 }
 
+/// Why a command failed: each is logged as one error line, except [`CliError::ChecksFailed`],
+/// whose report said why already. Every one exits with status 1.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The settings could not be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The service could not start, or the store and credentials could not be resolved.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// No policy could be made.
+    #[error(transparent)]
+    Presign(#[from] PresignOnceError),
+    /// A command-line value is wrong.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// Standard input could not be read.
+    #[error(transparent)]
+    Stdin(#[from] std::io::Error),
+    /// `doctor` found problems; its report said which.
+    #[error("some checks failed")]
+    ChecksFailed,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_json);
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => match Settings::load(cli.config.as_deref()) {
-            Ok(settings) => startup::serve(settings).await.map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
-        },
+        Command::Serve => serve(cli.config).await,
         Command::Cors => Settings::load(cli.config.as_deref())
             .map(|settings| {
                 let rule = bucket_cors::configuration(&[settings.browser_origin()]);
@@ -73,7 +95,7 @@ async fn main() -> ExitCode {
                     serde_json::to_string_pretty(&rule).expect("JSON always prints")
                 );
             })
-            .map_err(|e| e.to_string()),
+            .map_err(CliError::from),
         Command::Doctor => doctor(cli.config).await,
         Command::Presign {
             profile,
@@ -92,12 +114,12 @@ async fn main() -> ExitCode {
                         access::hash_token(token.trim_end_matches(['\r', '\n']))
                     )
                 })
-                .map_err(|e| e.to_string())
+                .map_err(CliError::from)
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.is_empty() => ExitCode::FAILURE,
+        Err(CliError::ChecksFailed) => ExitCode::FAILURE,
         Err(error) => {
             tracing::error!("{error}");
             ExitCode::FAILURE
@@ -105,13 +127,17 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Runs the checks and prints them; `Err("")` when any failed (the report said why).
-async fn doctor(config: Option<PathBuf>) -> Result<(), String> {
-    let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
+/// Runs the service until it is told to stop.
+async fn serve(config: Option<PathBuf>) -> Result<(), CliError> {
+    let settings = Settings::load(config.as_deref())?;
+    Ok(startup::serve(settings).await?)
+}
+
+/// Runs the checks and prints them; [`CliError::ChecksFailed`] when any failed.
+async fn doctor(config: Option<PathBuf>) -> Result<(), CliError> {
+    let settings = Settings::load(config.as_deref())?;
     let origin = settings.browser_origin();
-    let resolved = startup::resolve(settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    let resolved = startup::resolve(settings).await?;
     if resolved.embedded_store.is_some() {
         println!("no bucket configured: the service uses its development store; nothing to check");
         return Ok(());
@@ -119,9 +145,14 @@ async fn doctor(config: Option<PathBuf>) -> Result<(), String> {
     let checks = doctor::run(&resolved, &origin).await;
     let (report, ok) = doctor::render(&checks);
     print!("{report}");
-    if ok { Ok(()) } else { Err(String::new()) }
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::ChecksFailed)
+    }
 }
 
+/// Prints a signed policy for `file` as JSON, or as a curl command line.
 async fn presign(
     config: Option<PathBuf>,
     profile: &str,
@@ -129,15 +160,15 @@ async fn presign(
     content_type: Option<String>,
     curl: bool,
     user: Option<String>,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let user = user
-        .map(|u| UserId::parse(&u).ok_or("--user takes 1-64 of A-Z a-z 0-9 - _"))
+        .map(|u| UserId::parse(&u).ok_or(CliError::Usage("--user takes 1-64 of A-Z a-z 0-9 - _")))
         .transpose()?;
-    let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
+    let settings = Settings::load(config.as_deref())?;
     let filename = file
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or("--file must name a file")?
+        .ok_or(CliError::Usage("--file must name a file"))?
         .to_owned();
     let size = std::fs::metadata(file).ok().map(|m| m.len());
     let request = UploadRequest {

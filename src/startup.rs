@@ -18,7 +18,7 @@ use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::pages::Site;
 use crate::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
-use crate::service::Uploader;
+use crate::service::{UploadError, Uploader};
 use crate::store_clock::{InProcessStoreClock, SkewCorrectedClock};
 
 /// Why the service could not start.
@@ -36,6 +36,23 @@ pub enum StartError {
     /// The AWS configuration offers no way to find credentials.
     #[error("aws-config found no credentials provider")]
     NoCredentialsProvider,
+}
+
+/// Why `presign_once` made no policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PresignOnceError {
+    /// The store or credentials could not be resolved.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// No bucket is configured: a policy for the development store would die with the command.
+    #[error(
+        "no bucket configured: a policy for the development store would die with this command; \
+         set store.bucket, or use the running service's POST /api/uploads"
+    )]
+    DevelopmentStore,
+    /// The request does not fit the profile, or could not be signed.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
 }
 
 /// What the service and the command-line tools run with, resolved from the settings.
@@ -132,12 +149,10 @@ pub async fn presign_once(
     profile: &str,
     request: &crate::upload::UploadRequest,
     user: Option<&crate::access::UserId>,
-) -> Result<crate::presign::PresignedPost, String> {
-    let resolved = resolve(settings).await.map_err(|e| e.to_string())?;
+) -> Result<crate::presign::PresignedPost, PresignOnceError> {
+    let resolved = resolve(settings).await?;
     if resolved.embedded_store.is_some() {
-        return Err("no bucket configured: a policy for the development store would die with this command; \
-                    set store.bucket, or use the running service's POST /api/uploads"
-            .into());
+        return Err(PresignOnceError::DevelopmentStore);
     }
     let clock = Arc::new(SkewCorrectedClock::new(resolved.clock_settings.correct));
     clock
@@ -148,10 +163,7 @@ pub async fn presign_once(
         )
         .await;
     let uploader = Uploader::new(resolved.config, resolved.credentials, clock);
-    uploader
-        .presign(profile, request, user)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(uploader.presign(profile, request, user).await?)
 }
 
 /// Measures the store's clock now, then every `probe_interval` in the background.
