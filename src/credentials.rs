@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -20,9 +21,13 @@ use crate::expiry::{CREDENTIAL_MARGIN, MIN_POLICY_LIFE};
 pub const RETRY_FETCH_AFTER: Duration = Duration::from_secs(30);
 
 /// No credentials could be had.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no signing credentials available: {0}")]
-pub struct CredentialsUnavailable(pub String);
+#[derive(Debug, thiserror::Error)]
+#[error("no signing credentials available: {source}")]
+pub struct CredentialsUnavailable {
+    /// What the provider said.
+    #[source]
+    source: CredentialsError,
+}
 
 #[derive(Debug)]
 struct Cached {
@@ -184,7 +189,7 @@ impl CredentialCache {
                     }
                     _ => {
                         tracing::error!(%reason, "no signing credentials available");
-                        Err(CredentialsUnavailable(reason))
+                        Err(CredentialsUnavailable { source: error })
                     }
                 }
             }

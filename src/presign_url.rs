@@ -28,8 +28,20 @@ const QUERY_ENCODE: &AsciiSet = &KEY_ENCODE.add(b'/');
 
 /// A URL could not be signed.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot presign the object URL: {0}")]
-pub struct PresignUrlError(String);
+#[error("cannot presign the object URL: {source}")]
+pub struct PresignUrlError {
+    /// What the signer said.
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl PresignUrlError {
+    fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PresignUrlError {
+            source: source.into(),
+        }
+    }
+}
 
 /// The object's URL (unsigned): the bucket URL and the percent-encoded key.
 pub fn object_url(store: &Store, key: &str) -> String {
@@ -81,7 +93,7 @@ pub fn presign_url(
         .time(now)
         .settings(settings)
         .build()
-        .map_err(|e| PresignUrlError(e.to_string()))?
+        .map_err(PresignUrlError::new)?
         .into();
     let request = SignableRequest::new(
         method,
@@ -89,9 +101,9 @@ pub fn presign_url(
         std::iter::empty(),
         SignableBody::UnsignedPayload,
     )
-    .map_err(|e| PresignUrlError(e.to_string()))?;
+    .map_err(PresignUrlError::new)?;
     let (instructions, _signature) = sign(request, &params)
-        .map_err(|e| PresignUrlError(e.to_string()))?
+        .map_err(PresignUrlError::new)?
         .into_parts();
     let query: Vec<String> = instructions
         .params()

@@ -14,7 +14,7 @@ use crate::expiry::{CredentialsExpiring, Expiry, policy_expiration};
 use crate::metrics::Metrics;
 use crate::policy::PolicyError;
 use crate::presign::{PresignedPost, Signer, Target, presign_post};
-use crate::presign_url::presign_object_url;
+use crate::presign_url::{PresignUrlError, presign_object_url};
 use crate::profile::{FormContentType, Profile};
 use crate::signing::SigningKeyCache;
 use crate::upload::{Refusal, UploadRequest, validate};
@@ -61,8 +61,8 @@ pub enum UploadError {
     #[error(transparent)]
     Expiring(#[from] CredentialsExpiring),
     /// A URL could not be signed.
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] PresignUrlError),
     /// A checked request still made an unsignable policy (a bug).
     #[error(transparent)]
     Policy(#[from] PolicyError),
@@ -81,8 +81,20 @@ pub struct StoredObject {
 
 /// The store could not be asked about an object.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot reach the store: {0}")]
-pub struct StoreUnreachable(String);
+pub enum StoreUnreachable {
+    /// No credentials to sign the request with.
+    #[error("cannot reach the store: {0}")]
+    Credentials(#[from] CredentialsUnavailable),
+    /// The request could not be signed.
+    #[error("cannot reach the store: {0}")]
+    Presign(#[from] PresignUrlError),
+    /// The request got no answer.
+    #[error("cannot reach the store: {0}")]
+    Request(#[source] reqwest::Error),
+    /// The store answered with a server error.
+    #[error("cannot reach the store: HEAD answered {0}")]
+    Status(reqwest::StatusCode),
+}
 
 /// Issues signed POST policies.
 #[derive(Debug)]
@@ -126,11 +138,7 @@ impl Uploader {
     /// Asks the store (with a signed HEAD) about `key`; `None` if it does not exist.
     pub async fn stored_object(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable> {
         let now = self.clock.now();
-        let credentials = self
-            .credentials
-            .get(now, HEAD_URL_LIFE)
-            .await
-            .map_err(|e| StoreUnreachable(e.to_string()))?;
+        let credentials = self.credentials.get(now, HEAD_URL_LIFE).await?;
         let url = presign_object_url(
             "HEAD",
             &self.config.store,
@@ -138,23 +146,19 @@ impl Uploader {
             key,
             now,
             HEAD_URL_LIFE,
-        )
-        .map_err(|e| StoreUnreachable(e.to_string()))?;
+        )?;
         let response = self
             .http
             .head(url)
             .send()
             .await
-            .map_err(|e| StoreUnreachable(e.without_url().to_string()))?;
+            .map_err(|e| StoreUnreachable::Request(e.without_url()))?;
         // Any refusal (404, 403, a key the store will not take) means: not confirmed.
         if response.status().is_client_error() {
             return Ok(None);
         }
         if !response.status().is_success() {
-            return Err(StoreUnreachable(format!(
-                "HEAD answered {}",
-                response.status()
-            )));
+            return Err(StoreUnreachable::Status(response.status()));
         }
         let header = |name: &str| {
             response
@@ -264,8 +268,7 @@ impl Uploader {
             key,
             now,
             expires_in,
-        )
-        .map_err(|e| UploadError::Store(e.to_string()))?;
+        )?;
         Ok(Download {
             url,
             key: key.to_owned(),
