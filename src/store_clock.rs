@@ -50,8 +50,17 @@ impl ClockOffset {
 
 /// A probe failed.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot measure the store's clock: {0}")]
-pub struct ProbeError(String);
+pub enum ProbeError {
+    /// The store did not answer.
+    #[error("cannot measure the store's clock: {0}")]
+    Request(#[source] reqwest::Error),
+    /// The answer has no `Date` header.
+    #[error("cannot measure the store's clock: the answer has no Date header")]
+    NoDate,
+    /// The `Date` header is not an HTTP date.
+    #[error("cannot measure the store's clock: the answer's Date header is not an HTTP date")]
+    BadDate,
+}
 
 /// Sends an unsigned `HEAD` to `url` and reads the answer's `Date`.
 pub async fn probe(http: &reqwest::Client, url: &str) -> Result<ClockOffset, ProbeError> {
@@ -61,17 +70,17 @@ pub async fn probe(http: &reqwest::Client, url: &str) -> Result<ClockOffset, Pro
         .timeout(Duration::from_secs(10))
         .send()
         .await
-        .map_err(|e| ProbeError(e.without_url().to_string()))?;
+        .map_err(|e| ProbeError::Request(e.without_url()))?;
     let received = SystemTime::now();
     let date = response
         .headers()
         .get(reqwest::header::DATE)
-        .ok_or_else(|| ProbeError("the answer has no Date header".into()))?;
+        .ok_or(ProbeError::NoDate)?;
     let date = date
         .to_str()
         .ok()
         .and_then(|d| httpdate::parse_http_date(d).ok())
-        .ok_or_else(|| ProbeError("the answer's Date header is not an HTTP date".into()))?;
+        .ok_or(ProbeError::BadDate)?;
     Ok(offset_from(sent, received, date))
 }
 
