@@ -45,6 +45,9 @@ pub enum UploadError {
     /// No profile by that name.
     #[error("there is no upload profile `{0}`")]
     UnknownProfile(String),
+    /// The request names no profile, and there is no default to fall back to.
+    #[error("name the upload profile with `profile=` (or set default_profile)")]
+    ProfileRequired,
     /// The profile needs a bearer token and none (or an unknown one) was given.
     #[error("profile `{0}` needs a valid bearer token")]
     Unauthorized(String),
@@ -77,6 +80,25 @@ pub struct StoredObject {
     pub content_type: Option<String>,
     /// The ETag, without quotes.
     pub etag: Option<String>,
+}
+
+/// What is known of a form upload the landing page was sent to.
+#[derive(Debug)]
+pub enum Confirmation<'a> {
+    /// Not a key a public profile's form makes in this service's bucket.
+    NotMadeHere,
+    /// A key of `profile`'s, but the store has no object with it and the claimed ETag.
+    NotStored {
+        /// The profile whose form makes such keys.
+        profile: &'a Profile,
+    },
+    /// The store holds it.
+    Stored {
+        /// The profile whose form made it.
+        profile: &'a Profile,
+        /// What the store says of it.
+        object: StoredObject,
+    },
 }
 
 /// The store could not be asked about an object.
@@ -231,6 +253,57 @@ impl Uploader {
             .filter_map(|profile| Some((profile, profile.key_prefix.match_key(key)?)))
             .max_by_key(|(_, matched)| matched.specificity)
             .map(|(profile, matched)| (profile, matched.user))
+    }
+
+    /// A signed policy for Uppy Companion's `/s3/params`: the profile named, else
+    /// `default_profile`, else the only one; metadata names the profile does not list are left
+    /// out (Uppy sends `name` and `type` for every file), the rest checked as on the JSON API.
+    pub async fn presign_companion(
+        &self,
+        profile_name: Option<&str>,
+        mut request: UploadRequest,
+        user: Option<&UserId>,
+    ) -> Result<PresignedPost, UploadError> {
+        let profiles = &self.config.profiles;
+        let only = (profiles.len() == 1)
+            .then(|| profiles.keys().next())
+            .flatten();
+        let name = profile_name
+            .or(self.config.default_profile.as_deref())
+            .or(only.map(String::as_str))
+            .ok_or(UploadError::ProfileRequired)?;
+        let listed = &self.profile(name)?.metadata;
+        request
+            .metadata
+            .retain(|name, _| listed.contains(&name.to_ascii_lowercase()));
+        self.presign(name, &request, user).await
+    }
+
+    /// What the landing page after a form upload may say about `key` in `bucket`: whether it is
+    /// a key a public profile's form makes here, and whether the store holds it with the ETag
+    /// the redirect claims (a forged redirect cannot show a fake success).
+    pub async fn confirm_form_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        claimed_etag: Option<&str>,
+    ) -> Result<Confirmation<'_>, StoreUnreachable> {
+        let Some(profile) = self
+            .key_owner(key)
+            .map(|(profile, _)| profile)
+            .filter(|profile| {
+                profile.access == Access::Public && bucket == self.config.store.bucket()
+            })
+        else {
+            return Ok(Confirmation::NotMadeHere);
+        };
+        let claimed = claimed_etag.map(|e| e.trim_matches('"'));
+        Ok(match self.stored_object(key).await? {
+            Some(object) if claimed.is_some() && object.etag.as_deref() == claimed => {
+                Confirmation::Stored { profile, object }
+            }
+            _ => Confirmation::NotStored { profile },
+        })
     }
 
     /// A presigned GET URL for `key`, if its owning profile offers downloads and `user` may

@@ -10,7 +10,7 @@ use crate::access::Access;
 use crate::config::units::human_size;
 use crate::presign::PresignedPost;
 use crate::profile::Profile;
-use crate::service::{UploadError, Uploader};
+use crate::service::{Confirmation, UploadError, Uploader};
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
 #[derive(Debug, Clone)]
@@ -250,13 +250,6 @@ pub async fn uploaded(
             "This page shows an upload after it finishes.",
         );
     };
-    let config = uploader.config();
-    // Only keys of the shape a public profile's form makes are asked about.
-    let profile = uploader
-        .key_owner(&query.key)
-        .map(|(profile, _)| profile)
-        .filter(|profile| profile.access == Access::Public);
-    let back = profile.map_or_else(|| "/".to_owned(), |p| format!("/upload/{}", p.name));
     let mut page = UploadedPage {
         confirmed: false,
         problem: String::new(),
@@ -265,15 +258,14 @@ pub async fn uploaded(
         etag: String::new(),
         size: String::new(),
         content_type: String::new(),
-        back,
+        back: "/".to_owned(),
     };
-    let claimed_etag = query.etag.as_deref().map(|e| e.trim_matches('"'));
-    if query.bucket != config.store.bucket() || profile.is_none() {
-        page.problem = "This is not an upload made here.".into();
-        return html(StatusCode::NOT_FOUND, &site, &page);
-    }
-    match uploader.stored_object(&query.key).await {
-        Ok(Some(object)) if claimed_etag.is_some() && object.etag.as_deref() == claimed_etag => {
+    let confirmation = uploader
+        .confirm_form_upload(&query.bucket, &query.key, query.etag.as_deref())
+        .await;
+    match confirmation {
+        Ok(Confirmation::Stored { profile, object }) => {
+            page.back = format!("/upload/{}", profile.name);
             page.confirmed = true;
             page.etag = object.etag.unwrap_or_default();
             page.size = match object.size {
@@ -284,8 +276,13 @@ pub async fn uploaded(
             page.content_type = object.content_type.unwrap_or_else(|| "unknown".into());
             html(StatusCode::OK, &site, &page)
         }
-        Ok(_) => {
+        Ok(Confirmation::NotStored { profile }) => {
+            page.back = format!("/upload/{}", profile.name);
             page.problem = "The storage has no such file.".into();
+            html(StatusCode::NOT_FOUND, &site, &page)
+        }
+        Ok(Confirmation::NotMadeHere) => {
+            page.problem = "This is not an upload made here.".into();
             html(StatusCode::NOT_FOUND, &site, &page)
         }
         Err(error) => {

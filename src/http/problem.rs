@@ -254,6 +254,9 @@ impl From<UploadError> for Problem {
                 Problem::new(ProblemCode::UnknownProfile, detail).with_field("profile")
             }
             UploadError::Unauthorized(_) => Problem::unauthorized(detail).with_field("profile"),
+            UploadError::ProfileRequired => {
+                Problem::new(ProblemCode::ProfileRequired, detail).with_field("profile")
+            }
             UploadError::NotYourKey(_) => {
                 Problem::new(ProblemCode::NotYourKey, detail).with_field("key")
             }

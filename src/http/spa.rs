@@ -33,37 +33,14 @@ pub async fn s3_params(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let config = uploader.config();
-    let profile_name = value("profile")
-        .or_else(|| config.default_profile.clone())
-        .or_else(|| {
-            (config.profiles.len() == 1)
-                .then(|| config.profiles.keys().next().cloned())
-                .flatten()
-        })
-        .ok_or_else(|| {
-            Problem::new(
-                ProblemCode::ProfileRequired,
-                "name the upload profile with `profile=` (or set default_profile)",
-            )
-            .with_field("profile")
-        })?;
     let filename = value("filename").ok_or_else(|| {
         Problem::new(ProblemCode::InvalidField, "missing field `filename`").with_field("filename")
     })?;
-    let listed = config
-        .profiles
-        .get(&profile_name)
-        .map(|p| p.metadata.clone())
-        .unwrap_or_default();
-    // Names as sent: the profile's rules (case twins included) apply as on the JSON API.
     let metadata = query
         .iter()
         .filter_map(|(k, v)| {
             let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
-            listed
-                .contains(&name.to_ascii_lowercase())
-                .then(|| (name.to_owned(), v.clone()))
+            Some((name.to_owned(), v.clone()))
         })
         .collect();
     let upload = UploadRequest {
@@ -73,7 +50,7 @@ pub async fn s3_params(
         metadata,
     };
     let post = uploader
-        .presign(&profile_name, &upload, caller.user.as_ref())
+        .presign_companion(value("profile").as_deref(), upload, caller.user.as_ref())
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
