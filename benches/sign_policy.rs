@@ -1,18 +1,13 @@
 //! Cost of building and signing one POST policy (the pure path behind `POST /api/uploads`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use criterion::{Criterion, criterion_group, criterion_main};
-use presigned_post::access::Access;
-use presigned_post::content_type::ContentTypePattern;
-use presigned_post::expiry::Expiry;
-use presigned_post::keys::KeyPrefix;
-use presigned_post::policy::ContentLengthRange;
 use presigned_post::presign::{Signer, Target, presign_post};
-use presigned_post::profile::Profile;
+use presigned_post::profile::ProfileSpec;
 use presigned_post::signing::SigningKeyCache;
 use presigned_post::store::{AddressStyle, Store};
 use presigned_post::upload::{UploadRequest, validate};
@@ -27,18 +22,12 @@ fn bench(c: &mut Criterion) {
         None,
         "bench",
     );
-    let profile = Profile {
-        name: "avatar".into(),
-        key_prefix: KeyPrefix::parse("avatars/").unwrap(),
-        size: ContentLengthRange::new(0, 5 << 20).unwrap(),
-        content_types: vec![ContentTypePattern::parse("image/*").unwrap()],
-        expiry: Expiry::new(Duration::from_secs(900)).unwrap(),
-        metadata: BTreeSet::from(["alt".to_owned()]),
-        content_disposition: None,
-        fixed_fields: vec![("Cache-Control", "max-age=31536000".into())],
-        access: Access::Public,
-        downloads: None,
-    };
+    let profile = ProfileSpec::new("avatar", "avatars/", 0..=5 << 20, Duration::from_secs(900))
+        .content_types(["image/*"])
+        .metadata(["alt"])
+        .fixed_fields(vec![("Cache-Control", "max-age=31536000".into())])
+        .build()
+        .unwrap();
     let request = UploadRequest {
         filename: "holiday photo (1).jpg".into(),
         content_type: Some("image/jpeg".into()),

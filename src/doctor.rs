@@ -8,16 +8,14 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use ulid::Ulid;
 
-use crate::access::{Access, UserId};
+use crate::access::UserId;
 use crate::clock::shifted;
 use crate::config::ClockSettings;
 use crate::credentials::source;
-use crate::expiry::Expiry;
 use crate::keys::FileName;
-use crate::policy::ContentLengthRange;
 use crate::presign::{PresignedPost, Signer, Target, presign_post};
 use crate::presign_url::{presign_object_url, presign_url};
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileSpec};
 use crate::signing::SigningKeyCache;
 use crate::startup::Resolved;
 use crate::store::Store;
@@ -381,29 +379,36 @@ async fn upload_check(
     profile: &Profile,
 ) -> Check {
     let doctor = UserId::parse("presigned-post-doctor").expect("a valid user id");
-    let Some(key_prefix) = profile.key_prefix.for_user(Some(&doctor)) else {
+    let Some(key_prefix) = profile.key_prefix().for_user(Some(&doctor)) else {
         return Check::fail(
             "upload",
             "the profile's key prefix is unusable",
             "check key_prefix",
         );
     };
-    let probe_profile = Profile {
-        name: profile.name.clone(),
-        key_prefix,
-        size: ContentLengthRange::new(0, 1024).expect("a valid range"),
-        content_types: Vec::new(),
-        expiry: Expiry::new(Duration::from_secs(300)).expect("a valid expiry"),
-        metadata: BTreeSet::new(),
-        content_disposition: None,
-        fixed_fields: profile
-            .fixed_fields
-            .iter()
-            .filter(|(name, _)| *name != "success_action_status")
-            .cloned()
-            .collect(),
-        access: Access::Public,
-        downloads: None,
+    let fixed_fields = profile
+        .fixed_fields()
+        .iter()
+        .filter(|(name, _)| *name != "success_action_status")
+        .cloned()
+        .collect();
+    let probe_profile = match ProfileSpec::new(
+        profile.name(),
+        key_prefix.as_str(),
+        0..=1024,
+        Duration::from_secs(300),
+    )
+    .fixed_fields(fixed_fields)
+    .build()
+    {
+        Ok(probe_profile) => probe_profile,
+        Err(problems) => {
+            return Check::fail(
+                "upload",
+                problems.join("; "),
+                "check the profile's settings",
+            );
+        }
     };
     let upload = ValidUpload {
         file_name: FileName::sanitize("presigned-post-doctor.txt").expect("a valid name"),
@@ -474,7 +479,8 @@ async fn upload_check(
             "upload",
             format!(
                 "a test upload under profile {} was refused: {} {code}: {message}",
-                profile.name, answer.0
+                profile.name(),
+                answer.0
             ),
             fix,
         );

@@ -191,17 +191,12 @@ impl Uploader {
     /// with `{user}` in its prefix replaced.
     fn profile_for(&self, name: &str, user: Option<&UserId>) -> Result<Profile, UploadError> {
         let profile = self.profile(name)?;
-        if profile.access == Access::Token && user.is_none() {
+        if profile.access() == Access::Token && user.is_none() {
             return Err(UploadError::Unauthorized(name.to_owned()));
         }
-        let key_prefix = profile
-            .key_prefix
+        profile
             .for_user(user)
-            .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))?;
-        Ok(Profile {
-            key_prefix,
-            ..profile.clone()
-        })
+            .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))
     }
 
     /// A signed policy for one file under profile `profile_name`, for `user` if known.
@@ -224,7 +219,7 @@ impl Uploader {
         self.config
             .profiles
             .values()
-            .filter_map(|profile| Some((profile, profile.key_prefix.match_key(key)?)))
+            .filter_map(|profile| Some((profile, profile.key_prefix().match_key(key)?)))
             .max_by_key(|(_, matched)| matched.specificity)
             .map(|(profile, matched)| (profile, matched.user))
     }
@@ -239,12 +234,12 @@ impl Uploader {
     ) -> Result<Download, UploadError> {
         let not_yours = || UploadError::NotYourKey(key.to_owned());
         let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
-        let may_read = match profile.access {
+        let may_read = match profile.access() {
             Access::Public => true,
             Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
         };
         let expiry = profile
-            .downloads
+            .downloads()
             .filter(|_| may_read)
             .ok_or_else(not_yours)?;
         let now = self.clock.now();
@@ -301,8 +296,11 @@ impl Uploader {
         target: Target<'_>,
     ) -> Result<PresignedPost, UploadError> {
         let now = self.clock.now();
-        let credentials = self.credentials.get(now, profile.expiry.duration()).await?;
-        let expires_at = policy_expiration(now, profile.expiry, credentials.expiry())?;
+        let credentials = self
+            .credentials
+            .get(now, profile.expiry().duration())
+            .await?;
+        let expires_at = policy_expiration(now, profile.expiry(), credentials.expiry())?;
         let signer = Signer {
             store: &self.config.store,
             credentials: &credentials,
@@ -311,8 +309,8 @@ impl Uploader {
             expires_at,
         };
         let post = presign_post(signer, profile, target, Ulid::from_datetime(now))?;
-        self.metrics.issued(&profile.name);
-        tracing::info!(profile = %profile.name, key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
+        self.metrics.issued(profile.name());
+        tracing::info!(profile = %profile.name(), key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
         Ok(post)
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod units;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,11 +14,8 @@ use serde::Deserialize;
 
 use crate::access::{Access, Token, UserId};
 use crate::client_address::TrustedProxies;
-use crate::content_type::ContentTypePattern;
-use crate::expiry::Expiry;
-use crate::keys::KeyPrefix;
-use crate::policy::{ContentLengthRange, FieldName, PolicyValue};
-use crate::profile::{Disposition, Profile};
+use crate::policy::{FieldName, PolicyValue};
+use crate::profile::{Disposition, Profile, ProfileSpec};
 use crate::store::{AddressStyle, Store};
 
 /// The settings file read when `--config` is not given (if it exists).
@@ -539,7 +536,7 @@ impl Settings {
             }
             token
         });
-        if profiles.values().any(|p| p.access == Access::Token) && tokens.is_empty() {
+        if profiles.values().any(|p| p.access() == Access::Token) && tokens.is_empty() {
             problems
                 .push("a profile has access = \"token\" but no [[tokens]] are configured".into());
         }
@@ -602,21 +599,23 @@ fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     let mut problems = Vec::new();
     for (i, a) in list.iter().enumerate() {
         for b in &list[i + 1..] {
-            if a.key_prefix.user_folder_faces_named_folder(&b.key_prefix) {
+            if a.key_prefix()
+                .user_folder_faces_named_folder(b.key_prefix())
+            {
                 problems.push(format!(
                     "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap where \
                      a {{user}} folder meets a named folder: that folder would be some user's; give \
                      them folders that do not contain each other",
-                    a.name,
-                    a.key_prefix.as_str(),
-                    b.name,
-                    b.key_prefix.as_str()
+                    a.name(),
+                    a.key_prefix().as_str(),
+                    b.name(),
+                    b.key_prefix().as_str()
                 ));
                 continue;
             }
-            let access = a.access != b.access;
-            let downloads = a.downloads.is_some() != b.downloads.is_some();
-            if !a.key_prefix.overlaps(&b.key_prefix) || !(access || downloads) {
+            let access = a.access() != b.access();
+            let downloads = a.downloads().is_some() != b.downloads().is_some();
+            if !a.key_prefix().overlaps(b.key_prefix()) || !(access || downloads) {
                 continue;
             }
             let differ = match (access, downloads) {
@@ -628,59 +627,19 @@ fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
                 "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap but \
                  differ in {differ}: one could reach the other's files; give them folders that \
                  do not contain each other",
-                a.name,
-                a.key_prefix.as_str(),
-                b.name,
-                b.key_prefix.as_str()
+                a.name(),
+                a.key_prefix().as_str(),
+                b.name(),
+                b.key_prefix().as_str()
             ));
         }
     }
     problems
 }
 
-fn valid_name(name: &str, max: usize) -> bool {
-    !name.is_empty()
-        && name.len() <= max
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
-}
-
 impl ProfileSettings {
     fn resolve(self, name: &str, store: Option<&Store>) -> Result<Profile, Vec<String>> {
         let mut problems = Vec::new();
-        if !valid_name(name, 64) {
-            problems.push("a profile name is 1-64 characters of a-z, 0-9, `-` and `_`".into());
-        }
-        let key_prefix = KeyPrefix::parse(&self.key_prefix)
-            .map_err(|e| problems.push(format!("key_prefix {e}")))
-            .ok();
-        let size = ContentLengthRange::new(self.min_size, self.max_size)
-            .map_err(|e| problems.push(format!("max_size/min_size: {e}")))
-            .ok();
-        let content_types: Vec<_> = self
-            .content_types
-            .iter()
-            .filter_map(|t| {
-                ContentTypePattern::parse(t)
-                    .map_err(|e| problems.push(format!("content_types: {e}")))
-                    .ok()
-            })
-            .collect();
-        let expiry = Expiry::new(self.expires)
-            .map_err(|e| problems.push(format!("expires {e}")))
-            .ok();
-        let mut metadata = BTreeSet::new();
-        for meta in &self.metadata {
-            let lower = meta.to_ascii_lowercase();
-            if valid_name(&lower, 64) {
-                metadata.insert(lower);
-            } else {
-                problems.push(format!(
-                    "metadata name `{meta}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
-                ));
-            }
-        }
         let content_disposition = self.content_disposition.as_deref().and_then(|d| {
             let parsed = Disposition::parse(d);
             if parsed.is_none() {
@@ -698,33 +657,26 @@ impl ProfileSettings {
             kms_key_id: self.kms_key_id,
             success_action_status: self.success_action_status,
         };
-        let fixed_fields = fixed.into_fields().map_err(|e| problems.push(e)).ok();
-        if key_prefix.as_ref().is_some_and(KeyPrefix::names_user) && self.access != Access::Token {
-            problems.push("key_prefix names {user}, which needs access = \"token\"".into());
-        }
-        let downloads = if self.downloads {
-            Expiry::new(self.download_expires)
-                .map_err(|e| problems.push(format!("download_expires {e}")))
-                .ok()
-        } else {
-            None
-        };
-        let (Some(key_prefix), Some(size), Some(expiry), Some(fixed_fields), true) =
-            (key_prefix, size, expiry, fixed_fields, problems.is_empty())
-        else {
-            return Err(problems);
-        };
-        let profile = Profile {
-            name: name.to_owned(),
-            key_prefix,
-            size,
-            content_types,
-            expiry,
-            metadata,
-            content_disposition,
-            fixed_fields,
-            access: self.access,
-            downloads,
+        let fixed_fields = fixed
+            .into_fields()
+            .map_err(|e| problems.push(e))
+            .unwrap_or_default();
+        let spec = ProfileSpec::new(
+            name,
+            self.key_prefix,
+            self.min_size..=self.max_size,
+            self.expires,
+        )
+        .content_types(self.content_types)
+        .metadata(self.metadata)
+        .content_disposition(content_disposition)
+        .fixed_fields(fixed_fields)
+        .access(self.access)
+        .downloads(self.downloads.then_some(self.download_expires));
+        let profile = match spec.build() {
+            Ok(profile) if problems.is_empty() => profile,
+            Ok(_) => return Err(problems),
+            Err(more) => return Err(more.into_iter().chain(problems).collect()),
         };
         if let Some(store) = store {
             profile
@@ -760,9 +712,9 @@ mod tests {
         )
         .unwrap();
         let avatar = &config.profiles["avatar"];
-        assert_eq!(avatar.size.max(), 5 * 1024 * 1024);
-        assert_eq!(avatar.expiry.duration(), Duration::from_secs(600));
-        assert!(avatar.metadata.contains("alt"));
+        assert_eq!(avatar.size().max(), 5 * 1024 * 1024);
+        assert_eq!(avatar.expiry().duration(), Duration::from_secs(600));
+        assert!(avatar.metadata().contains("alt"));
         assert_eq!(
             config.store.bucket_url(),
             "https://uploads.s3.eu-west-1.amazonaws.com/"

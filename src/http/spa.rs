@@ -89,7 +89,7 @@ async fn companion_params(
     let listed = config
         .profiles
         .get(&profile_name)
-        .map(|p| p.metadata.clone())
+        .map(|p| p.metadata().clone())
         .unwrap_or_default();
     // Names as sent: the profile's rules (case twins included) apply as on the JSON API.
     let metadata = query
