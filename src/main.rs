@@ -116,7 +116,7 @@ async fn doctor(config: Option<PathBuf>) -> Result<(), String> {
         println!("no bucket configured: the service uses its development store; nothing to check");
         return Ok(());
     }
-    let checks = doctor::run(&resolved, &origin).await;
+    let checks = doctor::run(resolved, &origin).await;
     let (report, ok) = doctor::render(&checks);
     print!("{report}");
     if ok { Ok(()) } else { Err(String::new()) }
