@@ -1,25 +1,36 @@
-//! Cost of building and signing one POST policy (the pure path behind `POST /api/uploads`).
+//! Cost of issuing one POST policy the way `POST /api/uploads` does: the upload service checks
+//! the request, takes cached credentials and the time (a fixed clock here), builds the policy
+//! and signs it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use criterion::{Criterion, criterion_group, criterion_main};
-use presigned_post::access::Access;
-use presigned_post::content_type::ContentTypePattern;
-use presigned_post::expiry::Expiry;
-use presigned_post::keys::KeyPrefix;
-use presigned_post::policy::ContentLengthRange;
-use presigned_post::presign::{Signer, Target, presign_post};
-use presigned_post::profile::Profile;
-use presigned_post::signing::SigningKeyCache;
-use presigned_post::store::{AddressStyle, Store};
-use presigned_post::upload::{UploadRequest, validate};
-use ulid::Ulid;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use presigned_post::clock::FixedClock;
+use presigned_post::config::{AwsDefaults, Config, Settings};
+use presigned_post::credentials::CredentialCache;
+use presigned_post::profile::ProfileSpec;
+use presigned_post::service::Uploader;
+use presigned_post::upload::UploadRequest;
 
 fn bench(c: &mut Criterion) {
-    let store = Store::new("uploads", "eu-west-1", None, AddressStyle::default()).unwrap();
+    let mut config: Config = Settings::from_figment(Figment::from(Toml::string(
+        "[store]\nbucket = \"uploads\"\nregion = \"eu-west-1\"",
+    )))
+    .and_then(|settings| settings.validate(&AwsDefaults::default()))
+    .unwrap();
+    let profile = ProfileSpec::new("avatar", "avatars/", 0..=5 << 20, Duration::from_secs(900))
+        .content_types(["image/*"])
+        .metadata(["alt"])
+        .fixed_fields(vec![("Cache-Control", "max-age=31536000".into())])
+        .build()
+        .unwrap();
+    config.profiles = BTreeMap::from([("avatar".to_owned(), profile)]);
     let credentials = Credentials::new(
         "AKIAIOSFODNN7EXAMPLE",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -27,17 +38,16 @@ fn bench(c: &mut Criterion) {
         None,
         "bench",
     );
-    let profile = Profile {
-        name: "avatar".into(),
-        key_prefix: KeyPrefix::parse("avatars/").unwrap(),
-        size: ContentLengthRange::new(0, 5 << 20).unwrap(),
-        content_types: vec![ContentTypePattern::parse("image/*").unwrap()],
-        expiry: Expiry::new(Duration::from_secs(900)).unwrap(),
-        metadata: BTreeSet::from(["alt".to_owned()]),
-        content_disposition: None,
-        fixed_fields: vec![("Cache-Control", "max-age=31536000".into())],
-        access: Access::Public,
-        downloads: None,
+    let clock = Arc::new(FixedClock(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+    ));
+    // A fresh uploader has neither credentials nor a signing key cached.
+    let uploader = || {
+        Uploader::new(
+            config.clone(),
+            CredentialCache::new("bench", credentials.clone()),
+            clock.clone(),
+        )
     };
     let request = UploadRequest {
         filename: "holiday photo (1).jpg".into(),
@@ -45,27 +55,23 @@ fn bench(c: &mut Criterion) {
         size: Some(1_234_567),
         metadata: BTreeMap::from([("alt".into(), "A beach".into())]),
     };
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-    let warm_keys = SigningKeyCache::default();
-    let id = Ulid::from_parts(1_795_000_000_000, 7);
-
-    let sign = |keys: &SigningKeyCache| {
-        let upload = validate(&profile, black_box(&request)).unwrap();
-        let signer = Signer {
-            store: &store,
-            credentials: &credentials,
-            signing_keys: keys,
-            now,
-            expires_at: now + Duration::from_secs(900),
-        };
-        presign_post(signer, &profile, Target::File(&upload), id).unwrap()
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let sign = |uploader: &Uploader| {
+        runtime
+            .block_on(uploader.presign("avatar", black_box(&request), None))
+            .unwrap()
     };
+
+    let warm = uploader();
+    sign(&warm);
     c.bench_function("validate+build+sign one policy (signing key cached)", |b| {
-        b.iter(|| sign(&warm_keys))
+        b.iter(|| sign(&warm))
     });
     c.bench_function(
         "validate+build+sign one policy (signing key derived)",
-        |b| b.iter(|| sign(&SigningKeyCache::default())),
+        |b| b.iter_batched_ref(uploader, |cold| sign(cold), BatchSize::SmallInput),
     );
 }
 

@@ -1,28 +1,23 @@
 //! `presigned-post doctor`: checks the configured store the way uploads will use it, and says
 //! what to fix in plain words.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use ulid::Ulid;
 
-use crate::access::{Access, UserId};
-use crate::clock::shifted;
-use crate::config::ClockSettings;
+use crate::access::UserId;
+use crate::config::{ClockSettings, Config};
 use crate::credentials::CachedCredentials;
-use crate::expiry::Expiry;
-use crate::keys::FileName;
-use crate::policy::ContentLengthRange;
-use crate::presign::{PresignedPost, Signer, Target, presign_post};
 use crate::presign_url::{presign_object_url, presign_url};
-use crate::profile::Profile;
-use crate::signing::SigningKeyCache;
+use crate::profile::{Profile, ProfileSpec};
+use crate::service::{UploadError, Uploader};
 use crate::startup::Resolved;
 use crate::store::Store;
-use crate::store_clock::probe;
-use crate::upload::ValidUpload;
+use crate::store_clock::SkewCorrectedClock;
+use crate::upload::UploadRequest;
 
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,19 +100,26 @@ pub fn render(checks: &[Check]) -> (String, bool) {
 }
 
 /// Runs every check against the resolved store; `origin` is where browsers load the pages.
-pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
-    let store = &resolved.config.store;
+///
+/// Time comes from the clock the service would sign with (the store's, measured here once),
+/// and the test upload is signed by the upload service itself.
+pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
+    let Resolved {
+        config,
+        credentials: credential_cache,
+        clock_settings,
+        embedded_store: _embedded_store,
+    } = resolved;
     let http = reqwest::Client::new();
     let mut checks = Vec::new();
 
-    let credentials = match resolved
-        .credentials
+    let credentials = match credential_cache
         .get(SystemTime::now(), Duration::from_secs(900))
         .await
     {
         Ok(credentials) => {
             // `get` succeeded, so they are cached.
-            let report = resolved.credentials.report(SystemTime::now()).await;
+            let report = credential_cache.report(SystemTime::now()).await;
             if let Some(cached) = &report.cached {
                 checks.push(credentials_check(cached));
             }
@@ -133,37 +135,72 @@ pub async fn run(resolved: &Resolved, origin: &str) -> Vec<Check> {
         }
     };
 
-    let offset_ms = match probe(&http, store.bucket_url()).await {
-        Ok(offset) => {
-            checks.push(clock_check(offset.offset_ms, &resolved.clock_settings));
-            offset.correction_ms()
-        }
-        Err(error) => {
-            checks.push(Check::fail(
-                "clock",
-                format!(
-                    "the store at {} did not answer: {error}",
-                    store.bucket_url()
-                ),
-                "check store.endpoint, the network, and that the store is running",
-            ));
-            0
-        }
-    };
+    let clock = Arc::new(SkewCorrectedClock::new(clock_settings.correct));
+    let bucket_url = config.store.bucket_url();
+    clock
+        .measure(&http, bucket_url, clock_settings.warn_after)
+        .await;
+    match clock.last_offset() {
+        Some(offset) => checks.push(clock_check(offset.offset_ms, &clock_settings)),
+        None => checks.push(Check::fail(
+            "clock",
+            format!(
+                "the store at {bucket_url} did not answer: {}",
+                clock.last_error().unwrap_or_default()
+            ),
+            "check store.endpoint, the network, and that the store is running",
+        )),
+    }
 
     let Some(credentials) = credentials else {
         return checks;
     };
-    let now = shifted(SystemTime::now(), offset_ms);
-    let (bucket, bucket_exists) = bucket_check(&http, store, &credentials, now).await;
+    // The test upload uses a small, short-lived variant of the first profile; the upload
+    // service is given only that one.
+    let probe = config.profiles.values().next().map(probe_profile);
+    let profiles = match &probe {
+        Some(Ok(profile)) => BTreeMap::from([(profile.name().to_owned(), profile.clone())]),
+        _ => BTreeMap::new(),
+    };
+    let uploader = Uploader::new(Config { profiles, ..config }, credential_cache, clock);
+    let store = &uploader.config().store;
+    let (bucket, bucket_exists) = bucket_check(&http, store, &credentials, uploader.now()).await;
     checks.push(bucket);
     if bucket_exists {
-        checks.push(cors_check(&http, store, &credentials, now, origin).await);
-        if let Some(profile) = resolved.config.profiles.values().next() {
-            checks.push(upload_check(&http, store, &credentials, now, profile).await);
+        checks.push(cors_check(&http, store, &credentials, uploader.now(), origin).await);
+        match probe {
+            Some(Ok(profile)) => {
+                checks.push(upload_check(&http, &uploader, &credentials, profile.name()).await)
+            }
+            Some(Err(problems)) => checks.push(Check::fail(
+                "upload",
+                problems.join("; "),
+                "check the profile's settings",
+            )),
+            None => {}
         }
     }
     checks
+}
+
+/// The profile the test upload uses: `profile`'s prefix and fixed fields (but no
+/// `success_action_status`, so the store answers 204), any type, up to 1 KiB, 5 minutes.
+fn probe_profile(profile: &Profile) -> Result<Profile, Vec<String>> {
+    let fixed_fields = profile
+        .fixed_fields()
+        .iter()
+        .filter(|(name, _)| *name != "success_action_status")
+        .cloned()
+        .collect();
+    ProfileSpec::new(
+        profile.name(),
+        profile.key_prefix().as_str(),
+        0..=1024,
+        Duration::from_secs(300),
+    )
+    .fixed_fields(fixed_fields)
+    .access(profile.access())
+    .build()
 }
 
 fn credentials_check(credentials: &CachedCredentials) -> Check {
@@ -377,58 +414,29 @@ async fn cors_check(
     }
 }
 
+/// Uploads a small file with a policy from `uploader` under profile `profile_name` (as the
+/// user `presigned-post-doctor`, for `{user}` prefixes), then removes it.
 async fn upload_check(
     http: &reqwest::Client,
-    store: &Store,
+    uploader: &Uploader,
     credentials: &Credentials,
-    now: SystemTime,
-    profile: &Profile,
+    profile_name: &str,
 ) -> Check {
     let doctor = UserId::parse("presigned-post-doctor").expect("a valid user id");
-    let Some(key_prefix) = profile.key_prefix.for_user(Some(&doctor)) else {
-        return Check::fail(
-            "upload",
-            "the profile's key prefix is unusable",
-            "check key_prefix",
-        );
-    };
-    let probe_profile = Profile {
-        name: profile.name.clone(),
-        key_prefix,
-        size: ContentLengthRange::new(0, 1024).expect("a valid range"),
-        content_types: Vec::new(),
-        expiry: Expiry::new(Duration::from_secs(300)).expect("a valid expiry"),
-        metadata: BTreeSet::new(),
-        content_disposition: None,
-        fixed_fields: profile
-            .fixed_fields
-            .iter()
-            .filter(|(name, _)| *name != "success_action_status")
-            .cloned()
-            .collect(),
-        access: Access::Public,
-        downloads: None,
-    };
-    let upload = ValidUpload {
-        file_name: FileName::sanitize("presigned-post-doctor.txt").expect("a valid name"),
+    let request = UploadRequest {
+        filename: "presigned-post-doctor.txt".into(),
         content_type: None,
-        metadata: Vec::new(),
+        size: None,
+        metadata: BTreeMap::new(),
     };
-    let keys = SigningKeyCache::default();
-    let signer = Signer {
-        store,
-        credentials,
-        signing_keys: &keys,
-        now,
-        expires_at: now + Duration::from_secs(300),
-    };
-    let post: PresignedPost = match presign_post(
-        signer,
-        &probe_profile,
-        Target::File(&upload),
-        Ulid::from_datetime(now),
-    ) {
+    let post = match uploader
+        .presign(profile_name, &request, Some(&doctor))
+        .await
+    {
         Ok(post) => post,
+        Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
+            return Check::fail("upload", error.to_string(), "check the credentials");
+        }
         Err(error) => {
             return Check::fail("upload", error.to_string(), "check the profile's settings");
         }
@@ -477,18 +485,18 @@ async fn upload_check(
         return Check::fail(
             "upload",
             format!(
-                "a test upload under profile {} was refused: {} {code}: {message}",
-                profile.name, answer.0
+                "a test upload under profile {profile_name} was refused: {} {code}: {message}",
+                answer.0
             ),
             fix,
         );
     }
     let removed = match presign_object_url(
         "DELETE",
-        store,
+        &uploader.config().store,
         credentials,
         &post.key,
-        now,
+        uploader.now(),
         Duration::from_secs(60),
     ) {
         Ok(url) => http

@@ -142,7 +142,7 @@ async fn doctor(config: Option<PathBuf>) -> Result<(), CliError> {
         println!("no bucket configured: the service uses its development store; nothing to check");
         return Ok(());
     }
-    let checks = doctor::run(&resolved, &origin).await;
+    let checks = doctor::run(resolved, &origin).await;
     let (report, ok) = doctor::render(&checks);
     print!("{report}");
     if ok {

@@ -100,12 +100,12 @@ pub fn presign_post(
     let mut builder = profile.policy_builder(signer.store.bucket())?;
     let key = match target {
         Target::File(upload) => {
-            let key = ObjectKey::new(&profile.key_prefix, id, &upload.file_name).to_string();
+            let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).to_string();
             builder = builder.exact("key", &key)?;
             if let Some(content_type) = &upload.content_type {
                 builder = builder.exact("Content-Type", content_type.as_str())?;
             }
-            if let Some(disposition) = profile.content_disposition {
+            if let Some(disposition) = profile.content_disposition() {
                 builder = builder.exact(
                     "Content-Disposition",
                     &disposition.header(upload.file_name.as_str()),
@@ -120,13 +120,13 @@ pub fn presign_post(
             content_type,
             redirect,
         } => {
-            let folder = ObjectKey::folder(&profile.key_prefix, id);
+            let folder = ObjectKey::folder(profile.key_prefix(), id);
             let key = format!("{folder}${{filename}}");
             builder = builder.starts_with("key", &folder, &key)?;
             if let Some(content_type) = content_type {
                 builder = builder.exact("Content-Type", content_type)?;
             }
-            if let Some(disposition) = profile.content_disposition {
+            if let Some(disposition) = profile.content_disposition() {
                 builder = builder.exact("Content-Disposition", disposition.kind())?;
             }
             builder = builder.exact("success_action_redirect", redirect)?;
@@ -172,6 +172,6 @@ pub fn presign_post(
             .duration_since(signer.now)
             .unwrap_or_default()
             .as_secs(),
-        max_size: profile.size.max(),
+        max_size: profile.size().max(),
     })
 }

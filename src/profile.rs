@@ -1,23 +1,16 @@
 //! Upload profiles: what one kind of upload may be (prefix, sizes, types, lifetime, fields).
 
 use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::time::Duration;
 
-use crate::access::Access;
+use crate::access::{Access, UserId};
 use crate::content_type::ContentTypePattern;
 use crate::expiry::Expiry;
 use crate::keys::KeyPrefix;
-use crate::policy::{ContentLengthRange, FieldName, PolicyBuilder, PolicyError, PolicyValue};
-
-/// S3's canned ACLs, the values the `acl` field takes.
-pub const CANNED_ACLS: [&str; 7] = [
-    "private",
-    "public-read",
-    "public-read-write",
-    "authenticated-read",
-    "aws-exec-read",
-    "bucket-owner-read",
-    "bucket-owner-full-control",
-];
+use crate::policy::{
+    Condition, ContentLengthRange, FieldName, Operator, PolicyBuilder, PolicyError, PolicyValue,
+};
 
 /// The `Content-Disposition` an upload is stored with; the file name is added per upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,125 +59,182 @@ impl Disposition {
     }
 }
 
-/// A checked upload profile.
+/// A checked upload profile, made by [`ProfileSpec::build`]; read-only once made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    /// Its name, as used in the API and the page URL.
-    pub name: String,
-    /// Where its keys go.
-    pub key_prefix: KeyPrefix,
-    /// Accepted file sizes.
-    pub size: ContentLengthRange,
-    /// Accepted media types; empty accepts any.
-    pub content_types: Vec<ContentTypePattern>,
-    /// How long its policies live.
-    pub expiry: Expiry,
-    /// `x-amz-meta-*` names a client may send, in lower case.
-    pub metadata: BTreeSet<String>,
-    /// `Content-Disposition` to store, if any.
-    pub content_disposition: Option<Disposition>,
-    /// Fields fixed by the settings (acl, Cache-Control, storage class, encryption,
-    /// success_action_status), each sent with an exact-match condition.
-    pub fixed_fields: Vec<(&'static str, String)>,
-    /// Who may use it.
-    pub access: Access,
-    /// How long download URLs for its objects live, if downloads are enabled.
-    pub downloads: Option<Expiry>,
+    name: String,
+    key_prefix: KeyPrefix,
+    size: ContentLengthRange,
+    content_types: Vec<ContentTypePattern>,
+    expiry: Expiry,
+    metadata: BTreeSet<String>,
+    content_disposition: Option<Disposition>,
+    fixed_fields: Vec<(&'static str, String)>,
+    access: Access,
+    downloads: Option<Expiry>,
 }
 
-/// The optional S3 fields a profile may fix.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FixedFieldSettings {
-    /// Canned ACL.
-    pub acl: Option<String>,
-    /// `Cache-Control` to store.
-    pub cache_control: Option<String>,
-    /// Storage class, e.g. `STANDARD_IA`.
-    pub storage_class: Option<String>,
-    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
-    pub server_side_encryption: Option<String>,
-    /// KMS key for `aws:kms*` encryption.
-    pub kms_key_id: Option<String>,
-    /// 200, 201 (XML body) or 204.
-    pub success_action_status: Option<u16>,
+/// What a profile is made of, as given (from the settings, a test, a tool): the required parts
+/// in [`ProfileSpec::new`], the rest with the builder methods, all checked at once by
+/// [`ProfileSpec::build`].
+#[derive(Debug, Clone)]
+pub struct ProfileSpec {
+    name: String,
+    key_prefix: String,
+    min_size: u64,
+    max_size: u64,
+    content_types: Vec<String>,
+    expires: Duration,
+    metadata: Vec<String>,
+    content_disposition: Option<Disposition>,
+    fixed_fields: Vec<(&'static str, String)>,
+    access: Access,
+    downloads: Option<Duration>,
 }
 
-impl FixedFieldSettings {
-    /// Checks the values and returns them as (field, value) pairs in form order.
-    pub fn into_fields(self) -> Result<Vec<(&'static str, String)>, String> {
-        let mut fields = Vec::new();
-        if let Some(acl) = self.acl {
-            if !CANNED_ACLS.contains(&acl.as_str()) {
-                return Err(format!(
-                    "acl `{acl}` is not one of {}",
-                    CANNED_ACLS.join(", ")
+impl ProfileSpec {
+    /// Profile `name`, for files of `sizes` bytes stored under `key_prefix` (`{user}` as a
+    /// whole folder stands for the caller), with policies that live `expires`; until the
+    /// builder methods say otherwise it accepts any media type and no metadata, stores no
+    /// `Content-Disposition`, fixes no other field, is public and offers no downloads.
+    pub fn new(
+        name: impl Into<String>,
+        key_prefix: impl Into<String>,
+        sizes: RangeInclusive<u64>,
+        expires: Duration,
+    ) -> Self {
+        ProfileSpec {
+            name: name.into(),
+            key_prefix: key_prefix.into(),
+            min_size: *sizes.start(),
+            max_size: *sizes.end(),
+            content_types: Vec::new(),
+            expires,
+            metadata: Vec::new(),
+            content_disposition: None,
+            fixed_fields: Vec::new(),
+            access: Access::Public,
+            downloads: None,
+        }
+    }
+
+    /// Accepted media types (`image/png`, `image/*`); none accepts any.
+    pub fn content_types<T: Into<String>>(mut self, types: impl IntoIterator<Item = T>) -> Self {
+        self.content_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `x-amz-meta-*` names a client may send (any case; kept in lower case).
+    pub fn metadata<T: Into<String>>(mut self, names: impl IntoIterator<Item = T>) -> Self {
+        self.metadata = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The `Content-Disposition` to store uploads with, if any.
+    pub fn content_disposition(mut self, disposition: Option<Disposition>) -> Self {
+        self.content_disposition = disposition;
+        self
+    }
+
+    /// Form fields every upload must send with exactly these values (acl, Cache-Control,
+    /// storage class, encryption, success_action_status), in form order.
+    pub fn fixed_fields(mut self, fields: Vec<(&'static str, String)>) -> Self {
+        self.fixed_fields = fields;
+        self
+    }
+
+    /// Who may use the profile.
+    pub fn access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// Offer download URLs living `expires` for the profile's objects (`None`: no downloads).
+    pub fn downloads(mut self, expires: Option<Duration>) -> Self {
+        self.downloads = expires;
+        self
+    }
+
+    /// Checks every part and reports every problem found, each naming its setting.
+    pub fn build(self) -> Result<Profile, Vec<String>> {
+        let mut problems = Vec::new();
+        if !valid_name(&self.name) {
+            problems.push("a profile name is 1-64 characters of a-z, 0-9, `-` and `_`".into());
+        }
+        let key_prefix = KeyPrefix::parse(&self.key_prefix)
+            .map_err(|e| problems.push(format!("key_prefix {e}")))
+            .ok();
+        let size = ContentLengthRange::new(self.min_size, self.max_size)
+            .map_err(|e| problems.push(format!("max_size/min_size: {e}")))
+            .ok();
+        let content_types: Vec<_> = self
+            .content_types
+            .iter()
+            .filter_map(|t| {
+                ContentTypePattern::parse(t)
+                    .map_err(|e| problems.push(format!("content_types: {e}")))
+                    .ok()
+            })
+            .collect();
+        let expiry = Expiry::new(self.expires)
+            .map_err(|e| problems.push(format!("expires {e}")))
+            .ok();
+        let mut metadata = BTreeSet::new();
+        for meta in &self.metadata {
+            let lower = meta.to_ascii_lowercase();
+            if valid_name(&lower) {
+                metadata.insert(lower);
+            } else {
+                problems.push(format!(
+                    "metadata name `{meta}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
                 ));
             }
-            fields.push(("acl", acl));
         }
-        if let Some(cache_control) = self.cache_control {
-            fields.push((
-                "Cache-Control",
-                policy_value("cache_control", "Cache-Control", cache_control)?,
-            ));
+        for (field, value) in &self.fixed_fields {
+            if let Err(e) = exact_condition(field, value) {
+                problems.push(format!("{field}: {e}"));
+            }
         }
-        if let Some(class) = self.storage_class {
-            if class.is_empty() || !class.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
-                return Err(format!(
-                    "storage_class `{class}` is not a storage class such as STANDARD_IA"
-                ));
-            }
-            fields.push(("x-amz-storage-class", class));
+        if key_prefix.as_ref().is_some_and(KeyPrefix::names_user) && self.access != Access::Token {
+            problems.push("key_prefix names {user}, which needs access = \"token\"".into());
         }
-        match (self.server_side_encryption, self.kms_key_id) {
-            (Some(sse), kms) if ["AES256", "aws:kms", "aws:kms:dsse"].contains(&sse.as_str()) => {
-                let is_kms = sse.starts_with("aws:kms");
-                fields.push(("x-amz-server-side-encryption", sse));
-                match kms {
-                    Some(key) if is_kms => {
-                        let field = "x-amz-server-side-encryption-aws-kms-key-id";
-                        fields.push((field, policy_value("kms_key_id", field, key)?));
-                    }
-                    Some(_) => return Err(
-                        "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
-                            .into(),
-                    ),
-                    None => {}
-                }
-            }
-            (Some(sse), _) => {
-                return Err(format!(
-                    "server_side_encryption `{sse}` is not AES256, aws:kms or aws:kms:dsse"
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(
-                    "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
-                        .into(),
-                );
-            }
-            (None, None) => {}
+        let downloads = self.downloads.and_then(|expires| {
+            Expiry::new(expires)
+                .map_err(|e| problems.push(format!("download_expires {e}")))
+                .ok()
+        });
+        match (key_prefix, size, expiry) {
+            (Some(key_prefix), Some(size), Some(expiry)) if problems.is_empty() => Ok(Profile {
+                name: self.name,
+                key_prefix,
+                size,
+                content_types,
+                expiry,
+                metadata,
+                content_disposition: self.content_disposition,
+                fixed_fields: self.fixed_fields,
+                access: self.access,
+                downloads,
+            }),
+            _ => Err(problems),
         }
-        if let Some(status) = self.success_action_status {
-            if ![200, 201, 204].contains(&status) {
-                return Err(format!(
-                    "success_action_status {status} is not 200, 201 or 204"
-                ));
-            }
-            fields.push(("success_action_status", status.to_string()));
-        }
-        Ok(fields)
     }
 }
 
-/// `value` of the setting `setting`, refused here (at start) if the policy could not carry it
-/// as form field `field`: `$`, `\` and control characters (see [`PolicyValue`]).
-fn policy_value(setting: &str, field: &str, value: String) -> Result<String, String> {
-    let name = FieldName::parse(field).map_err(|e| e.to_string())?;
-    match PolicyValue::parse(&name, &value) {
-        Ok(_) => Ok(value),
-        Err(e) => Err(format!("{setting}: {e}")),
-    }
+/// 1-64 characters of a-z, 0-9, `-` and `_` (profile and metadata names).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+}
+
+/// Whether a policy can require form field `field` to be exactly `value`.
+fn exact_condition(field: &str, value: &str) -> Result<Condition, PolicyError> {
+    let name = FieldName::parse(field)?;
+    let value = PolicyValue::parse(&name, value)?;
+    Condition::new(name, Operator::Eq, value)
 }
 
 /// What the HTML form (which cannot see the file before it is sent) does about media types.
@@ -201,6 +251,65 @@ pub enum FormContentType {
 }
 
 impl Profile {
+    /// Its name, as used in the API and the page URL.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where its keys go (`{user}` not yet filled in; see [`Profile::for_user`]).
+    pub fn key_prefix(&self) -> &KeyPrefix {
+        &self.key_prefix
+    }
+
+    /// Accepted file sizes.
+    pub fn size(&self) -> ContentLengthRange {
+        self.size
+    }
+
+    /// Accepted media types; empty accepts any.
+    pub fn content_types(&self) -> &[ContentTypePattern] {
+        &self.content_types
+    }
+
+    /// How long its policies live.
+    pub fn expiry(&self) -> Expiry {
+        self.expiry
+    }
+
+    /// `x-amz-meta-*` names a client may send, in lower case.
+    pub fn metadata(&self) -> &BTreeSet<String> {
+        &self.metadata
+    }
+
+    /// `Content-Disposition` to store, if any.
+    pub fn content_disposition(&self) -> Option<Disposition> {
+        self.content_disposition
+    }
+
+    /// Fields fixed by the settings, each sent with an exact-match condition, in form order.
+    pub fn fixed_fields(&self) -> &[(&'static str, String)] {
+        &self.fixed_fields
+    }
+
+    /// Who may use it.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// How long download URLs for its objects live, if downloads are enabled.
+    pub fn downloads(&self) -> Option<Expiry> {
+        self.downloads
+    }
+
+    /// The profile as `user` uses it, `{user}` in its prefix replaced by their id; `None` if
+    /// the prefix names `{user}` and there is no user.
+    pub fn for_user(&self, user: Option<&UserId>) -> Option<Profile> {
+        Some(Profile {
+            key_prefix: self.key_prefix.for_user(user)?,
+            ..self.clone()
+        })
+    }
+
     /// How the HTML form handles `Content-Type` for this profile.
     pub fn form_content_type(&self) -> FormContentType {
         match self.content_types.as_slice() {
@@ -224,71 +333,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fixed_fields_are_checked_and_ordered() {
-        let settings = FixedFieldSettings {
-            acl: Some("private".into()),
-            cache_control: Some("max-age=60".into()),
-            storage_class: Some("STANDARD_IA".into()),
-            server_side_encryption: Some("aws:kms".into()),
-            kms_key_id: Some("alias/uploads".into()),
-            success_action_status: Some(201),
-        };
-        let fields = settings.into_fields().unwrap();
-        let names: Vec<_> = fields.iter().map(|(n, _)| *n).collect();
-        assert_eq!(
-            names,
-            [
-                "acl",
-                "Cache-Control",
-                "x-amz-storage-class",
-                "x-amz-server-side-encryption",
-                "x-amz-server-side-encryption-aws-kms-key-id",
-                "success_action_status"
-            ]
-        );
+    fn a_spec_reports_every_problem_at_once() {
+        let problems = ProfileSpec::new("Bad Name", "../", 0..=6 << 30, Duration::ZERO)
+            .content_types(["nope"])
+            .metadata(["a b"])
+            .fixed_fields(vec![("Cache-Control", "a$b".into())])
+            .downloads(Some(Duration::ZERO))
+            .build()
+            .unwrap_err();
+        let all = problems.join("\n");
+        let expected = [
+            "profile name",
+            "key_prefix",
+            "max_size/min_size",
+            "content_types",
+            "expires",
+            "metadata name",
+            "Cache-Control",
+            "download_expires",
+        ];
+        for expected in expected {
+            assert!(all.contains(expected), "{expected} missing from {all}");
+        }
+        assert_eq!(problems.len(), expected.len(), "one problem each: {all}");
     }
 
     #[test]
-    fn wrong_fixed_fields_are_refused() {
-        let bad = [
-            FixedFieldSettings {
-                acl: Some("everyone".into()),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                storage_class: Some("cold".into()),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                server_side_encryption: Some("rot13".into()),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                kms_key_id: Some("k".into()),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                server_side_encryption: Some("AES256".into()),
-                kms_key_id: Some("k".into()),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                success_action_status: Some(302),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                cache_control: Some("a$b".into()),
-                ..Default::default()
-            },
-            FixedFieldSettings {
-                server_side_encryption: Some("aws:kms".into()),
-                kms_key_id: Some("alias\\uploads".into()),
-                ..Default::default()
-            },
-        ];
-        for settings in bad {
-            assert!(settings.clone().into_fields().is_err(), "{settings:?}");
-        }
+    fn a_user_folder_is_for_token_holders_only() {
+        let spec = ProfileSpec::new("mine", "users/{user}/", 0..=10, Duration::from_secs(60));
+        assert!(spec.clone().build().unwrap_err()[0].contains("needs access = \"token\""));
+        let profile = spec.access(Access::Token).build().unwrap();
+        assert_eq!(profile.for_user(None), None);
+        let alice = UserId::parse("alice").unwrap();
+        let theirs = profile.for_user(Some(&alice)).unwrap();
+        assert_eq!(theirs.key_prefix().as_str(), "users/alice/");
+        assert_eq!(theirs.name(), "mine");
+    }
+
+    #[test]
+    fn metadata_names_are_kept_in_lower_case() {
+        let profile = ProfileSpec::new("p", "", 0..=10, Duration::from_secs(60))
+            .metadata(["Alt", "title"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            profile.metadata().iter().collect::<Vec<_>>(),
+            ["alt", "title"]
+        );
     }
 
     #[test]

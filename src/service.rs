@@ -217,17 +217,12 @@ impl Uploader {
     /// with `{user}` in its prefix replaced.
     fn profile_for(&self, name: &str, user: Option<&UserId>) -> Result<Profile, UploadError> {
         let profile = self.profile(name)?;
-        if profile.access == Access::Token && user.is_none() {
+        if profile.access() == Access::Token && user.is_none() {
             return Err(UploadError::Unauthorized(name.to_owned()));
         }
-        let key_prefix = profile
-            .key_prefix
+        profile
             .for_user(user)
-            .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))?;
-        Ok(Profile {
-            key_prefix,
-            ..profile.clone()
-        })
+            .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))
     }
 
     /// A signed policy for one file under profile `profile_name`, for `user` if known.
@@ -250,7 +245,7 @@ impl Uploader {
         self.config
             .profiles
             .values()
-            .filter_map(|profile| Some((profile, profile.key_prefix.match_key(key)?)))
+            .filter_map(|profile| Some((profile, profile.key_prefix().match_key(key)?)))
             .max_by_key(|(_, matched)| matched.specificity)
             .map(|(profile, matched)| (profile, matched.user))
     }
@@ -272,7 +267,7 @@ impl Uploader {
             .or(self.config.default_profile.as_deref())
             .or(only.map(String::as_str))
             .ok_or(UploadError::ProfileRequired)?;
-        let listed = &self.profile(name)?.metadata;
+        let listed = self.profile(name)?.metadata();
         request
             .metadata
             .retain(|name, _| listed.contains(&name.to_ascii_lowercase()));
@@ -292,7 +287,7 @@ impl Uploader {
             .key_owner(key)
             .map(|(profile, _)| profile)
             .filter(|profile| {
-                profile.access == Access::Public && bucket == self.config.store.bucket()
+                profile.access() == Access::Public && bucket == self.config.store.bucket()
             })
         else {
             return Ok(Confirmation::NotMadeHere);
@@ -316,12 +311,12 @@ impl Uploader {
     ) -> Result<Download, UploadError> {
         let not_yours = || UploadError::NotYourKey(key.to_owned());
         let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
-        let may_read = match profile.access {
+        let may_read = match profile.access() {
             Access::Public => true,
             Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
         };
         let expiry = profile
-            .downloads
+            .downloads()
             .filter(|_| may_read)
             .ok_or_else(not_yours)?;
         let now = self.clock.now();
@@ -377,8 +372,11 @@ impl Uploader {
         target: Target<'_>,
     ) -> Result<PresignedPost, UploadError> {
         let now = self.clock.now();
-        let credentials = self.credentials.get(now, profile.expiry.duration()).await?;
-        let expires_at = policy_expiration(now, profile.expiry, credentials.expiry())?;
+        let credentials = self
+            .credentials
+            .get(now, profile.expiry().duration())
+            .await?;
+        let expires_at = policy_expiration(now, profile.expiry(), credentials.expiry())?;
         let signer = Signer {
             store: &self.config.store,
             credentials: &credentials,
@@ -387,8 +385,8 @@ impl Uploader {
             expires_at,
         };
         let post = presign_post(signer, profile, target, Ulid::from_datetime(now))?;
-        self.metrics.issued(&profile.name);
-        tracing::info!(profile = %profile.name, key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
+        self.metrics.issued(profile.name());
+        tracing::info!(profile = %profile.name(), key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
         Ok(post)
     }
 }

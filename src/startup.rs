@@ -199,10 +199,10 @@ impl Application {
         for (name, profile) in &config.profiles {
             tracing::info!(
                 profile = %name,
-                key_prefix = profile.key_prefix.as_str(),
-                max_size = profile.size.max(),
-                expires_s = profile.expiry.duration().as_secs(),
-                access = if profile.access == crate::access::Access::Public { "public: anyone who can reach the service" } else { "token" },
+                key_prefix = profile.key_prefix().as_str(),
+                max_size = profile.size().max(),
+                expires_s = profile.expiry().duration().as_secs(),
+                access = if profile.access() == crate::access::Access::Public { "public: anyone who can reach the service" } else { "token" },
                 "upload profile"
             );
         }

@@ -128,6 +128,14 @@ impl SkewCorrectedClock {
         self.failures.load(Ordering::Relaxed)
     }
 
+    /// Why the last failed probe failed, if one has.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Probes `url` and applies the result; warns when the store is further off than
     /// `warn_after`. A failure keeps the last offset.
     pub async fn measure(&self, http: &reqwest::Client, url: &str, warn_after: Duration) {

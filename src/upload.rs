@@ -134,37 +134,37 @@ pub fn validate(profile: &Profile, request: &UploadRequest) -> Result<ValidUploa
     let content_type = match &request.content_type {
         Some(text) => {
             let content_type = ContentType::parse(text)?;
-            if !profile.content_types.is_empty()
+            if !profile.content_types().is_empty()
                 && !profile
-                    .content_types
+                    .content_types()
                     .iter()
                     .any(|p| p.matches(&content_type))
             {
                 return Err(Refusal::ContentTypeNotAllowed {
                     content_type: text.clone(),
-                    allowed: listed(&profile.content_types),
+                    allowed: listed(profile.content_types()),
                 });
             }
             Some(content_type)
         }
-        None if profile.content_types.is_empty() => None,
+        None if profile.content_types().is_empty() => None,
         None => {
             return Err(Refusal::ContentTypeRequired {
-                allowed: listed(&profile.content_types),
+                allowed: listed(profile.content_types()),
             });
         }
     };
     if let Some(size) = request.size {
-        if size > profile.size.max() {
+        if size > profile.size().max() {
             return Err(Refusal::TooLarge {
                 size,
-                max: profile.size.max(),
+                max: profile.size().max(),
             });
         }
-        if size < profile.size.min() {
+        if size < profile.size().min() {
             return Err(Refusal::TooSmall {
                 size,
-                min: profile.size.min(),
+                min: profile.size().min(),
             });
         }
     }
@@ -184,10 +184,10 @@ fn metadata(
     let mut total = 0;
     for (name, value) in requested {
         let lower = name.to_ascii_lowercase();
-        if !profile.metadata.contains(&lower) {
+        if !profile.metadata().contains(&lower) {
             return Err(Refusal::MetadataNotAllowed {
                 name: name.clone(),
-                allowed: listed(&profile.metadata),
+                allowed: listed(profile.metadata()),
             });
         }
         let field = format!("x-amz-meta-{lower}");

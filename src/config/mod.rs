@@ -3,7 +3,7 @@
 
 pub mod units;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,11 +14,8 @@ use serde::Deserialize;
 
 use crate::access::{Access, Token, UserId};
 use crate::client_address::TrustedProxies;
-use crate::content_type::ContentTypePattern;
-use crate::expiry::Expiry;
-use crate::keys::KeyPrefix;
-use crate::policy::ContentLengthRange;
-use crate::profile::{Disposition, FixedFieldSettings, Profile};
+use crate::policy::{FieldName, PolicyValue};
+use crate::profile::{Disposition, Profile, ProfileSpec};
 use crate::store::{AddressStyle, Store};
 
 /// The settings file read when `--config` is not given (if it exists).
@@ -259,6 +256,112 @@ impl Default for ProfileSettings {
     }
 }
 
+/// S3's canned ACLs, the values the `acl` field takes.
+pub const CANNED_ACLS: [&str; 7] = [
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
+
+/// The optional S3 fields a profile may fix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixedFieldSettings {
+    /// Canned ACL.
+    pub acl: Option<String>,
+    /// `Cache-Control` to store.
+    pub cache_control: Option<String>,
+    /// Storage class, e.g. `STANDARD_IA`.
+    pub storage_class: Option<String>,
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub server_side_encryption: Option<String>,
+    /// KMS key for `aws:kms*` encryption.
+    pub kms_key_id: Option<String>,
+    /// 200, 201 (XML body) or 204.
+    pub success_action_status: Option<u16>,
+}
+
+impl FixedFieldSettings {
+    /// Checks the values and returns them as (field, value) pairs in form order.
+    pub fn into_fields(self) -> Result<Vec<(&'static str, String)>, String> {
+        let mut fields = Vec::new();
+        if let Some(acl) = self.acl {
+            if !CANNED_ACLS.contains(&acl.as_str()) {
+                return Err(format!(
+                    "acl `{acl}` is not one of {}",
+                    CANNED_ACLS.join(", ")
+                ));
+            }
+            fields.push(("acl", acl));
+        }
+        if let Some(cache_control) = self.cache_control {
+            fields.push((
+                "Cache-Control",
+                policy_value("cache_control", "Cache-Control", cache_control)?,
+            ));
+        }
+        if let Some(class) = self.storage_class {
+            if class.is_empty() || !class.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                return Err(format!(
+                    "storage_class `{class}` is not a storage class such as STANDARD_IA"
+                ));
+            }
+            fields.push(("x-amz-storage-class", class));
+        }
+        match (self.server_side_encryption, self.kms_key_id) {
+            (Some(sse), kms) if ["AES256", "aws:kms", "aws:kms:dsse"].contains(&sse.as_str()) => {
+                let is_kms = sse.starts_with("aws:kms");
+                fields.push(("x-amz-server-side-encryption", sse));
+                match kms {
+                    Some(key) if is_kms => {
+                        let field = "x-amz-server-side-encryption-aws-kms-key-id";
+                        fields.push((field, policy_value("kms_key_id", field, key)?));
+                    }
+                    Some(_) => return Err(
+                        "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
+                            .into(),
+                    ),
+                    None => {}
+                }
+            }
+            (Some(sse), _) => {
+                return Err(format!(
+                    "server_side_encryption `{sse}` is not AES256, aws:kms or aws:kms:dsse"
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
+                        .into(),
+                );
+            }
+            (None, None) => {}
+        }
+        if let Some(status) = self.success_action_status {
+            if ![200, 201, 204].contains(&status) {
+                return Err(format!(
+                    "success_action_status {status} is not 200, 201 or 204"
+                ));
+            }
+            fields.push(("success_action_status", status.to_string()));
+        }
+        Ok(fields)
+    }
+}
+
+/// `value` of the setting `setting`, refused here (at start) if the policy could not carry it
+/// as form field `field`: `$`, `\` and control characters (see [`PolicyValue`]).
+fn policy_value(setting: &str, field: &str, value: String) -> Result<String, String> {
+    let name = FieldName::parse(field).map_err(|e| e.to_string())?;
+    match PolicyValue::parse(&name, &value) {
+        Ok(_) => Ok(value),
+        Err(e) => Err(format!("{setting}: {e}")),
+    }
+}
+
 /// Values the AWS environment supplies when the settings do not.
 #[derive(Debug, Default, Clone)]
 pub struct AwsDefaults {
@@ -433,7 +536,7 @@ impl Settings {
             }
             token
         });
-        if profiles.values().any(|p| p.access == Access::Token) && tokens.is_empty() {
+        if profiles.values().any(|p| p.access() == Access::Token) && tokens.is_empty() {
             problems
                 .push("a profile has access = \"token\" but no [[tokens]] are configured".into());
         }
@@ -496,21 +599,23 @@ fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
     let mut problems = Vec::new();
     for (i, a) in list.iter().enumerate() {
         for b in &list[i + 1..] {
-            if a.key_prefix.user_folder_faces_named_folder(&b.key_prefix) {
+            if a.key_prefix()
+                .user_folder_faces_named_folder(b.key_prefix())
+            {
                 problems.push(format!(
                     "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap where \
                      a {{user}} folder meets a named folder: that folder would be some user's; give \
                      them folders that do not contain each other",
-                    a.name,
-                    a.key_prefix.as_str(),
-                    b.name,
-                    b.key_prefix.as_str()
+                    a.name(),
+                    a.key_prefix().as_str(),
+                    b.name(),
+                    b.key_prefix().as_str()
                 ));
                 continue;
             }
-            let access = a.access != b.access;
-            let downloads = a.downloads.is_some() != b.downloads.is_some();
-            if !a.key_prefix.overlaps(&b.key_prefix) || !(access || downloads) {
+            let access = a.access() != b.access();
+            let downloads = a.downloads().is_some() != b.downloads().is_some();
+            if !a.key_prefix().overlaps(b.key_prefix()) || !(access || downloads) {
                 continue;
             }
             let differ = match (access, downloads) {
@@ -522,59 +627,19 @@ fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
                 "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap but \
                  differ in {differ}: one could reach the other's files; give them folders that \
                  do not contain each other",
-                a.name,
-                a.key_prefix.as_str(),
-                b.name,
-                b.key_prefix.as_str()
+                a.name(),
+                a.key_prefix().as_str(),
+                b.name(),
+                b.key_prefix().as_str()
             ));
         }
     }
     problems
 }
 
-fn valid_name(name: &str, max: usize) -> bool {
-    !name.is_empty()
-        && name.len() <= max
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
-}
-
 impl ProfileSettings {
     fn resolve(self, name: &str, store: Option<&Store>) -> Result<Profile, Vec<String>> {
         let mut problems = Vec::new();
-        if !valid_name(name, 64) {
-            problems.push("a profile name is 1-64 characters of a-z, 0-9, `-` and `_`".into());
-        }
-        let key_prefix = KeyPrefix::parse(&self.key_prefix)
-            .map_err(|e| problems.push(format!("key_prefix {e}")))
-            .ok();
-        let size = ContentLengthRange::new(self.min_size, self.max_size)
-            .map_err(|e| problems.push(format!("max_size/min_size: {e}")))
-            .ok();
-        let content_types: Vec<_> = self
-            .content_types
-            .iter()
-            .filter_map(|t| {
-                ContentTypePattern::parse(t)
-                    .map_err(|e| problems.push(format!("content_types: {e}")))
-                    .ok()
-            })
-            .collect();
-        let expiry = Expiry::new(self.expires)
-            .map_err(|e| problems.push(format!("expires {e}")))
-            .ok();
-        let mut metadata = BTreeSet::new();
-        for meta in &self.metadata {
-            let lower = meta.to_ascii_lowercase();
-            if valid_name(&lower, 64) {
-                metadata.insert(lower);
-            } else {
-                problems.push(format!(
-                    "metadata name `{meta}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
-                ));
-            }
-        }
         let content_disposition = self.content_disposition.as_deref().and_then(|d| {
             let parsed = Disposition::parse(d);
             if parsed.is_none() {
@@ -592,33 +657,26 @@ impl ProfileSettings {
             kms_key_id: self.kms_key_id,
             success_action_status: self.success_action_status,
         };
-        let fixed_fields = fixed.into_fields().map_err(|e| problems.push(e)).ok();
-        if key_prefix.as_ref().is_some_and(KeyPrefix::names_user) && self.access != Access::Token {
-            problems.push("key_prefix names {user}, which needs access = \"token\"".into());
-        }
-        let downloads = if self.downloads {
-            Expiry::new(self.download_expires)
-                .map_err(|e| problems.push(format!("download_expires {e}")))
-                .ok()
-        } else {
-            None
-        };
-        let (Some(key_prefix), Some(size), Some(expiry), Some(fixed_fields), true) =
-            (key_prefix, size, expiry, fixed_fields, problems.is_empty())
-        else {
-            return Err(problems);
-        };
-        let profile = Profile {
-            name: name.to_owned(),
-            key_prefix,
-            size,
-            content_types,
-            expiry,
-            metadata,
-            content_disposition,
-            fixed_fields,
-            access: self.access,
-            downloads,
+        let fixed_fields = fixed
+            .into_fields()
+            .map_err(|e| problems.push(e))
+            .unwrap_or_default();
+        let spec = ProfileSpec::new(
+            name,
+            self.key_prefix,
+            self.min_size..=self.max_size,
+            self.expires,
+        )
+        .content_types(self.content_types)
+        .metadata(self.metadata)
+        .content_disposition(content_disposition)
+        .fixed_fields(fixed_fields)
+        .access(self.access)
+        .downloads(self.downloads.then_some(self.download_expires));
+        let profile = match spec.build() {
+            Ok(profile) if problems.is_empty() => profile,
+            Ok(_) => return Err(problems),
+            Err(more) => return Err(more.into_iter().chain(problems).collect()),
         };
         if let Some(store) = store {
             profile
@@ -654,9 +712,9 @@ mod tests {
         )
         .unwrap();
         let avatar = &config.profiles["avatar"];
-        assert_eq!(avatar.size.max(), 5 * 1024 * 1024);
-        assert_eq!(avatar.expiry.duration(), Duration::from_secs(600));
-        assert!(avatar.metadata.contains("alt"));
+        assert_eq!(avatar.size().max(), 5 * 1024 * 1024);
+        assert_eq!(avatar.expiry().duration(), Duration::from_secs(600));
+        assert!(avatar.metadata().contains("alt"));
         assert_eq!(
             config.store.bucket_url(),
             "https://uploads.s3.eu-west-1.amazonaws.com/"
@@ -698,6 +756,74 @@ mod tests {
             assert!(all.contains(expected), "{expected} missing from {all}");
         }
         assert_eq!(problems.len(), expected.len(), "one problem each: {all}");
+    }
+
+    #[test]
+    fn fixed_fields_are_checked_and_ordered() {
+        let settings = FixedFieldSettings {
+            acl: Some("private".into()),
+            cache_control: Some("max-age=60".into()),
+            storage_class: Some("STANDARD_IA".into()),
+            server_side_encryption: Some("aws:kms".into()),
+            kms_key_id: Some("alias/uploads".into()),
+            success_action_status: Some(201),
+        };
+        let fields = settings.into_fields().unwrap();
+        let names: Vec<_> = fields.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "acl",
+                "Cache-Control",
+                "x-amz-storage-class",
+                "x-amz-server-side-encryption",
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                "success_action_status"
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_fixed_fields_are_refused() {
+        let bad = [
+            FixedFieldSettings {
+                acl: Some("everyone".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                storage_class: Some("cold".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                server_side_encryption: Some("rot13".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                kms_key_id: Some("k".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                server_side_encryption: Some("AES256".into()),
+                kms_key_id: Some("k".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                success_action_status: Some(302),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                cache_control: Some("a$b".into()),
+                ..Default::default()
+            },
+            FixedFieldSettings {
+                server_side_encryption: Some("aws:kms".into()),
+                kms_key_id: Some("alias\\uploads".into()),
+                ..Default::default()
+            },
+        ];
+        for settings in bad {
+            assert!(settings.clone().into_fields().is_err(), "{settings:?}");
+        }
     }
 
     #[test]

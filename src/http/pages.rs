@@ -67,16 +67,16 @@ pub fn error_page(site: &Site, status: StatusCode, title: &str, detail: &str) ->
 
 /// "Up to 5 MiB · PNG or JPEG images" — a profile's limits in words.
 fn limits(profile: &Profile) -> String {
-    let mut words = format!("Up to {}", human_size(profile.size.max()));
-    if profile.size.min() > 0 {
+    let mut words = format!("Up to {}", human_size(profile.size().max()));
+    if profile.size().min() > 0 {
         words = format!(
             "From {} up to {}",
-            human_size(profile.size.min()),
-            human_size(profile.size.max())
+            human_size(profile.size().min()),
+            human_size(profile.size().max())
         );
     }
     let types: Vec<String> = profile
-        .content_types
+        .content_types()
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -119,9 +119,9 @@ pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> Http
     }
     let profiles = profiles
         .values()
-        .filter(|p| p.access == Access::Public)
+        .filter(|p| p.access() == Access::Public)
         .map(|p| ProfileLink {
-            name: p.name.clone(),
+            name: p.name().to_owned(),
             limits: limits(p),
         })
         .collect();
@@ -189,19 +189,19 @@ pub async fn upload_page(
         }
     };
     let types: Vec<String> = profile
-        .content_types
+        .content_types()
         .iter()
         .map(ToString::to_string)
         .collect();
     let page = UploadPage {
-        profile: &profile.name,
+        profile: profile.name(),
         limits: limits(profile),
-        max_size: profile.size.max(),
-        min_size: profile.size.min(),
+        max_size: profile.size().max(),
+        min_size: profile.size().min(),
         accept: types.join(","),
         types: types.join(","),
         needs_script: post.is_none(),
-        downloads: profile.downloads.is_some(),
+        downloads: profile.downloads().is_some(),
         expires_words: post
             .as_ref()
             .map_or_else(String::new, |p| in_words(p.expires_in)),
@@ -265,7 +265,7 @@ pub async fn uploaded(
         .await;
     match confirmation {
         Ok(Confirmation::Stored { profile, object }) => {
-            page.back = format!("/upload/{}", profile.name);
+            page.back = format!("/upload/{}", profile.name());
             page.confirmed = true;
             page.etag = object.etag.unwrap_or_default();
             page.size = match object.size {
@@ -277,7 +277,7 @@ pub async fn uploaded(
             html(StatusCode::OK, &site, &page)
         }
         Ok(Confirmation::NotStored { profile }) => {
-            page.back = format!("/upload/{}", profile.name);
+            page.back = format!("/upload/{}", profile.name());
             page.problem = "The storage has no such file.".into();
             html(StatusCode::NOT_FOUND, &site, &page)
         }

@@ -9,12 +9,10 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use base64::Engine as _;
 use presigned_post::access::{Access, UserId};
-use presigned_post::content_type::{ContentType, ContentTypePattern};
-use presigned_post::expiry::Expiry;
+use presigned_post::content_type::ContentType;
 use presigned_post::keys::KeyPrefix;
-use presigned_post::policy::ContentLengthRange;
 use presigned_post::presign::{PresignedPost, Signer, Target, presign_post};
-use presigned_post::profile::{Disposition, Profile};
+use presigned_post::profile::{Disposition, Profile, ProfileSpec};
 use presigned_post::signing::SigningKeyCache;
 use presigned_post::store::{AddressStyle, Store};
 use presigned_post::upload::{UploadRequest, validate};
@@ -44,33 +42,31 @@ fn profile_strategy() -> impl Strategy<Value = Profile> {
         proptest::option::of(any::<bool>()),
     )
         .prop_map(|(prefix, a, b, types, meta, downloads, attachment)| {
-            let key_prefix = KeyPrefix::parse(PREFIXES[prefix]).unwrap();
-            let access = if key_prefix.names_user() {
+            let key_prefix = PREFIXES[prefix];
+            let access = if KeyPrefix::parse(key_prefix).unwrap().names_user() {
                 Access::Token
             } else {
                 Access::Public
             };
-            Profile {
-                name: "p".into(),
+            ProfileSpec::new(
+                "p",
                 key_prefix,
-                size: ContentLengthRange::new(a.min(b), a.max(b)).unwrap(),
-                content_types: types
-                    .iter()
-                    .map(|t| ContentTypePattern::parse(t).unwrap())
-                    .collect(),
-                expiry: Expiry::new(Duration::from_secs(900)).unwrap(),
-                metadata: meta.iter().map(|m| (*m).to_owned()).collect(),
-                content_disposition: attachment.map(|a| {
-                    if a {
-                        Disposition::Attachment
-                    } else {
-                        Disposition::Inline
-                    }
-                }),
-                fixed_fields: Vec::new(),
-                access,
-                downloads: downloads.then(|| Expiry::new(Duration::from_secs(60)).unwrap()),
-            }
+                a.min(b)..=a.max(b),
+                Duration::from_secs(900),
+            )
+            .content_types(types)
+            .metadata(meta)
+            .content_disposition(attachment.map(|a| {
+                if a {
+                    Disposition::Attachment
+                } else {
+                    Disposition::Inline
+                }
+            }))
+            .access(access)
+            .downloads(downloads.then_some(Duration::from_secs(60)))
+            .build()
+            .unwrap()
         })
 }
 
@@ -219,10 +215,7 @@ proptest! {
     ) {
         let user = UserId::parse(&user).unwrap();
         // What the service does for a caller: `{user}` filled in, then validation.
-        let profile = Profile {
-            key_prefix: template.key_prefix.for_user(Some(&user)).unwrap(),
-            ..template.clone()
-        };
+        let profile = template.for_user(Some(&user)).unwrap();
         let Ok(upload) = validate(&profile, &request) else {
             return Ok(());
         };
@@ -234,29 +227,29 @@ proptest! {
         prop_assert_eq!(keys.len(), 1);
         prop_assert_eq!(&keys[0].0, "eq");
         prop_assert_eq!(&keys[0].2, &post.key);
-        let matched = template.key_prefix.match_key(&post.key);
+        let matched = template.key_prefix().match_key(&post.key);
         prop_assert!(matched.is_some(), "{} is not of the shape made here", post.key);
-        if template.key_prefix.names_user() {
+        if template.key_prefix().names_user() {
             prop_assert_eq!(matched.unwrap().user, Some(user.clone()));
         }
         prop_assert!(conditions.matches.iter().all(|(op, _, _)| op == "eq"));
 
         // The size range is the profile's.
-        prop_assert_eq!(conditions.size, (profile.size.min(), profile.size.max()));
+        prop_assert_eq!(conditions.size, (profile.size().min(), profile.size().max()));
 
         // The type: one the profile allows, when it restricts types.
         let types: Vec<_> = conditions.matches.iter().filter(|(_, f, _)| f == "content-type").collect();
-        if !profile.content_types.is_empty() {
+        if !profile.content_types().is_empty() {
             prop_assert_eq!(types.len(), 1);
             let declared = ContentType::parse(&types[0].2).unwrap();
-            prop_assert!(profile.content_types.iter().any(|p| p.matches(&declared)));
+            prop_assert!(profile.content_types().iter().any(|p| p.matches(&declared)));
         }
 
         // The stored disposition is the profile's, with the file's name.
         let disposition: Vec<_> = conditions.matches.iter()
             .filter(|(_, f, _)| f == "content-disposition")
             .collect();
-        match profile.content_disposition {
+        match profile.content_disposition() {
             Some(kind) => {
                 prop_assert_eq!(disposition.len(), 1);
                 let expected = format!("{}; filename*=", kind.kind());
@@ -271,7 +264,7 @@ proptest! {
             .collect();
         let unique: BTreeSet<_> = meta.iter().collect();
         prop_assert_eq!(unique.len(), meta.len());
-        prop_assert!(meta.iter().all(|m| profile.metadata.contains(*m)));
+        prop_assert!(meta.iter().all(|m| profile.metadata().contains(*m)));
 
         // Every form field is covered by a condition, and every condition by a field.
         let covered: BTreeMap<_, _> = conditions.matches.iter()
@@ -292,7 +285,7 @@ proptest! {
     #[test]
     fn every_form_policy_is_inside_its_profile(template in profile_strategy()) {
         // Forms are for public profiles whose types the form can fix (or that take any type).
-        if template.access != Access::Public {
+        if template.access() != Access::Public {
             return Ok(());
         }
         let content_type = match template.form_content_type() {
@@ -307,27 +300,27 @@ proptest! {
         prop_assert_eq!(key.len(), 1);
         prop_assert_eq!(&key[0].0, "starts-with");
         let folder = &key[0].2;
-        prop_assert!(folder.starts_with(template.key_prefix.as_str()) && folder.ends_with('/'));
+        prop_assert!(folder.starts_with(template.key_prefix().as_str()) && folder.ends_with('/'));
         let example = format!("{folder}name.txt");
-        prop_assert!(template.key_prefix.match_key(&example).is_some());
-        prop_assert_eq!(conditions.size, (template.size.min(), template.size.max()));
+        prop_assert!(template.key_prefix().match_key(&example).is_some());
+        prop_assert_eq!(conditions.size, (template.size().min(), template.size().max()));
         // The stored disposition is the profile's (an `attachment` profile never serves inline).
         let disposition: Vec<_> = conditions.matches.iter()
             .filter(|(_, f, _)| f == "content-disposition")
             .map(|(op, _, v)| (op.as_str(), v.as_str()))
             .collect();
-        match template.content_disposition {
+        match template.content_disposition() {
             Some(kind) => prop_assert_eq!(disposition, vec![("eq", kind.kind())]),
             None => prop_assert!(disposition.is_empty()),
         }
         let types: Vec<_> = conditions.matches.iter().filter(|(_, f, _)| f == "content-type").collect();
-        if template.content_types.is_empty() {
+        if template.content_types().is_empty() {
             prop_assert!(types.is_empty());
         } else {
             prop_assert_eq!(types.len(), 1);
             prop_assert_eq!(&types[0].0, "eq");
             let declared = ContentType::parse(&types[0].2).unwrap();
-            prop_assert!(template.content_types.iter().any(|p| p.matches(&declared)));
+            prop_assert!(template.content_types().iter().any(|p| p.matches(&declared)));
         }
     }
 }
