@@ -11,6 +11,7 @@ use aws_credential_types::Credentials;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use figment::Figment;
 use figment::providers::{Format, Toml};
+use presigned_post::access::Caller;
 use presigned_post::clock::FixedClock;
 use presigned_post::config::{AwsDefaults, Config, Settings};
 use presigned_post::credentials::CredentialCache;
@@ -60,7 +61,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let sign = |uploader: &Uploader| {
         runtime
-            .block_on(uploader.presign("avatar", black_box(&request), None))
+            .block_on(uploader.presign("avatar", black_box(&request), &Caller::Anonymous))
             .unwrap()
     };
 

@@ -37,6 +37,26 @@ impl UserId {
     }
 }
 
+/// Who is asking: anyone, or a user that a configured token vouched for (later also an
+/// identity provider's token). The upload service takes it as given; the HTTP edge decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No credentials: only public profiles.
+    Anonymous,
+    /// An authenticated user, whose id fills `{user}` in key prefixes.
+    User(UserId),
+}
+
+impl Caller {
+    /// The user, if the caller is one.
+    pub fn user(&self) -> Option<&UserId> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::User(user) => Some(user),
+        }
+    }
+}
+
 /// A configured token: only its SHA-256 is kept (the settings hold the hash, never the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {

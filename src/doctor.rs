@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 
-use crate::access::UserId;
+use crate::access::{Caller, UserId};
 use crate::config::{ClockSettings, Config};
 use crate::credentials::CachedCredentials;
 use crate::presign_url::{presign_object_url, presign_url};
@@ -430,7 +430,7 @@ async fn upload_check(
         metadata: BTreeMap::new(),
     };
     let post = match uploader
-        .presign(profile_name, &request, Some(&doctor))
+        .presign(profile_name, &request, &Caller::User(doctor))
         .await
     {
         Ok(post) => post,

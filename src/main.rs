@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use presigned_post::access::{self, UserId};
+use presigned_post::access::{self, Caller, UserId};
 use presigned_post::config::{ConfigError, Settings};
 use presigned_post::startup::{PresignOnceError, StartError};
 use presigned_post::upload::UploadRequest;
@@ -177,7 +177,8 @@ async fn presign(
         size,
         metadata: Default::default(),
     };
-    let post = startup::presign_once(settings, profile, &request, user.as_ref()).await?;
+    let caller = user.map_or(Caller::Anonymous, Caller::User);
+    let post = startup::presign_once(settings, profile, &request, &caller).await?;
     if curl {
         println!("{}", post.curl_command(&file.display().to_string()));
     } else {

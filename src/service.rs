@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ulid::Ulid;
 
-use crate::access::{Access, UserId};
+use crate::access::{Access, Caller, UserId};
 use crate::clock::{Clock, ClockReport};
 use crate::config::Config;
 use crate::credentials::{CredentialCache, CredentialsReport, CredentialsUnavailable};
@@ -225,14 +225,14 @@ impl Uploader {
             .ok_or_else(|| UploadError::Unauthorized(name.to_owned()))
     }
 
-    /// A signed policy for one file under profile `profile_name`, for `user` if known.
+    /// A signed policy for one file under profile `profile_name`, for `caller`.
     pub async fn presign(
         &self,
         profile_name: &str,
         request: &UploadRequest,
-        user: Option<&UserId>,
+        caller: &Caller,
     ) -> Result<PresignedPost, UploadError> {
-        let profile = self.profile_for(profile_name, user)?;
+        let profile = self.profile_for(profile_name, caller.user())?;
         let upload = validate(&profile, request)?;
         self.sign(&profile, Target::File(&upload)).await
     }
@@ -257,7 +257,7 @@ impl Uploader {
         &self,
         profile_name: Option<&str>,
         mut request: UploadRequest,
-        user: Option<&UserId>,
+        caller: &Caller,
     ) -> Result<PresignedPost, UploadError> {
         let profiles = &self.config.profiles;
         let only = (profiles.len() == 1)
@@ -271,7 +271,7 @@ impl Uploader {
         request
             .metadata
             .retain(|name, _| listed.contains(&name.to_ascii_lowercase()));
-        self.presign(name, &request, user).await
+        self.presign(name, &request, caller).await
     }
 
     /// What the landing page after a form upload may say about `key` in `bucket`: whether it is
@@ -301,14 +301,11 @@ impl Uploader {
         })
     }
 
-    /// A presigned GET URL for `key`, if its owning profile offers downloads and `user` may
-    /// read it: anyone for a public profile; for a token profile, a token holder, and only the
-    /// user whose `{user}` folder holds the key.
-    pub async fn download_url(
-        &self,
-        key: &str,
-        user: Option<&UserId>,
-    ) -> Result<Download, UploadError> {
+    /// A presigned GET URL for `key`, if its owning profile offers downloads and `caller` may
+    /// read it: anyone for a public profile; for a token profile, a user, and only the user
+    /// whose `{user}` folder holds the key.
+    pub async fn download_url(&self, key: &str, caller: &Caller) -> Result<Download, UploadError> {
+        let user = caller.user();
         let not_yours = || UploadError::NotYourKey(key.to_owned());
         let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
         let may_read = match profile.access() {

@@ -148,7 +148,7 @@ pub async fn presign_once(
     settings: Settings,
     profile: &str,
     request: &crate::upload::UploadRequest,
-    user: Option<&crate::access::UserId>,
+    caller: &crate::access::Caller,
 ) -> Result<crate::presign::PresignedPost, PresignOnceError> {
     let resolved = resolve(settings).await?;
     if resolved.embedded_store.is_some() {
@@ -163,7 +163,7 @@ pub async fn presign_once(
         )
         .await;
     let uploader = Uploader::new(resolved.config, resolved.credentials, clock);
-    Ok(uploader.presign(profile, request, user).await?)
+    Ok(uploader.presign(profile, request, caller).await?)
 }
 
 /// Measures the store's clock now, then every `probe_interval` in the background.

@@ -9,17 +9,10 @@ use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 
 use super::problem::Problem;
-use crate::access::{Token, UserId, authenticate};
+use crate::access::{Caller, Token, UserId, authenticate};
 use crate::client_address::TrustedProxies;
 use crate::rate_limit::{Budgets, Client};
 use crate::service::Uploader;
-
-/// An identified, not rate-limited caller.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The user of the presented token, if any.
-    pub user: Option<UserId>,
-}
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
 /// than treated as none), then counts the request against the client's rate limit: the
@@ -48,9 +41,7 @@ pub fn identify(
         .requests
         .check(client, now)
         .map_err(Problem::too_many_requests)?;
-    Ok(Caller {
-        user: user.cloned(),
-    })
+    Ok(user.cloned().map_or(Caller::Anonymous, Caller::User))
 }
 
 /// What an `Authorization` header presents: `Some(Ok(token))` for `Bearer TOKEN`,

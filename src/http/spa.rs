@@ -50,7 +50,7 @@ pub async fn s3_params(
         metadata,
     };
     let post = uploader
-        .presign_companion(value("profile").as_deref(), upload, caller.user.as_ref())
+        .presign_companion(value("profile").as_deref(), upload, &caller)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -80,9 +80,7 @@ pub async fn download(
     let query = query.map_err(|_| {
         Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
     })?;
-    let download = uploader
-        .download_url(&query.key, caller.user.as_ref())
-        .await?;
+    let download = uploader.download_url(&query.key, &caller).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .json(download))

@@ -47,9 +47,7 @@ pub async fn create(
         size: body.size,
         metadata: body.metadata,
     };
-    let post = uploader
-        .presign(&body.profile, &upload, caller.user.as_ref())
-        .await?;
+    let post = uploader.presign(&body.profile, &upload, &caller).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .json(post))
