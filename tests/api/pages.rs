@@ -99,6 +99,16 @@ async fn the_index_lists_profiles_and_unknown_pages_say_so() {
     }
     let (status, page, _) = get(format!("{}/upload/nope", app.address)).await;
     assert_eq!(status, 404);
+    // Other methods on a page are told so, not sent to "no such route".
+    for path in ["/upload/files", "/uploaded"] {
+        let answer = app
+            .http
+            .post(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 405, "{path}");
+    }
     assert!(page.contains("There is no upload called “nope”."), "{page}");
     let (status, script, headers) = get(format!("{}/static/upload.js", app.address)).await;
     assert_eq!(status, 200);
