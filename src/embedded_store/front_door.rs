@@ -128,6 +128,9 @@ impl FrontDoor {
         let (mut parts, mut body) = request.into_parts();
         let (mut head, first) = read_head(&mut body, boundary).await?;
         check_form(&mut head)?;
+        if let Some(key) = head.field("key") {
+            check_fits(parts.uri.path(), key)?;
+        }
         let own_boundary = format!("presigned-post-{:032x}", rand::random::<u128>());
         let written = head.write(&own_boundary).ok_or_else(|| {
             StoreRefusal::malformed("a field name or file name cannot be passed on")
@@ -164,10 +167,12 @@ fn preflight(origin: Option<&HeaderValue>, request: &Request<Incoming>) -> Respo
     response
 }
 
-/// Refuses a path or copy source naming a key that would leave its folder.
+/// Refuses a path or copy source naming a key that would leave its folder, and a key too
+/// long for the store to keep.
 fn check_object_names<B>(request: &Request<B>) -> Result<(), StoreRefusal> {
     if let Some(key) = object_name::key_in_path(request.uri().path()) {
         key_path::check(&key).map_err(|why| StoreRefusal::bad_key(&key, why))?;
+        check_fits(request.uri().path(), &key)?;
     }
     if let Some(source) = request.headers().get("x-amz-copy-source") {
         let source = String::from_utf8_lossy(source.as_bytes());
@@ -214,6 +219,15 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
             Head::Incomplete => {}
             Head::Malformed(why) => return Err(StoreRefusal::malformed(why)),
         }
+    }
+}
+
+/// Refuses a key the store cannot keep in the bucket a request `path` names.
+fn check_fits(path: &str, key: &str) -> Result<(), StoreRefusal> {
+    let bucket = object_name::bucket_in_path(path).unwrap_or_default();
+    match object_name::fits_in_store(&bucket, key) {
+        true => Ok(()),
+        false => Err(StoreRefusal::key_too_long(key)),
     }
 }
 

@@ -30,6 +30,19 @@ impl StoreRefusal {
         }
     }
 
+    /// A key longer than the development store can keep as a file name.
+    pub fn key_too_long(key: &str) -> Self {
+        StoreRefusal {
+            status: StatusCode::BAD_REQUEST,
+            code: "KeyTooLongError",
+            message: format!(
+                "Your key is too long: the development store keeps each key in a file name, \
+                 which holds about 163 bytes of key ({} given); use a shorter file name, or S3.",
+                key.len()
+            ),
+        }
+    }
+
     /// Form fields the policy has no condition for (S3's answer, word for word).
     pub fn extra_fields(names: &[String]) -> Self {
         StoreRefusal {

@@ -376,6 +376,33 @@ async fn form_keys_that_leave_their_folder_are_refused_and_nothing_is_written() 
 }
 
 #[tokio::test]
+async fn a_key_too_long_for_the_store_is_refused_with_a_4xx_and_nothing_written() {
+    let dir = temp_dir("embedded-long-key");
+    let running = start_binary(&dir, &[], &[]);
+    let address = running.address();
+    let before = tree(&dir.join("data"));
+    let long = format!("{}.txt", "n".repeat(150));
+    let post = presign(&address, json!({"profile": "default", "filename": long})).await;
+    let answer = upload(&post, "text/plain", b"long".to_vec()).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, Some("KeyTooLongError")),
+        "{answer:?}"
+    );
+    assert_eq!(tree(&dir.join("data")), before, "nothing written");
+    // A name that fits still uploads.
+    let post = presign(
+        &address,
+        json!({"profile": "default", "filename": "n".repeat(100)}),
+    )
+    .await;
+    assert_eq!(
+        upload(&post, "text/plain", b"ok".to_vec()).await.status,
+        204
+    );
+}
+
+#[tokio::test]
 async fn a_form_in_a_content_type_only_s3s_would_read_is_refused() {
     let dir = temp_dir("embedded-form-types");
     let running = start_binary(&dir, &[], &[]);
