@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use presigned_post::rate_limit::{Client, DEFAULT_MAX_CLIENTS, RateLimiter};
+use presigned_post::app::rate_limit::{Client, DEFAULT_MAX_CLIENTS, RateLimiter};
 
 fn client(n: u32) -> Client<'static> {
     Client::Address(IpAddr::V4(Ipv4Addr::from(n)))

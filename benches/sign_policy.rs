@@ -11,13 +11,13 @@ use aws_credential_types::Credentials;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use figment::Figment;
 use figment::providers::{Format, Toml};
-use presigned_post::access::Caller;
+use presigned_post::app::credentials::CredentialCache;
 use presigned_post::clock::FixedClock;
 use presigned_post::config::{AwsDefaults, Config, Settings};
-use presigned_post::credentials::CredentialCache;
-use presigned_post::profile::ProfileSpec;
-use presigned_post::service::Uploader;
-use presigned_post::upload::UploadRequest;
+use presigned_post::upload::access::Caller;
+use presigned_post::upload::profile::ProfileSpec;
+use presigned_post::upload::request::UploadRequest;
+use presigned_post::upload::service::Uploader;
 
 fn bench(c: &mut Criterion) {
     let mut config: Config = Settings::from_figment(Figment::from(Toml::string(

@@ -1,31 +1,26 @@
 //! presigned-post: signed S3 POST policies so browsers upload straight to a bucket.
 //!
-//! Pure core — [`policy`], [`signing`], [`keys`], [`presign`], [`expiry`], [`upload`] — with time
-//! and ids passed in; IO at the edges — [`credentials`], [`clock`], [`http`], [`startup`].
+//! The modules are layered; each may import only those listed before it (see
+//! `ARCHITECTURE.md`, and `tests/architecture.rs`, which checks it):
+//!
+//! - [`s3`]: what S3 defines — POST policies, Signature V4, presigned URLs, bucket addresses,
+//!   the CORS rule, the key path rule. Pure; imports nothing else of this crate.
+//! - [`clock`]: the signing clock and its correction to the store's time.
+//! - [`upload`]: the upload domain — profiles, requests, keys, access, and the one upload
+//!   service that applies the rules and signs. Time, credentials and the store come in through
+//!   traits.
+//! - [`app`]: what a running service needs besides the rules — credentials, metrics, rate
+//!   limits, client addresses, the S3 client, logging.
+//! - [`config`]: the settings file and environment, checked into the types above.
+//! - [`embedded_store`]: the development store (imports only [`s3`]).
+//! - [`http`]: the HTTP adapter — requests in, service calls, answers out.
+//! - [`cli`]: the commands — serving (the wiring of everything), `doctor`, one-shot commands.
 
-pub mod access;
-pub mod bucket_cors;
-pub mod client_address;
+pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod content_type;
-pub mod credentials;
-pub mod doctor;
 pub mod embedded_store;
-pub mod expiry;
 pub mod http;
-pub mod key_path;
-pub mod keys;
-pub mod metrics;
-pub mod policy;
-pub mod presign;
-pub mod presign_url;
-pub mod profile;
-pub mod rate_limit;
-pub mod service;
-pub mod signing;
-pub mod startup;
-pub mod store;
-pub mod store_clock;
-pub mod telemetry;
+pub mod s3;
 pub mod upload;

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use presigned_post::access::{self, Caller, UserId};
+use presigned_post::app::telemetry;
+use presigned_post::cli::startup::{PresignOnceError, StartError};
+use presigned_post::cli::{doctor, startup};
 use presigned_post::config::{ConfigError, Settings};
-use presigned_post::startup::{PresignOnceError, StartError};
-use presigned_post::upload::UploadRequest;
-use presigned_post::{bucket_cors, doctor, startup, telemetry};
+use presigned_post::s3::cors_rule;
+use presigned_post::upload::access::{self, Caller, UserId};
+use presigned_post::upload::request::UploadRequest;
 
 /// Signed S3 POST policies so browsers upload straight to the bucket.
 #[derive(Debug, Parser)]
@@ -89,7 +91,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(cli.config).await,
         Command::Cors => Settings::load(cli.config.as_deref())
             .map(|settings| {
-                let rule = bucket_cors::configuration(&[settings.browser_origin()]);
+                let rule = cors_rule::configuration(&[settings.browser_origin()]);
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&rule).expect("JSON always prints")

@@ -12,11 +12,11 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-use crate::access::{Access, Token, UserId};
-use crate::client_address::TrustedProxies;
-use crate::policy::{FieldName, PolicyValue};
-use crate::profile::{Disposition, Profile, ProfileSpec};
-use crate::store::{AddressStyle, Store};
+use crate::app::client_address::TrustedProxies;
+use crate::s3::policy::{FieldName, PolicyValue};
+use crate::s3::store::{AddressStyle, Store};
+use crate::upload::access::{Access, Token, UserId};
+use crate::upload::profile::{Disposition, Profile, ProfileSpec};
 
 /// The settings file read when `--config` is not given (if it exists).
 pub const DEFAULT_FILE: &str = "presigned-post.toml";
@@ -457,7 +457,7 @@ impl Settings {
     pub fn browser_origin(&self) -> String {
         self.public_url
             .as_deref()
-            .and_then(crate::bucket_cors::origin_of)
+            .and_then(crate::s3::cors_rule::origin_of)
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
@@ -500,7 +500,7 @@ impl Settings {
         }
         let mut cors_origins = Vec::new();
         for origin in &self.cors_origins {
-            match crate::bucket_cors::origin_of(origin) {
+            match crate::s3::cors_rule::origin_of(origin) {
                 Some(parsed) if parsed == origin.trim_end_matches('/') => cors_origins.push(parsed),
                 _ => problems.push(format!(
                     "cors_origins: `{origin}` is not an origin such as https://app.example.com (no path)"

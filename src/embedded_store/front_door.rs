@@ -18,7 +18,7 @@ use super::form::{self, FormHead, Head};
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
 use super::{cors, extra_fields, filename, object_name};
-use crate::key_path;
+use crate::s3::key_path;
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
 const MAX_HEAD_BYTES: usize = 64 * 1024;

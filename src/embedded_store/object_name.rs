@@ -1,8 +1,8 @@
 //! Where a request names object keys, as `s3s` reads them — pure. The front door checks each
-//! with [`crate::key_path::check`] in every form it can arrive: a form's `key` field, the path of
+//! with [`crate::s3::key_path::check`] in every form it can arrive: a form's `key` field, the path of
 //! any object request, and a copy's source.
 
-use crate::key_path::decoded;
+use crate::s3::key_path::decoded;
 
 /// The object key a request path names, as `s3s` reads it: the path percent-decoded once, then
 /// everything after `/BUCKET/`. `None` for the service root and bucket-level paths (`/b`, `/b/`).
@@ -48,7 +48,7 @@ pub fn key_in_copy_source(source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key_path::check;
+    use crate::s3::key_path::check;
 
     #[test]
     fn the_key_of_a_path_is_read_as_s3s_reads_it() {

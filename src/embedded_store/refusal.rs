@@ -2,7 +2,7 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::key_path::BadKey;
+use crate::s3::key_path::BadKey;
 
 /// A request the front door refuses before `s3s` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

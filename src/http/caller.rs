@@ -9,10 +9,10 @@ use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 
 use super::problem::Problem;
-use crate::access::{Caller, Token, UserId, authenticate};
-use crate::client_address::TrustedProxies;
-use crate::rate_limit::{Budgets, Client};
-use crate::service::Uploader;
+use crate::app::client_address::TrustedProxies;
+use crate::app::rate_limit::{Budgets, Client};
+use crate::upload::access::{Caller, Token, UserId, authenticate};
+use crate::upload::service::Uploader;
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
 /// than treated as none), then counts the request against the client's rate limit: the

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::caller::{authenticated, bearer_token, client_address};
 use super::problem::Problem;
+use crate::app::rate_limit::{Budgets, Client};
 use crate::config::StoreOrigin;
-use crate::rate_limit::{Budgets, Client};
-use crate::service::Uploader;
+use crate::upload::service::Uploader;
 
 /// Liveness: answers as long as the server runs.
 pub async fn healthz() -> HttpResponse {

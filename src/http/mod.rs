@@ -19,7 +19,7 @@ use actix_web::{Error, HttpResponse, web};
 
 use problem::Problem;
 
-use crate::service::Uploader;
+use crate::upload::service::Uploader;
 
 pub use spa::cors;
 pub use uploads::MAX_BODY_BYTES;

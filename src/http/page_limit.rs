@@ -10,8 +10,8 @@ use actix_web::{Error, web};
 use super::caller::client_address;
 use super::pages::{Site, error_page};
 use super::problem::ProblemCode;
-use crate::rate_limit::{Budgets, Client};
-use crate::service::Uploader;
+use crate::app::rate_limit::{Budgets, Client};
+use crate::upload::service::Uploader;
 
 /// Counts the request against its client address; over the limit, answers `429` with
 /// `Retry-After` and a page saying when to try again.

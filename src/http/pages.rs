@@ -6,11 +6,11 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::Access;
-use crate::config::units::human_size;
-use crate::presign::PresignedPost;
-use crate::profile::Profile;
-use crate::service::{Confirmation, UploadError, Uploader};
+use crate::upload::access::Access;
+use crate::upload::presign::PresignedPost;
+use crate::upload::profile::Profile;
+use crate::upload::service::{Confirmation, UploadError, Uploader};
+use crate::upload::size::human_size;
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
 #[derive(Debug, Clone)]

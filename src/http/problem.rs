@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::service::UploadError;
-use crate::upload::Refusal;
+use crate::upload::request::Refusal;
+use crate::upload::service::UploadError;
 
 /// The prefix of every problem's `type`: `urn:presigned-post:problem:CODE`.
 pub const TYPE_PREFIX: &str = "urn:presigned-post:problem:";

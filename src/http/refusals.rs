@@ -6,7 +6,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
 use super::problem::ProblemCode;
-use crate::service::Uploader;
+use crate::upload::service::Uploader;
 
 /// Counts an answer that carries a [`ProblemCode`] in its extensions — every
 /// `application/problem+json` answer, and the pages that stand for one, such as a page's

@@ -12,9 +12,9 @@ use serde_json::json;
 
 use super::caller::identify;
 use super::problem::{Problem, ProblemCode};
-use crate::rate_limit::Budgets;
-use crate::service::Uploader;
-use crate::upload::UploadRequest;
+use crate::app::rate_limit::Budgets;
+use crate::upload::request::UploadRequest;
+use crate::upload::service::Uploader;
 
 /// `GET /s3/params?filename=…&type=…&metadata[name]=…[&profile=…]`, answered as Uppy
 /// Companion's S3 endpoint does: `{method: "POST", url, fields, expires}`. Metadata names the

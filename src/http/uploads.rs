@@ -10,9 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::caller::identify;
 use super::problem::{Problem, ProblemCode};
-use crate::rate_limit::Budgets;
-use crate::service::Uploader;
-use crate::upload::UploadRequest;
+use crate::app::rate_limit::Budgets;
+use crate::upload::request::UploadRequest;
+use crate::upload::service::Uploader;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

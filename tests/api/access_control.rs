@@ -426,7 +426,7 @@ async fn settings_that_let_a_profile_reach_anothers_files_are_refused_at_start()
         let dir = temp_dir(&format!("refused-{name}"));
         let settings = format!(
             "{profiles}\n[[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n",
-            presigned_post::access::hash_token(ALICE)
+            presigned_post::upload::access::hash_token(ALICE)
         );
         std::fs::write(dir.join("settings.toml"), settings).unwrap();
         let mut running = start_binary(&dir, &["--config", "settings.toml"], &[]);
@@ -443,7 +443,7 @@ async fn settings_that_let_a_profile_reach_anothers_files_are_refused_at_start()
 async fn readiness_detail_is_for_this_machine_and_the_admin() {
     let dir = temp_dir("readyz-detail");
     let admin = "admin-token-0123456789";
-    let hash = presigned_post::access::hash_token(admin);
+    let hash = presigned_post::upload::access::hash_token(admin);
     let running = start_binary(
         &dir,
         &[],

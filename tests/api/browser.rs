@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use presigned_post::bucket_cors;
 use presigned_post::clock::Clock;
+use presigned_post::s3::cors_rule;
 use serde_json::json;
 
 use crate::helpers::{AppOptions, TestApp, spawn_app};
@@ -218,7 +218,7 @@ async fn app_with_cors(store: &TestStore, options: AppOptions) -> TestApp {
     let app = spawn_app(store, &bucket, options).await;
     if store.name == "ministack" {
         store
-            .allow_cors(&bucket, &bucket_cors::origin_of(&app.address).unwrap())
+            .allow_cors(&bucket, &cors_rule::origin_of(&app.address).unwrap())
             .await;
     }
     // SeaweedFS takes its CORS origins from a flag (see servers.rs); the development store

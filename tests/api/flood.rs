@@ -56,7 +56,7 @@ async fn a_million_distinct_clients_keep_memory_bounded() {
     let running = start_binary(
         &dir,
         &["--config", "flood.toml"],
-        &[("RUST_LOG", "warn,presigned_post::startup=info")],
+        &[("RUST_LOG", "warn,presigned_post::cli::startup=info")],
     );
     let address = running.address();
     let pid = running.child.id();

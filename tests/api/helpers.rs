@@ -6,10 +6,10 @@ use std::time::SystemTime;
 use aws_credential_types::provider::ProvideCredentials;
 use figment::Figment;
 use figment::providers::{Format, Toml};
+use presigned_post::app::credentials::CredentialCache;
+use presigned_post::cli::startup::Application;
 use presigned_post::clock::{Clock, FixedClock, SystemClock};
 use presigned_post::config::{AwsDefaults, Settings};
-use presigned_post::credentials::CredentialCache;
-use presigned_post::startup::Application;
 use serde_json::Value;
 
 use crate::servers::{REGION, TestStore};

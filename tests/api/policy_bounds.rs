@@ -8,14 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use base64::Engine as _;
-use presigned_post::access::{Access, UserId};
-use presigned_post::content_type::ContentType;
-use presigned_post::keys::KeyPrefix;
-use presigned_post::presign::{PresignedPost, Signer, Target, presign_post};
-use presigned_post::profile::{Disposition, Profile, ProfileSpec};
-use presigned_post::signing::SigningKeyCache;
-use presigned_post::store::{AddressStyle, Store};
-use presigned_post::upload::{UploadRequest, validate};
+use presigned_post::s3::signing::SigningKeyCache;
+use presigned_post::s3::store::{AddressStyle, Store};
+use presigned_post::upload::access::{Access, UserId};
+use presigned_post::upload::content_type::ContentType;
+use presigned_post::upload::keys::KeyPrefix;
+use presigned_post::upload::presign::{PresignedPost, Signer, Target, presign_post};
+use presigned_post::upload::profile::{Disposition, Profile, ProfileSpec};
+use presigned_post::upload::request::{UploadRequest, validate};
 use proptest::prelude::*;
 use serde_json::Value;
 use ulid::Ulid;
@@ -289,9 +289,9 @@ proptest! {
             return Ok(());
         }
         let content_type = match template.form_content_type() {
-            presigned_post::profile::FormContentType::NeedsScript => return Ok(()),
-            presigned_post::profile::FormContentType::Any => None,
-            presigned_post::profile::FormContentType::Exactly(t) => Some(t),
+            presigned_post::upload::profile::FormContentType::NeedsScript => return Ok(()),
+            presigned_post::upload::profile::FormContentType::Any => None,
+            presigned_post::upload::profile::FormContentType::Exactly(t) => Some(t),
         };
         let target = Target::Form { content_type: content_type.as_deref(), redirect: "https://app.example/uploaded" };
         let post = sign(&template, target, false);

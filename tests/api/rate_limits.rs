@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
-use presigned_post::access::hash_token;
 use presigned_post::config::{AwsDefaults, ConfigError, Settings};
+use presigned_post::upload::access::hash_token;
 use reqwest::Response;
 
 use crate::helpers::{AppOptions, PROFILES, TestApp, spawn_offline_app_with};

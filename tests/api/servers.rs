@@ -598,7 +598,7 @@ impl TestStore {
 
     /// Lets `origin` upload to `bucket` with script, with the rule `presigned-post cors` prints.
     pub async fn allow_cors(&self, bucket: &str, origin: &str) {
-        let configuration = presigned_post::bucket_cors::configuration(&[origin.to_owned()]);
+        let configuration = presigned_post::s3::cors_rule::configuration(&[origin.to_owned()]);
         let rule = &configuration["CORSRules"][0];
         let strings = |key: &str| -> Vec<String> {
             rule[key]

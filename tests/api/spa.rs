@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use presigned_post::access::hash_token;
+use presigned_post::upload::access::hash_token;
 use serde_json::{Value, json};
 
 use crate::helpers::{AppOptions, TestApp, fields, post_form, spawn_app, upload};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use presigned_post::store_clock::SkewCorrectedClock;
+use presigned_post::clock::store_offset::SkewCorrectedClock;
 use serde_json::{Value, json};
 
 use crate::helpers::{AppOptions, TestApp, spawn_app_with, upload};

@@ -9,7 +9,7 @@ use std::fmt;
 
 use ulid::Ulid;
 
-use crate::access::{MAX_USER_ID_BYTES, UserId};
+use crate::upload::access::{MAX_USER_ID_BYTES, UserId};
 
 /// S3's limit on a key, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -182,13 +182,13 @@ pub struct KeyMatch {
 }
 
 /// One file-name segment as a store keeps it: at most 255 bytes, no `/` or control character,
-/// and a safe path for stores that read keys as paths ([`crate::key_path::check`]: not empty,
+/// and a safe path for stores that read keys as paths ([`crate::s3::key_path::check`]: not empty,
 /// `.` or `..`, no `\\`, also percent-decoded).
 fn is_file_name_segment(name: &str) -> bool {
     name.len() <= MAX_FILENAME_BYTES
         && !name.contains('/')
         && !name.chars().any(char::is_control)
-        && crate::key_path::check(name).is_ok()
+        && crate::s3::key_path::check(name).is_ok()
 }
 
 /// A file name as a client sent it, checked and sanitized for use in a key.

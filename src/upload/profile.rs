@@ -4,13 +4,13 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use crate::access::{Access, UserId};
-use crate::content_type::ContentTypePattern;
-use crate::expiry::Expiry;
-use crate::keys::KeyPrefix;
-use crate::policy::{
+use crate::s3::policy::{
     Condition, ContentLengthRange, FieldName, Operator, PolicyBuilder, PolicyError, PolicyValue,
 };
+use crate::upload::access::{Access, UserId};
+use crate::upload::content_type::ContentTypePattern;
+use crate::upload::expiry::Expiry;
+use crate::upload::keys::KeyPrefix;
 
 /// The `Content-Disposition` an upload is stored with; the file name is added per upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,12 +7,12 @@ use aws_credential_types::Credentials;
 use serde::Serialize;
 use ulid::Ulid;
 
-use crate::keys::ObjectKey;
-use crate::policy::{FormFields, PolicyError, iso8601};
-use crate::profile::Profile;
-use crate::signing::{self, SigningKeyCache};
-use crate::store::Store;
-use crate::upload::ValidUpload;
+use crate::s3::policy::{FormFields, PolicyError};
+use crate::s3::signing::{self, SigningKeyCache};
+use crate::s3::store::Store;
+use crate::upload::keys::ObjectKey;
+use crate::upload::profile::Profile;
+use crate::upload::request::ValidUpload;
 
 /// Everything a browser needs to upload one file straight to the bucket.
 ///
@@ -29,7 +29,7 @@ pub struct PresignedPost {
     /// The key the object will be stored under.
     pub key: String,
     /// When the policy expires, by the store's clock (ISO 8601, UTC).
-    #[serde(serialize_with = "serialize_iso8601")]
+    #[serde(serialize_with = "crate::s3::policy::serialize_iso8601")]
     pub expires_at: SystemTime,
     /// Seconds from signing to expiry, for clients whose own clock is off.
     pub expires_in: u64,
@@ -52,11 +52,6 @@ impl PresignedPost {
         command.push_str(&format!(" \\\n  {}", quote(&self.url)));
         command
     }
-}
-
-/// Serializes a time as ISO 8601 UTC.
-pub fn serialize_iso8601<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&iso8601(*at))
 }
 
 /// What signing needs besides the upload itself.

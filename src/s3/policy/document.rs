@@ -65,12 +65,17 @@ pub fn iso8601(at: SystemTime) -> String {
         .expect("a UTC timestamp always formats")
 }
 
+/// Serializes a time as ISO 8601 UTC, as [`iso8601`] writes it (for `serialize_with`).
+pub fn serialize_iso8601<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&iso8601(*at))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::policy::condition::ContentLengthRange;
+    use crate::s3::policy::condition::ContentLengthRange;
 
     #[test]
     fn json_has_exactly_expiration_and_conditions() {

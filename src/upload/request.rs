@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::units::human_size;
-use crate::content_type::{ContentType, MalformedContentType};
-use crate::keys::{FileName, KeyError};
-use crate::policy::{FieldName, PolicyValue};
-use crate::profile::Profile;
+use crate::s3::policy::{FieldName, PolicyValue};
+use crate::upload::content_type::{ContentType, MalformedContentType};
+use crate::upload::keys::{FileName, KeyError};
+use crate::upload::profile::Profile;
+use crate::upload::size::human_size;
 
 /// S3's limit on user metadata: names and values together, in bytes.
 pub const MAX_METADATA_BYTES: usize = 2048;

@@ -8,16 +8,16 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 
-use crate::access::{Caller, UserId};
+use crate::app::credentials::CachedCredentials;
+use crate::cli::startup::Resolved;
+use crate::clock::store_offset::SkewCorrectedClock;
 use crate::config::{ClockSettings, Config};
-use crate::credentials::CachedCredentials;
-use crate::presign_url::{presign_object_url, presign_url};
-use crate::profile::{Profile, ProfileSpec};
-use crate::service::{UploadError, Uploader};
-use crate::startup::Resolved;
-use crate::store::Store;
-use crate::store_clock::SkewCorrectedClock;
-use crate::upload::UploadRequest;
+use crate::s3::presigned_url::{presign_object_url, presign_url};
+use crate::s3::store::Store;
+use crate::upload::access::{Caller, UserId};
+use crate::upload::profile::{Profile, ProfileSpec};
+use crate::upload::request::UploadRequest;
+use crate::upload::service::{UploadError, Uploader};
 
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,18 +6,18 @@ use std::time::Duration;
 
 use ulid::Ulid;
 
-use crate::access::{Access, Caller, UserId};
+use crate::app::credentials::{CredentialCache, CredentialsReport, CredentialsUnavailable};
+use crate::app::metrics::Metrics;
 use crate::clock::{Clock, ClockReport};
 use crate::config::Config;
-use crate::credentials::{CredentialCache, CredentialsReport, CredentialsUnavailable};
-use crate::expiry::{CredentialsExpiring, Expiry, policy_expiration};
-use crate::metrics::Metrics;
-use crate::policy::PolicyError;
-use crate::presign::{PresignedPost, Signer, Target, presign_post};
-use crate::presign_url::{PresignUrlError, presign_object_url};
-use crate::profile::{FormContentType, Profile};
-use crate::signing::SigningKeyCache;
-use crate::upload::{Refusal, UploadRequest, validate};
+use crate::s3::policy::PolicyError;
+use crate::s3::presigned_url::{PresignUrlError, presign_object_url};
+use crate::s3::signing::SigningKeyCache;
+use crate::upload::access::{Access, Caller, UserId};
+use crate::upload::expiry::{CredentialsExpiring, Expiry, policy_expiration};
+use crate::upload::presign::{PresignedPost, Signer, Target, presign_post};
+use crate::upload::profile::{FormContentType, Profile};
+use crate::upload::request::{Refusal, UploadRequest, validate};
 
 /// The longest a download URL signed with temporary credentials may live.
 const MAX_TEMPORARY_URL_LIFE: Duration = Duration::from_secs(12 * 3600);
@@ -30,7 +30,7 @@ pub struct Download {
     /// The object's key.
     pub key: String,
     /// When the URL stops working, by the store's clock.
-    #[serde(serialize_with = "crate::presign::serialize_iso8601")]
+    #[serde(serialize_with = "crate::s3::policy::serialize_iso8601")]
     pub expires_at: std::time::SystemTime,
     /// Seconds from signing to expiry.
     pub expires_in: u64,

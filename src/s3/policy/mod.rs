@@ -10,7 +10,7 @@ mod field;
 
 pub use builder::{FormFields, PolicyBuilder};
 pub use condition::{Condition, ContentLengthRange, MAX_POST_SIZE, PolicyValue};
-pub use document::{PolicyDocument, iso8601};
+pub use document::{PolicyDocument, iso8601, serialize_iso8601};
 pub use field::{FieldName, Operator};
 
 /// Why a policy could not be built.

@@ -1,5 +1,7 @@
 //! Where "now" comes from, so that everything else takes time as a parameter.
 
+pub mod store_offset;
+
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -60,7 +62,7 @@ fn serialize_optional_iso8601<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match at {
-        Some(at) => crate::presign::serialize_iso8601(at, s),
+        Some(at) => crate::s3::policy::serialize_iso8601(at, s),
         None => s.serialize_none(),
     }
 }
@@ -106,7 +108,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store_clock::{InProcessStoreClock, SkewCorrectedClock};
+    use crate::clock::store_offset::{InProcessStoreClock, SkewCorrectedClock};
 
     fn json_of(report: ClockReport) -> serde_json::Value {
         serde_json::to_value(report).unwrap()

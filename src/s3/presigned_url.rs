@@ -13,7 +13,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::store::Store;
+use crate::s3::store::Store;
 
 /// RFC 3986 unreserved characters and `/` pass; everything else is percent-encoded.
 const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -123,7 +123,7 @@ pub fn presign_url(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::AddressStyle;
+    use crate::s3::store::AddressStyle;
 
     #[test]
     fn keys_are_encoded_once() {

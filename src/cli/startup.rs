@@ -10,16 +10,16 @@ use actix_web::{App, HttpServer, web};
 
 use aws_config::BehaviorVersion;
 
-use crate::bucket_cors;
+use crate::app::credentials::CredentialCache;
+use crate::app::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
 use crate::clock::Clock;
+use crate::clock::store_offset::{InProcessStoreClock, SkewCorrectedClock};
 use crate::config::{AwsDefaults, ClockSettings, Config, ConfigError, Settings, StoreOrigin};
-use crate::credentials::CredentialCache;
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::pages::Site;
-use crate::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
-use crate::service::{UploadError, Uploader};
-use crate::store_clock::{InProcessStoreClock, SkewCorrectedClock};
+use crate::s3::cors_rule;
+use crate::upload::service::{UploadError, Uploader};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -147,9 +147,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
 pub async fn presign_once(
     settings: Settings,
     profile: &str,
-    request: &crate::upload::UploadRequest,
-    caller: &crate::access::Caller,
-) -> Result<crate::presign::PresignedPost, PresignOnceError> {
+    request: &crate::upload::request::UploadRequest,
+    caller: &crate::upload::access::Caller,
+) -> Result<crate::upload::presign::PresignedPost, PresignOnceError> {
     let resolved = resolve(settings).await?;
     if resolved.embedded_store.is_some() {
         return Err(PresignOnceError::DevelopmentStore);
@@ -202,7 +202,7 @@ impl Application {
                 key_prefix = profile.key_prefix().as_str(),
                 max_size = profile.size().max(),
                 expires_s = profile.expiry().duration().as_secs(),
-                access = if profile.access() == crate::access::Access::Public { "public: anyone who can reach the service" } else { "token" },
+                access = if profile.access() == crate::upload::access::Access::Public { "public: anyone who can reach the service" } else { "token" },
                 "upload profile"
             );
         }
@@ -216,7 +216,7 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}:{port}", config.listen.ip()));
-        let store_origin = bucket_cors::origin_of(config.store.bucket_url())
+        let store_origin = cors_rule::origin_of(config.store.bucket_url())
             .expect("a store URL always has an origin");
         let site = web::Data::new(Site {
             public_url,

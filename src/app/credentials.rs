@@ -13,7 +13,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::expiry::{CREDENTIAL_MARGIN, MIN_POLICY_LIFE};
+use crate::upload::expiry::{CREDENTIAL_MARGIN, MIN_POLICY_LIFE};
 
 /// How long to keep using credentials that are short of the wanted life (but still usable)
 /// before asking the provider again: providers often hand back the same ones until close to

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
+use crate::app::credentials::CredentialsReport;
 use crate::clock::ClockReport;
-use crate::credentials::CredentialsReport;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
@@ -174,8 +174,8 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::credentials::CachedCredentials;
     use crate::clock::StoreClockReport;
-    use crate::credentials::CachedCredentials;
 
     fn store_clock(measured_offset_ms: Option<i64>, probe_failures: u64) -> ClockReport {
         ClockReport::Store(StoreClockReport {

@@ -1,0 +1,10 @@
+//! What a running service needs besides the upload rules: credentials, metrics, rate limits,
+//! client addresses and logging.
+//!
+//! May import [`crate::s3`], [`crate::clock`] and [`crate::upload`].
+
+pub mod client_address;
+pub mod credentials;
+pub mod metrics;
+pub mod rate_limit;
+pub mod telemetry;

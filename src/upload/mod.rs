@@ -1,0 +1,15 @@
+//! The upload domain: profiles, upload requests, object keys, who may touch which key, and the
+//! one upload service that applies these rules and signs.
+//!
+//! May import [`crate::s3`] and [`crate::clock`]; credentials and the store come in through the
+//! traits the service takes, so nothing here reaches the application's wiring or settings.
+
+pub mod access;
+pub mod content_type;
+pub mod expiry;
+pub mod keys;
+pub mod presign;
+pub mod profile;
+pub mod request;
+pub mod service;
+pub mod size;
