@@ -12,6 +12,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use presigned_post::app::credentials::CredentialCache;
+use presigned_post::cli::startup;
 use presigned_post::clock::FixedClock;
 use presigned_post::config::{AwsDefaults, Config, Settings};
 use presigned_post::upload::access::Caller;
@@ -44,10 +45,10 @@ fn bench(c: &mut Criterion) {
     ));
     // A fresh uploader has neither credentials nor a signing key cached.
     let uploader = || {
-        Uploader::new(
-            config.clone(),
-            CredentialCache::new("bench", credentials.clone()),
+        startup::uploader(
+            startup::catalog(&config),
             clock.clone(),
+            Arc::new(CredentialCache::new("bench", credentials.clone())),
         )
     };
     let request = UploadRequest {

@@ -8,26 +8,17 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
-use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::upload::expiry::{CREDENTIAL_MARGIN, MIN_POLICY_LIFE};
+use crate::upload::ports::{CredentialSource, CredentialsUnavailable};
 
 /// How long to keep using credentials that are short of the wanted life (but still usable)
 /// before asking the provider again: providers often hand back the same ones until close to
 /// expiry, and asking on every request would hammer them.
 pub const RETRY_FETCH_AFTER: Duration = Duration::from_secs(30);
-
-/// No credentials could be had.
-#[derive(Debug, thiserror::Error)]
-#[error("no signing credentials available: {source}")]
-pub struct CredentialsUnavailable {
-    /// What the provider said.
-    #[source]
-    source: CredentialsError,
-}
 
 #[derive(Debug)]
 struct Cached {
@@ -149,7 +140,7 @@ impl CredentialCache {
     /// [`RETRY_FETCH_AFTER`]), or when they are too close to expiry to use at all. If fetching
     /// fails, still-usable cached credentials are returned. Concurrent callers wait for one
     /// fetch.
-    pub async fn get(
+    async fn cached_or_fetched(
         &self,
         now: SystemTime,
         wanted: Duration,
@@ -189,11 +180,22 @@ impl CredentialCache {
                     }
                     _ => {
                         tracing::error!(%reason, "no signing credentials available");
-                        Err(CredentialsUnavailable { source: error })
+                        Err(CredentialsUnavailable::new(error))
                     }
                 }
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialSource for CredentialCache {
+    async fn get(
+        &self,
+        now: SystemTime,
+        wanted: Duration,
+    ) -> Result<Credentials, CredentialsUnavailable> {
+        self.cached_or_fetched(now, wanted).await
     }
 }
 

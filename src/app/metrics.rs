@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use crate::app::credentials::CredentialsReport;
 use crate::clock::ClockReport;
+use crate::upload::ports::UploadEvents;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
@@ -39,11 +40,6 @@ fn family(text: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 impl Metrics {
-    /// Counts a policy signed for `profile`.
-    pub fn issued(&self, profile: &str) {
-        bump(&self.issued, profile);
-    }
-
     /// Counts a request refused for `reason` (a problem code).
     pub fn refused(&self, reason: &str) {
         bump(&self.refused, reason);
@@ -168,6 +164,13 @@ impl Metrics {
             let _ = writeln!(text, "presigned_post_credentials_seconds_left {left}");
         }
         text
+    }
+}
+
+/// Counts each policy signed, by profile.
+impl UploadEvents for Metrics {
+    fn issued(&self, profile: &str) {
+        bump(&self.issued, profile);
     }
 }
 

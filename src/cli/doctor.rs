@@ -9,15 +9,17 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 
 use crate::app::credentials::CachedCredentials;
-use crate::cli::startup::Resolved;
+use crate::cli::startup::{self, Resolved};
+use crate::clock::Clock;
 use crate::clock::store_offset::SkewCorrectedClock;
-use crate::config::{ClockSettings, Config};
+use crate::config::ClockSettings;
 use crate::s3::presigned_url::{presign_object_url, presign_url};
 use crate::s3::store::Store;
 use crate::upload::access::{Caller, UserId};
+use crate::upload::ports::CredentialSource as _;
 use crate::upload::profile::{Profile, ProfileSpec};
 use crate::upload::request::UploadRequest;
-use crate::upload::service::{UploadError, Uploader};
+use crate::upload::service::{Catalog, UploadError, Uploader};
 
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,16 +164,20 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
         Some(Ok(profile)) => BTreeMap::from([(profile.name().to_owned(), profile.clone())]),
         _ => BTreeMap::new(),
     };
-    let uploader = Uploader::new(Config { profiles, ..config }, credential_cache, clock);
-    let store = &uploader.config().store;
-    let (bucket, bucket_exists) = bucket_check(&http, store, &credentials, uploader.now()).await;
+    let store = &config.store;
+    let catalog = Catalog {
+        profiles,
+        ..startup::catalog(&config)
+    };
+    let uploader = startup::uploader(catalog, clock.clone(), credential_cache);
+    let (bucket, bucket_exists) = bucket_check(&http, store, &credentials, clock.now()).await;
     checks.push(bucket);
     if bucket_exists {
-        checks.push(cors_check(&http, store, &credentials, uploader.now(), origin).await);
+        checks.push(cors_check(&http, store, &credentials, clock.now(), origin).await);
         match probe {
-            Some(Ok(profile)) => {
-                checks.push(upload_check(&http, &uploader, &credentials, profile.name()).await)
-            }
+            Some(Ok(profile)) => checks.push(
+                upload_check(&http, &uploader, &credentials, clock.now(), profile.name()).await,
+            ),
             Some(Err(problems)) => checks.push(Check::fail(
                 "upload",
                 problems.join("; "),
@@ -420,6 +426,7 @@ async fn upload_check(
     http: &reqwest::Client,
     uploader: &Uploader,
     credentials: &Credentials,
+    now: SystemTime,
     profile_name: &str,
 ) -> Check {
     let doctor = UserId::parse("presigned-post-doctor").expect("a valid user id");
@@ -493,10 +500,10 @@ async fn upload_check(
     }
     let removed = match presign_object_url(
         "DELETE",
-        &uploader.config().store,
+        &uploader.catalog().store,
         credentials,
         &post.key,
-        uploader.now(),
+        now,
         Duration::from_secs(60),
     ) {
         Ok(url) => http

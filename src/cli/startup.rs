@@ -11,15 +11,18 @@ use actix_web::{App, HttpServer, web};
 use aws_config::BehaviorVersion;
 
 use crate::app::credentials::CredentialCache;
+use crate::app::metrics::Metrics;
+use crate::app::object_store::S3Objects;
 use crate::app::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
 use crate::clock::Clock;
 use crate::clock::store_offset::{InProcessStoreClock, SkewCorrectedClock};
 use crate::config::{AwsDefaults, ClockSettings, Config, ConfigError, Settings, StoreOrigin};
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
+use crate::http::operations::Operations;
 use crate::http::pages::Site;
 use crate::s3::cors_rule;
-use crate::upload::service::{UploadError, Uploader};
+use crate::upload::service::{Catalog, UploadError, Uploader};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +64,7 @@ pub struct Resolved {
     /// Checked settings.
     pub config: Config,
     /// Signing credentials.
-    pub credentials: CredentialCache,
+    pub credentials: Arc<CredentialCache>,
     /// How to treat the store's clock.
     pub clock_settings: ClockSettings,
     /// The development store, when no bucket is configured (it serves while this lives).
@@ -81,7 +84,7 @@ pub async fn resolve(mut settings: Settings) -> Result<Resolved, StartError> {
                 .ok_or(StartError::NoCredentialsProvider)?;
             (
                 settings.validate(&defaults)?,
-                CredentialCache::new("DefaultChain", provider),
+                Arc::new(CredentialCache::new("DefaultChain", provider)),
                 None,
             )
         }
@@ -99,8 +102,10 @@ pub async fn resolve(mut settings: Settings) -> Result<Resolved, StartError> {
             config.store_origin = StoreOrigin::Embedded {
                 bucket_dir: store.bucket_dir(),
             };
-            let credentials =
-                CredentialCache::new(embedded_store::PROVIDER_NAME, store.credentials());
+            let credentials = Arc::new(CredentialCache::new(
+                embedded_store::PROVIDER_NAME,
+                store.credentials(),
+            ));
             (config, credentials, Some(store))
         }
     };
@@ -162,8 +167,28 @@ pub async fn presign_once(
             resolved.clock_settings.warn_after,
         )
         .await;
-    let uploader = Uploader::new(resolved.config, resolved.credentials, clock);
+    let uploader = uploader(catalog(&resolved.config), clock, resolved.credentials);
     Ok(uploader.presign(profile, request, caller).await?)
+}
+
+/// The upload rules in `config`: its bucket, profiles and default profile.
+pub fn catalog(config: &Config) -> Catalog {
+    Catalog {
+        store: config.store.clone(),
+        profiles: config.profiles.clone(),
+        default_profile: config.default_profile.clone(),
+    }
+}
+
+/// The upload service applying `catalog`, signing with `credentials` at `clock`'s time and
+/// asking the bucket itself about uploaded objects.
+pub fn uploader(
+    catalog: Catalog,
+    clock: Arc<dyn Clock>,
+    credentials: Arc<CredentialCache>,
+) -> Uploader {
+    let objects = S3Objects::new(catalog.store.clone(), clock.clone(), credentials.clone());
+    Uploader::new(catalog, clock, credentials, Arc::new(objects))
 }
 
 /// Measures the store's clock now, then every `probe_interval` in the background.
@@ -191,7 +216,7 @@ impl Application {
     /// Binds `config.listen` (port 0 picks a free port) and prepares the server.
     pub fn build(
         config: Config,
-        credentials: CredentialCache,
+        credentials: Arc<CredentialCache>,
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen)?;
@@ -226,12 +251,22 @@ impl Application {
             config.rate_limit_per_minute,
             DEFAULT_MAX_CLIENTS,
         ));
-        let uploader = web::Data::new(Uploader::new(config, credentials, clock));
+        let metrics = Arc::new(Metrics::default());
+        let uploader = uploader(catalog(&config), clock.clone(), credentials.clone())
+            .with_events(metrics.clone());
+        let uploader = web::Data::new(uploader);
+        let operations = web::Data::new(Operations {
+            config,
+            metrics,
+            clock,
+            credentials,
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::cors))
                 .wrap(from_fn(http::log_requests))
                 .app_data(uploader.clone())
+                .app_data(operations.clone())
                 .app_data(site.clone())
                 .app_data(limiter.clone())
                 .configure(http::configure)

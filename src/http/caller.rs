@@ -8,11 +8,11 @@ use std::time::SystemTime;
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 
+use super::operations::Operations;
 use super::problem::Problem;
 use crate::app::client_address::TrustedProxies;
 use crate::app::rate_limit::{Budgets, Client};
 use crate::upload::access::{Caller, Token, UserId, authenticate};
-use crate::upload::service::Uploader;
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
 /// than treated as none), then counts the request against the client's rate limit: the
@@ -21,16 +21,17 @@ use crate::upload::service::Uploader;
 /// guessing runs into `429`.
 pub fn identify(
     request: &HttpRequest,
-    uploader: &Uploader,
+    operations: &Operations,
     budgets: &Budgets,
 ) -> Result<Caller, Problem> {
-    let now = budgets.time(|| uploader.now());
-    let address = Client::Address(client_address(request, &uploader.config().trusted_proxies));
+    let now = budgets.time(|| operations.now());
+    let config = &operations.config;
+    let address = Client::Address(client_address(request, &config.trusted_proxies));
     let user = match bearer_token(request.headers()) {
         None => None,
         Some(presented) => Some(authenticated(
             presented,
-            &uploader.config().tokens,
+            &config.tokens,
             address,
             budgets,
             now,

@@ -5,10 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::caller::{authenticated, bearer_token, client_address};
+use super::operations::Operations;
 use super::problem::Problem;
 use crate::app::rate_limit::{Budgets, Client};
 use crate::config::StoreOrigin;
-use crate::upload::service::Uploader;
 
 /// Liveness: answers as long as the server runs.
 pub async fn healthz() -> HttpResponse {
@@ -21,14 +21,14 @@ pub async fn healthz() -> HttpResponse {
 /// refused (`401`), and counted against the address like any failed authentication.
 fn may_see_detail(
     request: &HttpRequest,
-    uploader: &Uploader,
+    operations: &Operations,
     budgets: &Budgets,
 ) -> Result<bool, Problem> {
-    let config = uploader.config();
+    let config = &operations.config;
     if let Some(presented) = bearer_token(request.headers()) {
         let address = Client::Address(client_address(request, &config.trusted_proxies));
         let admin = config.admin_token.as_slice();
-        let now = budgets.time(|| uploader.now());
+        let now = budgets.time(|| operations.now());
         authenticated(presented, admin, address, budgets, now)?;
         return Ok(true);
     }
@@ -63,19 +63,19 @@ const X_REAL_IP: header::HeaderName = header::HeaderName::from_static("x-real-ip
 /// credentials.
 pub async fn readyz(
     request: HttpRequest,
-    uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
     budgets: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    if !may_see_detail(&request, &uploader, &budgets)? {
+    if !may_see_detail(&request, &operations, &budgets)? {
         return Ok(HttpResponse::Ok().json(json!({ "status": "ready" })));
     }
-    let store = &uploader.config().store;
+    let store = &operations.config.store;
     let mut description = json!({
         "bucket": store.bucket(),
         "region": store.region(),
         "url": store.bucket_url(),
     });
-    match &uploader.config().store_origin {
+    match &operations.config.store_origin {
         StoreOrigin::Configured => description["kind"] = json!("s3"),
         StoreOrigin::Embedded { bucket_dir } => {
             description["kind"] = json!("embedded");
@@ -88,17 +88,17 @@ pub async fn readyz(
     Ok(HttpResponse::Ok().json(json!({
         "status": "ready",
         "store": description,
-        "clock": uploader.clock_report(),
-        "credentials": uploader.credentials_report().await,
+        "clock": operations.clock_report(),
+        "credentials": operations.credentials_report().await,
     })))
 }
 
 /// Prometheus text: policies issued per profile, refusals by reason, clock offset, credential
 /// time left.
-pub async fn metrics(uploader: web::Data<Uploader>) -> HttpResponse {
-    let text = uploader.metrics().render(
-        &uploader.clock_report(),
-        &uploader.credentials_report().await,
+pub async fn metrics(operations: web::Data<Operations>) -> HttpResponse {
+    let text = operations.metrics.render(
+        &operations.clock_report(),
+        &operations.credentials_report().await,
     );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -3,6 +3,7 @@
 mod assets;
 mod caller;
 mod health;
+pub mod operations;
 mod page_limit;
 pub mod pages;
 pub mod problem;
@@ -19,7 +20,7 @@ use actix_web::{Error, HttpResponse, web};
 
 use problem::Problem;
 
-use crate::upload::service::Uploader;
+use operations::Operations;
 
 pub use spa::cors;
 pub use uploads::MAX_BODY_BYTES;
@@ -107,11 +108,11 @@ pub async fn log_requests(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let uploader = request.app_data::<web::Data<Uploader>>().cloned();
+    let operations = request.app_data::<web::Data<Operations>>().cloned();
     let response = next.call(request).await?;
-    if let Some(uploader) = uploader {
-        uploader
-            .metrics()
+    if let Some(operations) = operations {
+        operations
+            .metrics
             .observe(&route, started.elapsed().as_secs_f64());
     }
     tracing::info!(

@@ -7,9 +7,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::upload::access::Access;
+use crate::upload::confirm::Confirmation;
 use crate::upload::presign::PresignedPost;
 use crate::upload::profile::Profile;
-use crate::upload::service::{Confirmation, UploadError, Uploader};
+use crate::upload::service::{UploadError, Uploader};
 use crate::upload::size::human_size;
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
@@ -111,7 +112,7 @@ struct IndexPage {
 
 /// `GET /`: the profiles, or straight to the only one.
 pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> HttpResponse {
-    let profiles = &uploader.config().profiles;
+    let profiles = &uploader.catalog().profiles;
     if let (1, Some(name)) = (profiles.len(), profiles.keys().next()) {
         return HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/upload/{name}")))
@@ -154,7 +155,7 @@ pub async fn upload_page(
     site: web::Data<Site>,
 ) -> HttpResponse {
     let name = path.into_inner();
-    let Some(profile) = uploader.config().profiles.get(&name) else {
+    let Some(profile) = uploader.catalog().profiles.get(&name) else {
         let detail = format!("There is no upload called “{name}”.");
         return error_page(&site, StatusCode::NOT_FOUND, "Not found", &detail);
     };
@@ -208,7 +209,7 @@ pub async fn upload_page(
         refresh_after: post
             .as_ref()
             .map_or(0, |p| p.expires_in.saturating_sub(10).max(1)),
-        action: uploader.config().store.bucket_url().to_owned(),
+        action: uploader.catalog().store.bucket_url().to_owned(),
         post,
     };
     html(StatusCode::OK, &site, &page)

@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
+use super::operations::Operations;
 use super::problem::ProblemCode;
-use crate::upload::service::Uploader;
 
 /// Counts an answer that carries a [`ProblemCode`] in its extensions — every
 /// `application/problem+json` answer, and the pages that stand for one, such as a page's
@@ -15,15 +15,15 @@ pub async fn count(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let uploader = request.app_data::<web::Data<Uploader>>().cloned();
+    let operations = request.app_data::<web::Data<Operations>>().cloned();
     let response = next.call(request).await?;
     let code = response
         .response()
         .extensions()
         .get::<ProblemCode>()
         .copied();
-    if let (Some(uploader), Some(code)) = (uploader, code) {
-        uploader.metrics().refused(code.code());
+    if let (Some(operations), Some(code)) = (operations, code) {
+        operations.metrics.refused(code.code());
     }
     Ok(response)
 }

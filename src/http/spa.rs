@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::identify;
+use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
 use crate::app::rate_limit::Budgets;
 use crate::upload::request::UploadRequest;
@@ -23,9 +24,10 @@ pub async fn s3_params(
     request: HttpRequest,
     query: Result<web::Query<Vec<(String, String)>>, Error>,
     uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
     limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &uploader, &limiter)?;
+    let caller = identify(&request, &operations, &limiter)?;
     let query = query.map_err(|e| Problem::new(ProblemCode::MalformedQuery, e.to_string()))?;
     let value = |name: &str| {
         query
@@ -74,9 +76,10 @@ pub async fn download(
     request: HttpRequest,
     query: Result<web::Query<DownloadQuery>, Error>,
     uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
     limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &uploader, &limiter)?;
+    let caller = identify(&request, &operations, &limiter)?;
     let query = query.map_err(|_| {
         Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
     })?;
@@ -99,10 +102,10 @@ pub async fn cors(
         .filter(|_| api)
         .filter(|origin| {
             request
-                .app_data::<web::Data<Uploader>>()
-                .is_some_and(|uploader| {
-                    uploader
-                        .config()
+                .app_data::<web::Data<Operations>>()
+                .is_some_and(|operations| {
+                    operations
+                        .config
                         .cors_origins
                         .iter()
                         .any(|allowed| origin.as_bytes() == allowed.as_bytes())

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::caller::identify;
+use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
 use crate::app::rate_limit::Budgets;
 use crate::upload::request::UploadRequest;
@@ -35,9 +36,10 @@ pub async fn create(
     request: HttpRequest,
     body: web::Payload,
     uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
     limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &uploader, &limiter)?;
+    let caller = identify(&request, &operations, &limiter)?;
     require_json(&request)?;
     let bytes = read_body(&request, body).await?;
     let body: UploadBody = parse_json(&bytes)?;

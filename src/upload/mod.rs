@@ -5,9 +5,14 @@
 //! traits the service takes, so nothing here reaches the application's wiring or settings.
 
 pub mod access;
+pub mod confirm;
 pub mod content_type;
+pub mod downloads;
 pub mod expiry;
+#[cfg(test)]
+mod fakes;
 pub mod keys;
+pub mod ports;
 pub mod presign;
 pub mod profile;
 pub mod request;

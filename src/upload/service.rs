@@ -1,43 +1,23 @@
-//! The upload service: takes time from the clock and credentials from the cache (the IO edge),
-//! then hands everything to the pure policy code.
+//! The upload service: the one place that applies the profiles' rules and signs. Time,
+//! credentials and the store come in through [`Clock`] and the traits of [`super::ports`];
+//! everything else is the pure policy code.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ulid::Ulid;
 
-use crate::app::credentials::{CredentialCache, CredentialsReport, CredentialsUnavailable};
-use crate::app::metrics::Metrics;
-use crate::clock::{Clock, ClockReport};
-use crate::config::Config;
+use super::access::{Access, Caller, UserId};
+use super::expiry::{CredentialsExpiring, policy_expiration};
+use super::ports::{CredentialSource, CredentialsUnavailable, ObjectStore, UploadEvents};
+use super::presign::{PresignedPost, Signer, Target, presign_post};
+use super::profile::{FormContentType, Profile};
+use super::request::{Refusal, UploadRequest, validate};
+use crate::clock::Clock;
 use crate::s3::policy::PolicyError;
-use crate::s3::presigned_url::{PresignUrlError, presign_object_url};
+use crate::s3::presigned_url::PresignUrlError;
 use crate::s3::signing::SigningKeyCache;
-use crate::upload::access::{Access, Caller, UserId};
-use crate::upload::expiry::{CredentialsExpiring, Expiry, policy_expiration};
-use crate::upload::presign::{PresignedPost, Signer, Target, presign_post};
-use crate::upload::profile::{FormContentType, Profile};
-use crate::upload::request::{Refusal, UploadRequest, validate};
-
-/// The longest a download URL signed with temporary credentials may live.
-const MAX_TEMPORARY_URL_LIFE: Duration = Duration::from_secs(12 * 3600);
-
-/// A presigned download.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Download {
-    /// The presigned GET URL.
-    pub url: String,
-    /// The object's key.
-    pub key: String,
-    /// When the URL stops working, by the store's clock.
-    #[serde(serialize_with = "crate::s3::policy::serialize_iso8601")]
-    pub expires_at: std::time::SystemTime,
-    /// Seconds from signing to expiry.
-    pub expires_in: u64,
-}
-
-/// How long the URL of a HEAD request made to confirm an upload lives.
-const HEAD_URL_LIFE: Duration = Duration::from_secs(60);
+use crate::s3::store::Store;
 
 /// Why no policy was issued.
 #[derive(Debug, thiserror::Error)]
@@ -71,143 +51,63 @@ pub enum UploadError {
     Policy(#[from] PolicyError),
 }
 
-/// What the store says about an uploaded object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
-    /// Size in bytes.
-    pub size: Option<u64>,
-    /// Stored media type.
-    pub content_type: Option<String>,
-    /// The ETag, without quotes.
-    pub etag: Option<String>,
+/// The upload rules the service applies: the bucket, its profiles, and the profile Uppy's
+/// `/s3/params` falls back to.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The bucket uploads go to.
+    pub store: Store,
+    /// Upload profiles by name.
+    pub profiles: BTreeMap<String, Profile>,
+    /// The profile `/s3/params` uses when the request names none.
+    pub default_profile: Option<String>,
 }
 
-/// What is known of a form upload the landing page was sent to.
-#[derive(Debug)]
-pub enum Confirmation<'a> {
-    /// Not a key a public profile's form makes in this service's bucket.
-    NotMadeHere,
-    /// A key of `profile`'s, but the store has no object with it and the claimed ETag.
-    NotStored {
-        /// The profile whose form makes such keys.
-        profile: &'a Profile,
-    },
-    /// The store holds it.
-    Stored {
-        /// The profile whose form made it.
-        profile: &'a Profile,
-        /// What the store says of it.
-        object: StoredObject,
-    },
-}
-
-/// The store could not be asked about an object.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreUnreachable {
-    /// No credentials to sign the request with.
-    #[error("cannot reach the store: {0}")]
-    Credentials(#[from] CredentialsUnavailable),
-    /// The request could not be signed.
-    #[error("cannot reach the store: {0}")]
-    Presign(#[from] PresignUrlError),
-    /// The request got no answer.
-    #[error("cannot reach the store: {0}")]
-    Request(#[source] reqwest::Error),
-    /// The store answered with a server error.
-    #[error("cannot reach the store: HEAD answered {0}")]
-    Status(reqwest::StatusCode),
-}
-
-/// Issues signed POST policies.
+/// Applies the profiles' rules and issues signed POST policies and URLs.
 #[derive(Debug)]
 pub struct Uploader {
-    config: Config,
-    credentials: CredentialCache,
-    clock: Arc<dyn Clock>,
+    pub(super) catalog: Catalog,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) credentials: Arc<dyn CredentialSource>,
+    pub(super) objects: Arc<dyn ObjectStore>,
+    events: Option<Arc<dyn UploadEvents>>,
     signing_keys: SigningKeyCache,
-    http: reqwest::Client,
-    metrics: Metrics,
 }
 
 impl Uploader {
-    /// An uploader for `config`, signing with `credentials` at `clock`'s time.
-    pub fn new(config: Config, credentials: CredentialCache, clock: Arc<dyn Clock>) -> Self {
+    /// An uploader applying `catalog`, signing with `credentials` at `clock`'s time, and asking
+    /// `objects` about uploaded objects.
+    pub fn new(
+        catalog: Catalog,
+        clock: Arc<dyn Clock>,
+        credentials: Arc<dyn CredentialSource>,
+        objects: Arc<dyn ObjectStore>,
+    ) -> Self {
         Uploader {
-            config,
-            credentials,
+            catalog,
             clock,
+            credentials,
+            objects,
+            events: None,
             signing_keys: SigningKeyCache::default(),
-            http: reqwest::Client::new(),
-            metrics: Metrics::default(),
         }
     }
 
-    /// The time now by the signing clock (the store's time), for everything that counts time.
-    pub fn now(&self) -> std::time::SystemTime {
-        self.clock.now()
-    }
-
-    /// The service's counters.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// The cached credentials' source, kind and time left (never the secret).
-    pub async fn credentials_report(&self) -> CredentialsReport {
-        self.credentials.report(self.clock.now()).await
-    }
-
-    /// Asks the store (with a signed HEAD) about `key`; `None` if it does not exist.
-    pub async fn stored_object(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable> {
-        let now = self.clock.now();
-        let credentials = self.credentials.get(now, HEAD_URL_LIFE).await?;
-        let url = presign_object_url(
-            "HEAD",
-            &self.config.store,
-            &credentials,
-            key,
-            now,
-            HEAD_URL_LIFE,
-        )?;
-        let response = self
-            .http
-            .head(url)
-            .send()
-            .await
-            .map_err(|e| StoreUnreachable::Request(e.without_url()))?;
-        // Any refusal (404, 403, a key the store will not take) means: not confirmed.
-        if response.status().is_client_error() {
-            return Ok(None);
+    /// The same uploader, telling `events` of each policy it issues.
+    pub fn with_events(self, events: Arc<dyn UploadEvents>) -> Self {
+        Uploader {
+            events: Some(events),
+            ..self
         }
-        if !response.status().is_success() {
-            return Err(StoreUnreachable::Status(response.status()));
-        }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        Ok(Some(StoredObject {
-            size: header("content-length").and_then(|v| v.parse().ok()),
-            content_type: header("content-type"),
-            etag: header("etag").map(|e| e.trim_matches('"').to_owned()),
-        }))
     }
 
-    /// The checked settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// What the signing clock is and how far it corrects this host's, for `/readyz`.
-    pub fn clock_report(&self) -> ClockReport {
-        self.clock.report()
+    /// The bucket, profiles and default profile this service applies.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     fn profile(&self, name: &str) -> Result<&Profile, UploadError> {
-        self.config
+        self.catalog
             .profiles
             .get(name)
             .ok_or_else(|| UploadError::UnknownProfile(name.to_owned()))
@@ -242,7 +142,7 @@ impl Uploader {
     /// (prefix, ULID folder, one file name). `None` for any other key — traversal, empty or
     /// encoded segments, or a key this service could not have made.
     pub fn key_owner(&self, key: &str) -> Option<(&Profile, Option<UserId>)> {
-        self.config
+        self.catalog
             .profiles
             .values()
             .filter_map(|profile| Some((profile, profile.key_prefix().match_key(key)?)))
@@ -259,12 +159,12 @@ impl Uploader {
         mut request: UploadRequest,
         caller: &Caller,
     ) -> Result<PresignedPost, UploadError> {
-        let profiles = &self.config.profiles;
+        let profiles = &self.catalog.profiles;
         let only = (profiles.len() == 1)
             .then(|| profiles.keys().next())
             .flatten();
         let name = profile_name
-            .or(self.config.default_profile.as_deref())
+            .or(self.catalog.default_profile.as_deref())
             .or(only.map(String::as_str))
             .ok_or(UploadError::ProfileRequired)?;
         let listed = self.profile(name)?.metadata();
@@ -272,74 +172,6 @@ impl Uploader {
             .metadata
             .retain(|name, _| listed.contains(&name.to_ascii_lowercase()));
         self.presign(name, &request, caller).await
-    }
-
-    /// What the landing page after a form upload may say about `key` in `bucket`: whether it is
-    /// a key a public profile's form makes here, and whether the store holds it with the ETag
-    /// the redirect claims (a forged redirect cannot show a fake success).
-    pub async fn confirm_form_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        claimed_etag: Option<&str>,
-    ) -> Result<Confirmation<'_>, StoreUnreachable> {
-        let Some(profile) = self
-            .key_owner(key)
-            .map(|(profile, _)| profile)
-            .filter(|profile| {
-                profile.access() == Access::Public && bucket == self.config.store.bucket()
-            })
-        else {
-            return Ok(Confirmation::NotMadeHere);
-        };
-        let claimed = claimed_etag.map(|e| e.trim_matches('"'));
-        Ok(match self.stored_object(key).await? {
-            Some(object) if claimed.is_some() && object.etag.as_deref() == claimed => {
-                Confirmation::Stored { profile, object }
-            }
-            _ => Confirmation::NotStored { profile },
-        })
-    }
-
-    /// A presigned GET URL for `key`, if its owning profile offers downloads and `caller` may
-    /// read it: anyone for a public profile; for a token profile, a user, and only the user
-    /// whose `{user}` folder holds the key.
-    pub async fn download_url(&self, key: &str, caller: &Caller) -> Result<Download, UploadError> {
-        let user = caller.user();
-        let not_yours = || UploadError::NotYourKey(key.to_owned());
-        let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
-        let may_read = match profile.access() {
-            Access::Public => true,
-            Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
-        };
-        let expiry = profile
-            .downloads()
-            .filter(|_| may_read)
-            .ok_or_else(not_yours)?;
-        let now = self.clock.now();
-        let credentials = self.credentials.get(now, expiry.duration()).await?;
-        let expiry = match credentials.session_token() {
-            Some(_) => {
-                expiry.min(Expiry::new(MAX_TEMPORARY_URL_LIFE).expect("12 h is a valid expiry"))
-            }
-            None => expiry,
-        };
-        let expires_at = policy_expiration(now, expiry, credentials.expiry())?;
-        let expires_in = expires_at.duration_since(now).unwrap_or_default();
-        let url = presign_object_url(
-            "GET",
-            &self.config.store,
-            &credentials,
-            key,
-            now,
-            expires_in,
-        )?;
-        Ok(Download {
-            url,
-            key: key.to_owned(),
-            expires_at,
-            expires_in: expires_in.as_secs(),
-        })
     }
 
     /// A signed policy for the HTML form of public profile `profile_name`, for any file name,
@@ -375,14 +207,16 @@ impl Uploader {
             .await?;
         let expires_at = policy_expiration(now, profile.expiry(), credentials.expiry())?;
         let signer = Signer {
-            store: &self.config.store,
+            store: &self.catalog.store,
             credentials: &credentials,
             signing_keys: &self.signing_keys,
             now,
             expires_at,
         };
         let post = presign_post(signer, profile, target, Ulid::from_datetime(now))?;
-        self.metrics.issued(profile.name());
+        if let Some(events) = &self.events {
+            events.issued(profile.name());
+        }
         tracing::info!(profile = %profile.name(), key = %post.key, expires_in_s = post.expires_in, "issued upload policy");
         Ok(post)
     }

@@ -120,7 +120,7 @@ pub async fn spawn_app_with(
         .expect("test settings are valid");
     let app = Application::build(
         config,
-        CredentialCache::new("tests", credentials),
+        std::sync::Arc::new(CredentialCache::new("tests", credentials)),
         options.clock,
     )
     .expect("build the app");

@@ -1,0 +1,121 @@
+//! Presigned downloads: who may read which key, and for how long.
+
+use std::time::Duration;
+
+use super::access::{Access, Caller};
+use super::expiry::{Expiry, policy_expiration};
+use super::service::{UploadError, Uploader};
+use crate::s3::presigned_url::presign_object_url;
+
+/// The longest a download URL signed with temporary credentials may live.
+const MAX_TEMPORARY_URL_LIFE: Duration = Duration::from_secs(12 * 3600);
+
+/// A presigned download.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Download {
+    /// The presigned GET URL.
+    pub url: String,
+    /// The object's key.
+    pub key: String,
+    /// When the URL stops working, by the store's clock.
+    #[serde(serialize_with = "crate::s3::policy::serialize_iso8601")]
+    pub expires_at: std::time::SystemTime,
+    /// Seconds from signing to expiry.
+    pub expires_in: u64,
+}
+
+impl Uploader {
+    /// A presigned GET URL for `key`, if its owning profile offers downloads and `caller` may
+    /// read it: anyone for a public profile; for a token profile, a user, and only the user
+    /// whose `{user}` folder holds the key.
+    pub async fn download_url(&self, key: &str, caller: &Caller) -> Result<Download, UploadError> {
+        let user = caller.user();
+        let not_yours = || UploadError::NotYourKey(key.to_owned());
+        let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
+        let may_read = match profile.access() {
+            Access::Public => true,
+            Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
+        };
+        let expiry = profile
+            .downloads()
+            .filter(|_| may_read)
+            .ok_or_else(not_yours)?;
+        let now = self.clock.now();
+        let credentials = self.credentials.get(now, expiry.duration()).await?;
+        let expiry = match credentials.session_token() {
+            Some(_) => {
+                expiry.min(Expiry::new(MAX_TEMPORARY_URL_LIFE).expect("12 h is a valid expiry"))
+            }
+            None => expiry,
+        };
+        let expires_at = policy_expiration(now, expiry, credentials.expiry())?;
+        let expires_in = expires_at.duration_since(now).unwrap_or_default();
+        let url = presign_object_url(
+            "GET",
+            &self.catalog.store,
+            &credentials,
+            key,
+            now,
+            expires_in,
+        )?;
+        Ok(Download {
+            url,
+            key: key.to_owned(),
+            expires_at,
+            expires_in: expires_in.as_secs(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::upload::access::UserId;
+    use crate::upload::fakes::{MemoryObjects, uploader};
+    use crate::upload::profile::{Profile, ProfileSpec};
+
+    fn private_files() -> Profile {
+        ProfileSpec::new(
+            "files",
+            "users/{user}/",
+            0..=1 << 20,
+            Duration::from_secs(600),
+        )
+        .access(Access::Token)
+        .downloads(Some(Duration::from_secs(300)))
+        .build()
+        .unwrap()
+    }
+
+    fn user(name: &str) -> Caller {
+        Caller::User(UserId::parse(name).unwrap())
+    }
+
+    #[tokio::test]
+    async fn only_the_user_whose_folder_holds_the_key_may_read_it() {
+        let uploader = uploader(vec![private_files()], Arc::new(MemoryObjects::default()));
+        let key = "users/ana/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/notes.txt";
+        let download = uploader.download_url(key, &user("ana")).await.unwrap();
+        assert_eq!(download.key, key);
+        assert_eq!(download.expires_in, 300);
+        assert!(
+            download
+                .url
+                .contains("/users/ana/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/notes.txt?")
+        );
+        assert!(download.url.contains("X-Amz-Expires=300"));
+        for caller in [user("bob"), Caller::Anonymous] {
+            let refused = uploader.download_url(key, &caller).await;
+            assert!(
+                matches!(refused, Err(UploadError::NotYourKey(_))),
+                "{caller:?}"
+            );
+        }
+        let climbing = "users/ana/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/../../bob/x.txt";
+        let refused = uploader.download_url(climbing, &user("ana")).await;
+        assert!(matches!(refused, Err(UploadError::NotYourKey(_))));
+    }
+}
