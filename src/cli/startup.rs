@@ -247,16 +247,14 @@ impl Application {
             public_url,
             store_origin,
         });
-        let limiter = web::Data::new(Budgets::new(
-            config.rate_limit_per_minute,
-            DEFAULT_MAX_CLIENTS,
-        ));
+        let budgets = Budgets::new(config.rate_limit_per_minute, DEFAULT_MAX_CLIENTS);
         let metrics = Arc::new(Metrics::default());
         let uploader = uploader(catalog(&config), clock.clone(), credentials.clone())
             .with_events(metrics.clone());
         let uploader = web::Data::new(uploader);
         let operations = web::Data::new(Operations {
             config,
+            budgets,
             metrics,
             clock,
             credentials,
@@ -268,7 +266,6 @@ impl Application {
                 .app_data(uploader.clone())
                 .app_data(operations.clone())
                 .app_data(site.clone())
-                .app_data(limiter.clone())
                 .configure(http::configure)
         })
         .listen(listener)?

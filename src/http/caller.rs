@@ -19,11 +19,8 @@ use crate::upload::access::{Caller, Token, UserId, authenticate};
 /// token's user, else the client's address. A token that fails counts against the address's
 /// failed authentications, and an address over that budget has no token checked at all, so
 /// guessing runs into `429`.
-pub fn identify(
-    request: &HttpRequest,
-    operations: &Operations,
-    budgets: &Budgets,
-) -> Result<Caller, Problem> {
+pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
+    let budgets = &operations.budgets;
     let now = budgets.time(|| operations.now());
     let config = &operations.config;
     let address = Client::Address(client_address(request, &config.trusted_proxies));

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::caller::{authenticated, bearer_token, client_address};
 use super::operations::Operations;
 use super::problem::Problem;
-use crate::app::rate_limit::{Budgets, Client};
+use crate::app::rate_limit::Client;
 use crate::config::StoreOrigin;
 
 /// Liveness: answers as long as the server runs.
@@ -19,11 +19,8 @@ pub async fn healthz() -> HttpResponse {
 /// carries the admin token, or it comes straight from this machine — a loopback peer that is
 /// not a trusted proxy, forwarded nothing and named a loopback host. A bearer token that is not the admin token is
 /// refused (`401`), and counted against the address like any failed authentication.
-fn may_see_detail(
-    request: &HttpRequest,
-    operations: &Operations,
-    budgets: &Budgets,
-) -> Result<bool, Problem> {
+fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool, Problem> {
+    let budgets = &operations.budgets;
     let config = &operations.config;
     if let Some(presented) = bearer_token(request.headers()) {
         let address = Client::Address(client_address(request, &config.trusted_proxies));
@@ -64,9 +61,8 @@ const X_REAL_IP: header::HeaderName = header::HeaderName::from_static("x-real-ip
 pub async fn readyz(
     request: HttpRequest,
     operations: web::Data<Operations>,
-    budgets: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    if !may_see_detail(&request, &operations, &budgets)? {
+    if !may_see_detail(&request, &operations)? {
         return Ok(HttpResponse::Ok().json(json!({ "status": "ready" })));
     }
     let store = &operations.config.store;

@@ -2,13 +2,15 @@
 
 mod assets;
 mod caller;
+mod companion;
+mod cors;
+mod downloads;
 mod health;
 pub mod operations;
 mod page_limit;
 pub mod pages;
 pub mod problem;
 mod refusals;
-mod spa;
 mod uploads;
 
 use std::time::Instant;
@@ -22,7 +24,7 @@ use problem::Problem;
 
 use operations::Operations;
 
-pub use spa::cors;
+pub use cors::cors;
 pub use uploads::MAX_BODY_BYTES;
 
 /// Every route, for the server and for tests alike.
@@ -36,8 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/api/openapi.json", web::get().to(assets::openapi))
         .service(counted("/api/uploads", web::post().to(uploads::create)))
-        .service(counted("/s3/params", web::get().to(spa::s3_params)))
-        .service(counted("/api/downloads", web::get().to(spa::download)))
+        .service(counted("/s3/params", web::get().to(companion::s3_params)))
+        .service(counted(
+            "/api/downloads",
+            web::get().to(downloads::download),
+        ))
         .service(api("/healthz", web::get().to(health::healthz)))
         .service(api("/readyz", web::get().to(health::readyz)))
         .service(api("/metrics", web::get().to(health::metrics)))

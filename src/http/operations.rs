@@ -1,5 +1,5 @@
 //! What the HTTP edge needs besides the upload service: the settings it enforces at the door
-//! (tokens, proxies, origins), the counters, and where `/readyz` and `/metrics` read the clock
+//! (tokens, proxies, origins), the rate limits, the counters, and where `/readyz` and `/metrics` read the clock
 //! and credentials from.
 
 use std::sync::Arc;
@@ -7,14 +7,17 @@ use std::time::SystemTime;
 
 use crate::app::credentials::{CredentialCache, CredentialsReport};
 use crate::app::metrics::Metrics;
+use crate::app::rate_limit::Budgets;
 use crate::clock::{Clock, ClockReport};
 use crate::config::Config;
 
-/// The edge's settings, counters and reports, shared by every handler and middleware.
+/// The edge's settings, budgets, counters and reports, shared by every handler and middleware.
 #[derive(Debug)]
 pub struct Operations {
     /// The checked settings.
     pub config: Config,
+    /// The rate limits' budgets, per client.
+    pub budgets: Budgets,
     /// The service's counters (the upload service counts issued policies into them too).
     pub metrics: Arc<Metrics>,
     /// The signing clock, the same one the upload service signs with.

@@ -11,7 +11,7 @@ use super::caller::client_address;
 use super::operations::Operations;
 use super::pages::{Site, error_page};
 use super::problem::ProblemCode;
-use crate::app::rate_limit::{Budgets, Client};
+use crate::app::rate_limit::Client;
 
 /// Counts the request against its client address; over the limit, answers `429` with
 /// `Retry-After` and a page saying when to try again.
@@ -19,14 +19,14 @@ pub async fn limit_by_address(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let (Some(budgets), Some(operations), Some(site)) = (
-        request.app_data::<web::Data<Budgets>>().cloned(),
+    let (Some(operations), Some(site)) = (
         request.app_data::<web::Data<Operations>>().cloned(),
         request.app_data::<web::Data<Site>>().cloned(),
     ) else {
-        unreachable!("the server registers the budgets, the operations and the site");
+        unreachable!("the server registers the operations and the site");
     };
     let address = client_address(request.request(), &operations.config.trusted_proxies);
+    let budgets = &operations.budgets;
     let Err(retry_after) = budgets
         .requests
         .check(Client::Address(address), budgets.time(|| operations.now()))

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use super::caller::identify;
 use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
-use crate::app::rate_limit::Budgets;
 use crate::upload::request::UploadRequest;
 use crate::upload::service::Uploader;
 
@@ -37,9 +36,8 @@ pub async fn create(
     body: web::Payload,
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
-    limiter: web::Data<Budgets>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations, &limiter)?;
+    let caller = identify(&request, &operations)?;
     require_json(&request)?;
     let bytes = read_body(&request, body).await?;
     let body: UploadBody = parse_json(&bytes)?;

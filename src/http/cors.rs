@@ -1,0 +1,81 @@
+//! CORS for the API: browsers on the configured origins may call `/api/` and `/s3/`.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
+
+use super::operations::Operations;
+
+/// CORS for `/api/` and `/s3/`: answers preflights from the configured origins and lets them
+/// read answers, with credentials. Other origins get no CORS headers, so browsers block them.
+pub async fn cors(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let api = request.path().starts_with("/api/") || request.path().starts_with("/s3/");
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|_| api)
+        .filter(|origin| {
+            request
+                .app_data::<web::Data<Operations>>()
+                .is_some_and(|operations| {
+                    operations
+                        .config
+                        .cors_origins
+                        .iter()
+                        .any(|allowed| origin.as_bytes() == allowed.as_bytes())
+                })
+        })
+        .cloned();
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight && api {
+        let requested = request
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
+        let mut response = HttpResponse::NoContent();
+        if let Some(origin) = &origin {
+            response
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    requested.unwrap_or(HeaderValue::from_static("content-type, authorization")),
+                ))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
+            allow(&mut response, origin);
+        } else {
+            response.status(StatusCode::FORBIDDEN);
+        }
+        return Ok(request.into_response(response.finish()));
+    }
+    let mut response = next.call(request).await?.map_into_boxed_body();
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    Ok(response)
+}
+
+fn allow(response: &mut actix_web::HttpResponseBuilder, origin: &HeaderValue) {
+    response
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"))
+        .insert_header((header::VARY, "Origin"));
+}
