@@ -36,13 +36,7 @@ impl FixedFieldSettings {
     pub fn into_fields(self) -> Result<Vec<(&'static str, String)>, String> {
         let mut fields = Vec::new();
         if let Some(acl) = self.acl {
-            if !CANNED_ACLS.contains(&acl.as_str()) {
-                return Err(format!(
-                    "acl `{acl}` is not one of {}",
-                    CANNED_ACLS.join(", ")
-                ));
-            }
-            fields.push(("acl", acl));
+            fields.push(("acl", canned_acl(acl)?));
         }
         if let Some(cache_control) = self.cache_control {
             fields.push((
@@ -51,52 +45,81 @@ impl FixedFieldSettings {
             ));
         }
         if let Some(class) = self.storage_class {
-            if class.is_empty() || !class.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
-                return Err(format!(
-                    "storage_class `{class}` is not a storage class such as STANDARD_IA"
-                ));
-            }
-            fields.push(("x-amz-storage-class", class));
+            fields.push(("x-amz-storage-class", storage_class(class)?));
         }
-        match (self.server_side_encryption, self.kms_key_id) {
-            (Some(sse), kms) if ["AES256", "aws:kms", "aws:kms:dsse"].contains(&sse.as_str()) => {
-                let is_kms = sse.starts_with("aws:kms");
-                fields.push(("x-amz-server-side-encryption", sse));
-                match kms {
-                    Some(key) if is_kms => {
-                        let field = "x-amz-server-side-encryption-aws-kms-key-id";
-                        fields.push((field, policy_value("kms_key_id", field, key)?));
-                    }
-                    Some(_) => return Err(
-                        "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
-                            .into(),
-                    ),
-                    None => {}
-                }
-            }
-            (Some(sse), _) => {
-                return Err(format!(
-                    "server_side_encryption `{sse}` is not AES256, aws:kms or aws:kms:dsse"
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(
-                    "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\""
-                        .into(),
-                );
-            }
-            (None, None) => {}
-        }
+        fields.extend(encryption_fields(
+            self.server_side_encryption,
+            self.kms_key_id,
+        )?);
         if let Some(status) = self.success_action_status {
-            if ![200, 201, 204].contains(&status) {
-                return Err(format!(
-                    "success_action_status {status} is not 200, 201 or 204"
-                ));
-            }
-            fields.push(("success_action_status", status.to_string()));
+            fields.push(("success_action_status", success_action_status(status)?));
         }
         Ok(fields)
     }
+}
+
+/// `acl` if it is one of [`CANNED_ACLS`].
+fn canned_acl(acl: String) -> Result<String, String> {
+    if !CANNED_ACLS.contains(&acl.as_str()) {
+        return Err(format!(
+            "acl `{acl}` is not one of {}",
+            CANNED_ACLS.join(", ")
+        ));
+    }
+    Ok(acl)
+}
+
+/// `class` if it looks like a storage class: upper-case letters and `_`.
+fn storage_class(class: String) -> Result<String, String> {
+    if class.is_empty() || !class.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        return Err(format!(
+            "storage_class `{class}` is not a storage class such as STANDARD_IA"
+        ));
+    }
+    Ok(class)
+}
+
+/// The encryption field and, for KMS encryption, its key's field; a key without KMS
+/// encryption is refused.
+fn encryption_fields(
+    server_side_encryption: Option<String>,
+    kms_key_id: Option<String>,
+) -> Result<Vec<(&'static str, String)>, String> {
+    const KMS_KEY_NEEDS_KMS: &str =
+        "kms_key_id needs server_side_encryption = \"aws:kms\" or \"aws:kms:dsse\"";
+    let mut fields = Vec::new();
+    match (server_side_encryption, kms_key_id) {
+        (Some(sse), kms) if ["AES256", "aws:kms", "aws:kms:dsse"].contains(&sse.as_str()) => {
+            let is_kms = sse.starts_with("aws:kms");
+            fields.push(("x-amz-server-side-encryption", sse));
+            match kms {
+                Some(key) if is_kms => {
+                    let field = "x-amz-server-side-encryption-aws-kms-key-id";
+                    fields.push((field, policy_value("kms_key_id", field, key)?));
+                }
+                Some(_) => return Err(KMS_KEY_NEEDS_KMS.into()),
+                None => {}
+            }
+        }
+        (Some(sse), _) => {
+            return Err(format!(
+                "server_side_encryption `{sse}` is not AES256, aws:kms or aws:kms:dsse"
+            ));
+        }
+        (None, Some(_)) => return Err(KMS_KEY_NEEDS_KMS.into()),
+        (None, None) => {}
+    }
+    Ok(fields)
+}
+
+/// `status` as a form value if S3 accepts it: 200, 201 or 204.
+fn success_action_status(status: u16) -> Result<String, String> {
+    if ![200, 201, 204].contains(&status) {
+        return Err(format!(
+            "success_action_status {status} is not 200, 201 or 204"
+        ));
+    }
+    Ok(status.to_string())
 }
 
 /// `value` of the setting `setting`, refused here (at start) if the policy could not carry it
