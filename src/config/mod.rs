@@ -1,12 +1,14 @@
 //! Settings: defaults in code, then an optional TOML file, then `PRESIGNED_POST__SECTION__KEY`
 //! environment variables; checked once at start into a [`Config`].
 
+mod checked;
 mod error;
 mod fixed_fields;
 mod load;
 mod settings;
 pub mod units;
 
+pub use checked::{Config, StoreOrigin};
 pub use error::ConfigError;
 pub use fixed_fields::{CANNED_ACLS, FixedFieldSettings};
 pub use load::{DEFAULT_FILE, ENV_PREFIX};
@@ -15,8 +17,6 @@ pub use settings::{
 };
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use crate::app::client_address::TrustedProxies;
 use crate::s3::store::{AddressStyle, Store};
@@ -43,45 +43,6 @@ impl AwsDefaults {
             .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
         AwsDefaults { region, endpoint }
     }
-}
-
-/// Where the store comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreOrigin {
-    /// A bucket named in the settings.
-    Configured,
-    /// The development store in this process, keeping files in `bucket_dir`.
-    Embedded {
-        /// The folder holding the bucket's files.
-        bucket_dir: PathBuf,
-    },
-}
-
-/// Checked settings, ready to serve.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Address the HTTP server listens on.
-    pub listen: SocketAddr,
-    /// Where browsers reach this service, without a trailing `/`, if set.
-    pub public_url: Option<String>,
-    /// Where uploads go.
-    pub store: Store,
-    /// Whether that is a configured bucket or the development store.
-    pub store_origin: StoreOrigin,
-    /// Upload profiles by name.
-    pub profiles: BTreeMap<String, Profile>,
-    /// Origins allowed to call the JSON API from a browser.
-    pub cors_origins: Vec<String>,
-    /// The profile `GET /s3/params` falls back to.
-    pub default_profile: Option<String>,
-    /// Bearer tokens.
-    pub tokens: Vec<Token>,
-    /// Requests per client per minute (0: no limit).
-    pub rate_limit_per_minute: u32,
-    /// The token that may read operational detail from anywhere, if any.
-    pub admin_token: Option<Token>,
-    /// Proxies whose forwarding headers name the client.
-    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
