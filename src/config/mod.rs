@@ -5,6 +5,7 @@ mod checked;
 mod error;
 mod fixed_fields;
 mod load;
+mod profiles;
 mod settings;
 mod store;
 pub mod units;
@@ -18,12 +19,9 @@ pub use settings::{
 };
 pub use store::AwsDefaults;
 
-use std::collections::BTreeMap;
-
 use crate::app::client_address::TrustedProxies;
-use crate::s3::store::Store;
 use crate::upload::access::{Access, Token, UserId};
-use crate::upload::profile::{Disposition, Profile, ProfileSpec};
+use profiles::{overlapping_rights, resolve_profiles};
 
 /// The profile used when the settings define none.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -48,17 +46,7 @@ impl Settings {
         if profile_settings.is_empty() {
             profile_settings.insert(DEFAULT_PROFILE.into(), ProfileSettings::default());
         }
-        let mut profiles = BTreeMap::new();
-        for (name, settings) in profile_settings {
-            match settings.resolve(&name, store.as_ref()) {
-                Ok(profile) => {
-                    profiles.insert(name, profile);
-                }
-                Err(errors) => {
-                    problems.extend(errors.into_iter().map(|e| format!("profiles.{name}: {e}")))
-                }
-            }
-        }
+        let profiles = resolve_profiles(profile_settings, store.as_ref(), &mut problems);
         let mut cors_origins = Vec::new();
         for origin in &self.cors_origins {
             match crate::s3::cors_rule::origin_of(origin) {
@@ -122,101 +110,6 @@ impl Settings {
             }),
             _ => Err(ConfigError::Invalid(problems)),
         }
-    }
-}
-
-/// Pairs of profiles that could hold each other's keys but differ in who may write or read
-/// them: the weaker profile would expose the stronger one's files.
-fn overlapping_rights(profiles: &BTreeMap<String, Profile>) -> Vec<String> {
-    let list: Vec<&Profile> = profiles.values().collect();
-    let mut problems = Vec::new();
-    for (i, a) in list.iter().enumerate() {
-        for b in &list[i + 1..] {
-            if a.key_prefix()
-                .user_folder_faces_named_folder(b.key_prefix())
-            {
-                problems.push(format!(
-                    "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap where \
-                     a {{user}} folder meets a named folder: that folder would be some user's; give \
-                     them folders that do not contain each other",
-                    a.name(),
-                    a.key_prefix().as_str(),
-                    b.name(),
-                    b.key_prefix().as_str()
-                ));
-                continue;
-            }
-            let access = a.access() != b.access();
-            let downloads = a.downloads().is_some() != b.downloads().is_some();
-            if !a.key_prefix().overlaps(b.key_prefix()) || !(access || downloads) {
-                continue;
-            }
-            let differ = match (access, downloads) {
-                (true, true) => "access and downloads",
-                (true, false) => "access",
-                _ => "downloads",
-            };
-            problems.push(format!(
-                "profiles.{} (key_prefix `{}`) and profiles.{} (key_prefix `{}`) overlap but \
-                 differ in {differ}: one could reach the other's files; give them folders that \
-                 do not contain each other",
-                a.name(),
-                a.key_prefix().as_str(),
-                b.name(),
-                b.key_prefix().as_str()
-            ));
-        }
-    }
-    problems
-}
-
-impl ProfileSettings {
-    fn resolve(self, name: &str, store: Option<&Store>) -> Result<Profile, Vec<String>> {
-        let mut problems = Vec::new();
-        let content_disposition = self.content_disposition.as_deref().and_then(|d| {
-            let parsed = Disposition::parse(d);
-            if parsed.is_none() {
-                problems.push(format!(
-                    "content_disposition `{d}` is not `inline` or `attachment`"
-                ));
-            }
-            parsed
-        });
-        let fixed = FixedFieldSettings {
-            acl: self.acl,
-            cache_control: self.cache_control,
-            storage_class: self.storage_class,
-            server_side_encryption: self.server_side_encryption,
-            kms_key_id: self.kms_key_id,
-            success_action_status: self.success_action_status,
-        };
-        let fixed_fields = fixed
-            .into_fields()
-            .map_err(|e| problems.push(e))
-            .unwrap_or_default();
-        let spec = ProfileSpec::new(
-            name,
-            self.key_prefix,
-            self.min_size..=self.max_size,
-            self.expires,
-        )
-        .content_types(self.content_types)
-        .metadata(self.metadata)
-        .content_disposition(content_disposition)
-        .fixed_fields(fixed_fields)
-        .access(self.access)
-        .downloads(self.downloads.then_some(self.download_expires));
-        let profile = match spec.build() {
-            Ok(profile) if problems.is_empty() => profile,
-            Ok(_) => return Err(problems),
-            Err(more) => return Err(more.into_iter().chain(problems).collect()),
-        };
-        if let Some(store) = store {
-            profile
-                .policy_builder(store.bucket())
-                .map_err(|e| vec![e.to_string()])?;
-        }
-        Ok(profile)
     }
 }
 
