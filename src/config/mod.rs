@@ -8,6 +8,7 @@ mod load;
 mod profiles;
 mod settings;
 mod store;
+mod tokens;
 pub mod units;
 
 pub use checked::{Config, StoreOrigin};
@@ -20,8 +21,9 @@ pub use settings::{
 pub use store::AwsDefaults;
 
 use crate::app::client_address::TrustedProxies;
-use crate::upload::access::{Access, Token, UserId};
+use crate::upload::access::Access;
 use profiles::{overlapping_rights, resolve_profiles};
+use tokens::{admin_token, bearer_tokens};
 
 /// The profile used when the settings define none.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -64,27 +66,8 @@ impl Settings {
         {
             problems.push(format!("default_profile `{name}` is not a profile"));
         }
-        let mut tokens = Vec::new();
-        for (i, token) in self.tokens.iter().enumerate() {
-            match UserId::parse(&token.user).and_then(|user| Token::new(&token.sha256.to_ascii_lowercase(), user)) {
-                Some(token) => tokens.push(token),
-                None => problems.push(format!(
-                    "tokens[{i}]: needs a user id (1-64 of A-Z a-z 0-9 - _) and the token's hex SHA-256 \
-                     (`presigned-post hash-token`)"
-                )),
-            }
-        }
-        let admin_token = self.admin_token_sha256.as_deref().and_then(|hash| {
-            let admin = UserId::parse("admin").expect("a valid user id");
-            let token = Token::new(&hash.to_ascii_lowercase(), admin);
-            if token.is_none() {
-                problems.push(
-                    "admin_token_sha256 must be a token's hex SHA-256 (`presigned-post hash-token`)"
-                        .into(),
-                );
-            }
-            token
-        });
+        let tokens = bearer_tokens(&self.tokens, &mut problems);
+        let admin_token = admin_token(self.admin_token_sha256.as_deref(), &mut problems);
         if profiles.values().any(|p| p.access() == Access::Token) && tokens.is_empty() {
             problems
                 .push("a profile has access = \"token\" but no [[tokens]] are configured".into());
