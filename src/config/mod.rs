@@ -1,5 +1,12 @@
 //! Settings: defaults in code, then an optional TOML file, then `PRESIGNED_POST__SECTION__KEY`
 //! environment variables; checked once at start into a [`Config`].
+//!
+//! config may import s3, clock, upload and app, never http or cli.
+//!
+//! The settings as written are in `settings`, read by `load`; `validate` checks them into a
+//! [`Config`] (`checked`), section by section (`store`, `profiles` with `fixed_fields`,
+//! `tokens`), listing every problem in one [`ConfigError`] (`error`). Each public item is
+//! re-exported here, its one public path.
 
 mod checked;
 mod error;
