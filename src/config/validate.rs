@@ -1,0 +1,194 @@
+//! Checking the settings into a [`Config`]: every section in turn, collecting every problem
+//! before refusing them.
+
+use std::collections::BTreeMap;
+
+use crate::app::client_address::TrustedProxies;
+use crate::upload::access::{Access, Token};
+use crate::upload::profile::Profile;
+
+use super::profiles::{overlapping_rights, resolve_profiles};
+use super::tokens::{admin_token, bearer_tokens};
+use super::{AwsDefaults, Config, ConfigError, ProfileSettings, Settings, StoreOrigin};
+
+/// The profile used when the settings define none.
+pub const DEFAULT_PROFILE: &str = "default";
+
+impl Settings {
+    /// Checks everything at once and reports every problem found.
+    pub fn validate(self, aws: &AwsDefaults) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let store = self.store.resolve(aws).map_err(|p| problems.extend(p)).ok();
+        let public_url = public_url(self.public_url.as_deref(), &mut problems);
+        let profile_settings = or_default_profile(self.profiles);
+        let profiles = resolve_profiles(profile_settings, store.as_ref(), &mut problems);
+        let cors_origins = cors_origins(&self.cors_origins, &mut problems);
+        problems.extend(overlapping_rights(&profiles));
+        check_default_profile(self.default_profile.as_deref(), &profiles, &mut problems);
+        let tokens = bearer_tokens(&self.tokens, &mut problems);
+        let admin_token = admin_token(self.admin_token_sha256.as_deref(), &mut problems);
+        check_token_profiles_have_tokens(&profiles, &tokens, &mut problems);
+        let trusted_proxies = trusted_proxies(&self.trusted_proxies, &mut problems);
+        match store {
+            Some(store) if problems.is_empty() => Ok(Config {
+                listen: self.listen,
+                public_url,
+                store,
+                store_origin: StoreOrigin::Configured,
+                profiles,
+                cors_origins,
+                default_profile: self.default_profile,
+                tokens,
+                rate_limit_per_minute: self.rate_limit_per_minute,
+                admin_token,
+                trusted_proxies,
+            }),
+            _ => Err(ConfigError::Invalid(problems)),
+        }
+    }
+}
+
+/// `public_url` without its trailing `/`, if it is an http:// or https:// URL.
+fn public_url(url: Option<&str>, problems: &mut Vec<String>) -> Option<String> {
+    url.and_then(|url| {
+        let parsed = url::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if parsed.is_none() {
+            problems.push(format!(
+                "public_url `{url}` is not an http:// or https:// URL"
+            ));
+        }
+        parsed.map(|u| u.as_str().trim_end_matches('/').to_owned())
+    })
+}
+
+/// The profiles as written, or [`DEFAULT_PROFILE`] with the default settings if there are none.
+fn or_default_profile(
+    mut profiles: BTreeMap<String, ProfileSettings>,
+) -> BTreeMap<String, ProfileSettings> {
+    if profiles.is_empty() {
+        profiles.insert(DEFAULT_PROFILE.into(), ProfileSettings::default());
+    }
+    profiles
+}
+
+/// The `cors_origins` that are bare origins (scheme, host, port; no path).
+fn cors_origins(origins: &[String], problems: &mut Vec<String>) -> Vec<String> {
+    let mut cors_origins = Vec::new();
+    for origin in origins {
+        match crate::s3::cors_rule::origin_of(origin) {
+            Some(parsed) if parsed == origin.trim_end_matches('/') => cors_origins.push(parsed),
+            _ => problems.push(format!(
+                "cors_origins: `{origin}` is not an origin such as https://app.example.com (no path)"
+            )),
+        }
+    }
+    cors_origins
+}
+
+/// `default_profile`, if set, must name a profile.
+fn check_default_profile(
+    name: Option<&str>,
+    profiles: &BTreeMap<String, Profile>,
+    problems: &mut Vec<String>,
+) {
+    if let Some(name) = name.filter(|n| !profiles.contains_key(*n)) {
+        problems.push(format!("default_profile `{name}` is not a profile"));
+    }
+}
+
+/// A profile with `access = "token"` is useless without tokens to present.
+fn check_token_profiles_have_tokens(
+    profiles: &BTreeMap<String, Profile>,
+    tokens: &[Token],
+    problems: &mut Vec<String>,
+) {
+    if profiles.values().any(|p| p.access() == Access::Token) && tokens.is_empty() {
+        problems.push("a profile has access = \"token\" but no [[tokens]] are configured".into());
+    }
+}
+
+/// The proxies whose forwarding headers are believed; none if any entry is wrong.
+fn trusted_proxies(proxies: &[String], problems: &mut Vec<String>) -> TrustedProxies {
+    TrustedProxies::parse(proxies)
+        .map_err(|errors| {
+            problems.extend(errors.into_iter().map(|e| format!("trusted_proxies: {e}")))
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+    use std::time::Duration;
+
+    fn validate(toml: &str) -> Result<Config, ConfigError> {
+        Settings::from_figment(Figment::from(Toml::string(toml)))?.validate(&AwsDefaults::default())
+    }
+
+    #[test]
+    fn a_full_profile_is_read() {
+        let config = validate(
+            r#"
+            [store]
+            bucket = "uploads"
+            region = "eu-west-1"
+            [profiles.avatar]
+            key_prefix = "avatars/"
+            max_size = "5 MiB"
+            content_types = ["image/png", "image/*"]
+            expires = 600
+            metadata = ["Alt"]
+            "#,
+        )
+        .unwrap();
+        let avatar = &config.profiles["avatar"];
+        assert_eq!(avatar.size().max(), 5 * 1024 * 1024);
+        assert_eq!(avatar.expiry().duration(), Duration::from_secs(600));
+        assert!(avatar.metadata().contains("alt"));
+        assert_eq!(
+            config.store.bucket_url(),
+            "https://uploads.s3.eu-west-1.amazonaws.com/"
+        );
+    }
+
+    #[test]
+    fn no_profiles_means_the_default_profile() {
+        let config = validate("[store]\nbucket = \"b12\"\nregion = \"us-east-1\"").unwrap();
+        assert_eq!(
+            config.profiles.keys().collect::<Vec<_>>(),
+            [DEFAULT_PROFILE]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let Err(ConfigError::Invalid(problems)) = validate(
+            r#"
+            [profiles.x]
+            key_prefix = "../"
+            max_size = "6 GiB"
+            expires = 900000
+            cache_control = "a$b"
+            "#,
+        ) else {
+            panic!("expected invalid settings");
+        };
+        let all = problems.join("\n");
+        let expected = [
+            "store.bucket",
+            "store.region",
+            "key_prefix",
+            "5 GiB",
+            "milliseconds",
+            "cache_control",
+        ];
+        for expected in expected {
+            assert!(all.contains(expected), "{expected} missing from {all}");
+        }
+        assert_eq!(problems.len(), expected.len(), "one problem each: {all}");
+    }
+}
