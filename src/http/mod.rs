@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{Error, HttpResponse, web};
 
 use problem::Problem;
@@ -30,18 +30,32 @@ pub use uploads::MAX_BODY_BYTES;
 /// Every route, for the server and for tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::index))
-        .service(limited_page(
+        .service(counted(
             "/upload/{profile}",
             web::get().to(pages::upload_page),
+            RateLimit::ByAddress,
         ))
-        .service(limited_page("/uploaded", web::get().to(pages::uploaded)))
+        .service(counted(
+            "/uploaded",
+            web::get().to(pages::uploaded),
+            RateLimit::ByAddress,
+        ))
         .route("/static/{name}", web::get().to(assets::asset))
         .route("/api/openapi.json", web::get().to(assets::openapi))
-        .service(counted("/api/uploads", web::post().to(uploads::create)))
-        .service(counted("/s3/params", web::get().to(companion::s3_params)))
+        .service(counted(
+            "/api/uploads",
+            web::post().to(uploads::create),
+            RateLimit::InHandler,
+        ))
+        .service(counted(
+            "/s3/params",
+            web::get().to(companion::s3_params),
+            RateLimit::InHandler,
+        ))
         .service(counted(
             "/api/downloads",
             web::get().to(downloads::download),
+            RateLimit::InHandler,
         ))
         .service(api("/healthz", web::get().to(health::healthz)))
         .service(api("/readyz", web::get().to(health::readyz)))
@@ -49,31 +63,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-/// A page that costs something (signing, asking the store), so the rate limit counts it
-/// against the client's address, and its `429` is counted as a refusal; 405 as problem+json
-/// for other methods.
-fn limited_page(
-    path: &str,
-    route: actix_web::Route,
-) -> actix_web::Resource<
-    impl actix_web::dev::ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = Error,
-        InitError = (),
-    >,
-> {
-    api(path, route)
-        .wrap(from_fn(page_limit::limit_by_address))
-        .wrap(from_fn(refusals::count))
+/// Where a counted route's rate limit is applied.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RateLimit {
+    /// The handler counts the request against its caller (user or address), via `identify`.
+    InHandler,
+    /// A page that costs something (signing, asking the store): counted against the client's
+    /// address before the handler runs, its `429` answered with a page.
+    ByAddress,
 }
 
-/// An API route whose refusals are counted by code in `/metrics`, and 405 as problem+json for
-/// other methods.
+/// A route whose refusals (its `429` too) are counted by code in `/metrics`, with 405 as
+/// problem+json for other methods.
 fn counted(
     path: &str,
     route: actix_web::Route,
+    rate_limit: RateLimit,
 ) -> actix_web::Resource<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
@@ -83,7 +88,13 @@ fn counted(
         InitError = (),
     >,
 > {
-    api(path, route).wrap(from_fn(refusals::count))
+    let by_address = Condition::new(
+        rate_limit == RateLimit::ByAddress,
+        from_fn(page_limit::limit_by_address),
+    );
+    api(path, route)
+        .wrap(by_address)
+        .wrap(from_fn(refusals::count))
 }
 
 /// A route answering `route`, and 405 as problem+json for other methods.
