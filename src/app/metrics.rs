@@ -231,4 +231,66 @@ mod tests {
         let text = metrics.render(&ClockReport::System, &CredentialsReport { cached: None });
         assert!(samples(&text).is_empty(), "{text}");
     }
+
+    #[test]
+    fn every_family_renders_as_before() {
+        let metrics = Metrics::default();
+        metrics.issued("photos");
+        metrics.issued("photos");
+        metrics.issued("docs");
+        metrics.refused("too-large");
+        metrics.observe("/upload/{profile}", 0.003);
+        metrics.observe("/upload/{profile}", 0.7);
+        metrics.observe("/odd \\ \"route\"", 9.0);
+        let text = metrics.render(&store_clock(Some(250), 0), &loaded(Some(60)));
+        assert_eq!(text, EVERY_FAMILY);
+    }
+
+    /// `every_family_renders_as_before`'s output, as the service rendered it before `render` was
+    /// split up.
+    const EVERY_FAMILY: &str = r#"# HELP presigned_post_policies_issued_total Policies signed, by profile.
+# TYPE presigned_post_policies_issued_total counter
+presigned_post_policies_issued_total{profile="docs"} 1
+presigned_post_policies_issued_total{profile="photos"} 2
+# HELP presigned_post_refusals_total Upload requests refused, by reason.
+# TYPE presigned_post_refusals_total counter
+presigned_post_refusals_total{reason="too-large"} 1
+# HELP presigned_post_request_duration_seconds Time to answer HTTP requests, by route.
+# TYPE presigned_post_request_duration_seconds histogram
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.001"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.005"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.01"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.025"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.05"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.1"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.25"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.5"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="1"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="5"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="+Inf"} 1
+presigned_post_request_duration_seconds_sum{route="/odd \\ \"route\""} 9
+presigned_post_request_duration_seconds_count{route="/odd \\ \"route\""} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.001"} 0
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.005"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.01"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.025"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.05"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.1"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.25"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.5"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="1"} 2
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="5"} 2
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="+Inf"} 2
+presigned_post_request_duration_seconds_sum{route="/upload/{profile}"} 0.703
+presigned_post_request_duration_seconds_count{route="/upload/{profile}"} 2
+# HELP presigned_post_clock_offset_seconds The store's clock minus this host's, as last measured.
+# TYPE presigned_post_clock_offset_seconds gauge
+presigned_post_clock_offset_seconds 0.25
+# HELP presigned_post_clock_probe_failures_total Failed measurements of the store's clock.
+# TYPE presigned_post_clock_probe_failures_total counter
+presigned_post_clock_probe_failures_total 0
+# HELP presigned_post_credentials_seconds_left Seconds until the signing credentials expire (+Inf if they do not).
+# TYPE presigned_post_credentials_seconds_left gauge
+presigned_post_credentials_seconds_left 60
+"#;
 }
