@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use crate::app::credentials::CredentialsReport;
-use crate::clock::ClockReport;
+use crate::app::credentials::{CachedCredentials, CredentialsReport};
+use crate::clock::{ClockReport, StoreClockReport};
 use crate::upload::ports::UploadEvents;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
@@ -26,12 +26,12 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn bump(counts: &Mutex<BTreeMap<String, u64>>, label: &str) {
-    *counts
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .entry(label.to_owned())
-        .or_default() += 1;
+    *lock(counts).entry(label.to_owned()).or_default() += 1;
 }
 
 fn family(text: &mut String, name: &str, kind: &str, help: &str) {
@@ -47,7 +47,7 @@ impl Metrics {
 
     /// Records how long a request to `route` (its pattern, e.g. `/upload/{profile}`) took.
     pub fn observe(&self, route: &str, seconds: f64) {
-        let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let mut latency = lock(&self.latency);
         let histogram = latency.entry(route.to_owned()).or_default();
         for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS) {
             if seconds <= bound {
@@ -61,109 +61,51 @@ impl Metrics {
     /// The exposition text; `clock` and `credentials` are the `/readyz` reports.
     pub fn render(&self, clock: &ClockReport, credentials: &CredentialsReport) -> String {
         let mut text = String::new();
-        family(
+        render_counter(
             &mut text,
             "presigned_post_policies_issued_total",
-            "counter",
+            "profile",
             "Policies signed, by profile.",
+            &self.issued,
         );
-        for (profile, count) in self.issued.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ = writeln!(
-                text,
-                "presigned_post_policies_issued_total{{profile=\"{profile}\"}} {count}"
-            );
-        }
-        family(
+        render_counter(
             &mut text,
             "presigned_post_refusals_total",
-            "counter",
+            "reason",
             "Upload requests refused, by reason.",
+            &self.refused,
         );
-        for (reason, count) in self
-            .refused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                text,
-                "presigned_post_refusals_total{{reason=\"{reason}\"}} {count}"
-            );
+        self.render_latency(&mut text);
+        if let ClockReport::Store(store) = clock {
+            render_store_clock(&mut text, store);
         }
-        family(
-            &mut text,
-            "presigned_post_request_duration_seconds",
-            "histogram",
-            "Time to answer HTTP requests, by route.",
-        );
-        for (route, h) in self
-            .latency
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        if let Some(cached) = &credentials.cached {
+            render_credentials(&mut text, cached);
+        }
+        text
+    }
+
+    /// The request duration histogram: buckets, sum and count per route.
+    fn render_latency(&self, text: &mut String) {
+        const NAME: &str = "presigned_post_request_duration_seconds";
+        let help = "Time to answer HTTP requests, by route.";
+        family(text, NAME, "histogram", help);
+        for (route, h) in lock(&self.latency).iter() {
             let route = route.replace('\\', "\\\\").replace('"', "\\\"");
             for (bound, count) in LATENCY_BUCKETS.iter().zip(h.buckets) {
                 let _ = writeln!(
                     text,
-                    "presigned_post_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
+                    "{NAME}_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
                 );
             }
             let _ = writeln!(
                 text,
-                "presigned_post_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                "{NAME}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(
-                text,
-                "presigned_post_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                text,
-                "presigned_post_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
+            let _ = writeln!(text, "{NAME}_sum{{route=\"{route}\"}} {}", h.sum);
+            let _ = writeln!(text, "{NAME}_count{{route=\"{route}\"}} {}", h.count);
         }
-        if let ClockReport::Store(store) = clock {
-            if let Some(offset_ms) = store.measured_offset_ms {
-                family(
-                    &mut text,
-                    "presigned_post_clock_offset_seconds",
-                    "gauge",
-                    "The store's clock minus this host's, as last measured.",
-                );
-                let _ = writeln!(
-                    text,
-                    "presigned_post_clock_offset_seconds {}",
-                    offset_ms as f64 / 1000.0
-                );
-            }
-            family(
-                &mut text,
-                "presigned_post_clock_probe_failures_total",
-                "counter",
-                "Failed measurements of the store's clock.",
-            );
-            let _ = writeln!(
-                text,
-                "presigned_post_clock_probe_failures_total {}",
-                store.probe_failures
-            );
-        }
-        if let Some(cached) = &credentials.cached {
-            family(
-                &mut text,
-                "presigned_post_credentials_seconds_left",
-                "gauge",
-                "Seconds until the signing credentials expire (+Inf if they do not).",
-            );
-            let left = cached
-                .expires_in_s
-                .map_or_else(|| "+Inf".to_owned(), |s| s.to_string());
-            let _ = writeln!(text, "presigned_post_credentials_seconds_left {left}");
-        }
-        text
     }
 }
 
@@ -174,11 +116,48 @@ impl UploadEvents for Metrics {
     }
 }
 
+/// A counter family with one label: one sample per label value, in label order.
+fn render_counter(
+    text: &mut String,
+    name: &str,
+    label: &str,
+    help: &str,
+    counts: &Mutex<BTreeMap<String, u64>>,
+) {
+    family(text, name, "counter", help);
+    for (value, count) in lock(counts).iter() {
+        let _ = writeln!(text, "{name}{{{label}=\"{value}\"}} {count}");
+    }
+}
+
+/// The store clock's offset (once measured) and its failed probes.
+fn render_store_clock(text: &mut String, store: &StoreClockReport) {
+    if let Some(offset_ms) = store.measured_offset_ms {
+        const OFFSET: &str = "presigned_post_clock_offset_seconds";
+        let help = "The store's clock minus this host's, as last measured.";
+        family(text, OFFSET, "gauge", help);
+        let _ = writeln!(text, "{OFFSET} {}", offset_ms as f64 / 1000.0);
+    }
+    const FAILURES: &str = "presigned_post_clock_probe_failures_total";
+    let help = "Failed measurements of the store's clock.";
+    family(text, FAILURES, "counter", help);
+    let _ = writeln!(text, "{FAILURES} {}", store.probe_failures);
+}
+
+/// The time left on the signing credentials.
+fn render_credentials(text: &mut String, cached: &CachedCredentials) {
+    const NAME: &str = "presigned_post_credentials_seconds_left";
+    let help = "Seconds until the signing credentials expire (+Inf if they do not).";
+    family(text, NAME, "gauge", help);
+    let left = cached
+        .expires_in_s
+        .map_or_else(|| "+Inf".to_owned(), |s| s.to_string());
+    let _ = writeln!(text, "{NAME} {left}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::credentials::CachedCredentials;
-    use crate::clock::StoreClockReport;
 
     fn store_clock(measured_offset_ms: Option<i64>, probe_failures: u64) -> ClockReport {
         ClockReport::Store(StoreClockReport {
@@ -234,4 +213,66 @@ mod tests {
         let text = metrics.render(&ClockReport::System, &CredentialsReport { cached: None });
         assert!(samples(&text).is_empty(), "{text}");
     }
+
+    #[test]
+    fn every_family_renders_as_before() {
+        let metrics = Metrics::default();
+        metrics.issued("photos");
+        metrics.issued("photos");
+        metrics.issued("docs");
+        metrics.refused("too-large");
+        metrics.observe("/upload/{profile}", 0.003);
+        metrics.observe("/upload/{profile}", 0.7);
+        metrics.observe("/odd \\ \"route\"", 9.0);
+        let text = metrics.render(&store_clock(Some(250), 0), &loaded(Some(60)));
+        assert_eq!(text, EVERY_FAMILY);
+    }
+
+    /// `every_family_renders_as_before`'s output, as the service rendered it before `render` was
+    /// split up.
+    const EVERY_FAMILY: &str = r#"# HELP presigned_post_policies_issued_total Policies signed, by profile.
+# TYPE presigned_post_policies_issued_total counter
+presigned_post_policies_issued_total{profile="docs"} 1
+presigned_post_policies_issued_total{profile="photos"} 2
+# HELP presigned_post_refusals_total Upload requests refused, by reason.
+# TYPE presigned_post_refusals_total counter
+presigned_post_refusals_total{reason="too-large"} 1
+# HELP presigned_post_request_duration_seconds Time to answer HTTP requests, by route.
+# TYPE presigned_post_request_duration_seconds histogram
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.001"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.005"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.01"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.025"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.05"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.1"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.25"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.5"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="1"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="5"} 0
+presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="+Inf"} 1
+presigned_post_request_duration_seconds_sum{route="/odd \\ \"route\""} 9
+presigned_post_request_duration_seconds_count{route="/odd \\ \"route\""} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.001"} 0
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.005"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.01"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.025"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.05"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.1"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.25"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="0.5"} 1
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="1"} 2
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="5"} 2
+presigned_post_request_duration_seconds_bucket{route="/upload/{profile}",le="+Inf"} 2
+presigned_post_request_duration_seconds_sum{route="/upload/{profile}"} 0.703
+presigned_post_request_duration_seconds_count{route="/upload/{profile}"} 2
+# HELP presigned_post_clock_offset_seconds The store's clock minus this host's, as last measured.
+# TYPE presigned_post_clock_offset_seconds gauge
+presigned_post_clock_offset_seconds 0.25
+# HELP presigned_post_clock_probe_failures_total Failed measurements of the store's clock.
+# TYPE presigned_post_clock_probe_failures_total counter
+presigned_post_clock_probe_failures_total 0
+# HELP presigned_post_credentials_seconds_left Seconds until the signing credentials expire (+Inf if they do not).
+# TYPE presigned_post_credentials_seconds_left gauge
+presigned_post_credentials_seconds_left 60
+"#;
 }

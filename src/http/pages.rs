@@ -162,39 +162,55 @@ pub async fn upload_page(
     let redirect = format!("{}/uploaded", site.public_url);
     let post = match uploader.presign_form(&name, &redirect).await {
         Ok(post) => post,
-        Err(UploadError::Unauthorized(_)) => {
-            return error_page(
-                &site,
-                StatusCode::UNAUTHORIZED,
-                "Sign-in needed",
-                "This upload is for signed-in users of the application that uses it.",
-            );
-        }
-        Err(error @ (UploadError::Credentials(_) | UploadError::Expiring(_))) => {
+        Err(error) => return form_policy_error_page(&site, error),
+    };
+    let action = uploader.catalog().store.bucket_url().to_owned();
+    let page = upload_page_for(profile, post, action);
+    html(StatusCode::OK, &site, &page)
+}
+
+/// The page saying why the upload page has no form policy.
+fn form_policy_error_page(site: &Site, error: UploadError) -> HttpResponse {
+    match error {
+        UploadError::Unauthorized(_) => error_page(
+            site,
+            StatusCode::UNAUTHORIZED,
+            "Sign-in needed",
+            "This upload is for signed-in users of the application that uses it.",
+        ),
+        error @ (UploadError::Credentials(_) | UploadError::Expiring(_)) => {
             tracing::warn!(%error, "no form policy");
-            return error_page(
-                &site,
+            error_page(
+                site,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Uploads are paused",
                 "The service cannot sign uploads right now. Please try again in a minute.",
-            );
+            )
         }
-        Err(error) => {
+        error => {
             tracing::error!(%error, "no form policy");
-            return error_page(
-                &site,
+            error_page(
+                site,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Please try again.",
-            );
+            )
         }
-    };
+    }
+}
+
+/// The upload page for `profile`, with form policy `post` (if any) posting to `action`.
+fn upload_page_for(
+    profile: &Profile,
+    post: Option<PresignedPost>,
+    action: String,
+) -> UploadPage<'_> {
     let types: Vec<String> = profile
         .content_types()
         .iter()
         .map(ToString::to_string)
         .collect();
-    let page = UploadPage {
+    UploadPage {
         profile: profile.name(),
         limits: limits(profile),
         max_size: profile.size().max(),
@@ -209,10 +225,9 @@ pub async fn upload_page(
         refresh_after: post
             .as_ref()
             .map_or(0, |p| p.expires_in.saturating_sub(10).max(1)),
-        action: uploader.catalog().store.bucket_url().to_owned(),
+        action,
         post,
-    };
-    html(StatusCode::OK, &site, &page)
+    }
 }
 
 /// What S3 appends to `success_action_redirect`.

@@ -7,7 +7,7 @@ use aws_credential_types::Credentials;
 use serde::Serialize;
 use ulid::Ulid;
 
-use crate::s3::policy::{FormFields, PolicyError};
+use crate::s3::policy::{FormFields, PolicyBuilder, PolicyError};
 use crate::s3::signing::{self, SigningKeyCache};
 use crate::s3::store::Store;
 use crate::upload::keys::ObjectKey;
@@ -92,81 +92,109 @@ pub fn presign_post(
     target: Target<'_>,
     id: Ulid,
 ) -> Result<PresignedPost, PolicyError> {
-    let mut builder = profile.policy_builder(signer.store.bucket())?;
-    let key = match target {
-        Target::File(upload) => {
-            let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).to_string();
-            builder = builder.exact("key", &key)?;
-            if let Some(content_type) = &upload.content_type {
-                builder = builder.exact("Content-Type", content_type.as_str())?;
-            }
-            if let Some(disposition) = profile.content_disposition() {
-                builder = builder.exact(
-                    "Content-Disposition",
-                    &disposition.header(upload.file_name.as_str()),
-                )?;
-            }
-            for (name, value) in &upload.metadata {
-                builder = builder.exact(name, value)?;
-            }
-            key
-        }
+    let builder = profile.policy_builder(signer.store.bucket())?;
+    let (builder, key) = match target {
+        Target::File(upload) => file_conditions(builder, profile, upload, id)?,
         Target::Form {
             content_type,
             redirect,
-        } => {
-            let folder = ObjectKey::folder(profile.key_prefix(), id);
-            let key = format!("{folder}${{filename}}");
-            builder = builder.starts_with("key", &folder, &key)?;
-            if let Some(content_type) = content_type {
-                builder = builder.exact("Content-Type", content_type)?;
-            }
-            if let Some(disposition) = profile.content_disposition() {
-                builder = builder.exact("Content-Disposition", disposition.kind())?;
-            }
-            builder = builder.exact("success_action_redirect", redirect)?;
-            key
-        }
+        } => form_conditions(builder, profile, content_type, redirect, id)?,
     };
-    let credentials = signer.credentials;
-    if let Some(token) = credentials.session_token() {
-        builder = builder.exact("x-amz-security-token", token)?;
-    }
-    let (policy, mut fields) = builder
-        .exact("x-amz-algorithm", signing::ALGORITHM)?
-        .exact(
-            "x-amz-credential",
-            &signing::credential(
-                credentials.access_key_id(),
-                signer.now,
-                signer.store.region(),
-            ),
-        )?
-        .exact("x-amz-date", &signing::amz_date(signer.now))?
-        .build(signer.expires_at);
-    let base64_policy = policy.to_base64();
-    let signature = signer
-        .signing_keys
-        .get(
-            credentials.access_key_id(),
-            credentials.secret_access_key(),
-            signer.now,
-            signer.store.region(),
-        )
-        .sign(&base64_policy);
-    fields.push("policy", base64_policy);
-    fields.push("x-amz-signature", signature);
     Ok(PresignedPost {
         method: "POST",
         url: signer.store.bucket_url().to_owned(),
-        fields,
+        fields: signer.sign(builder)?,
         key,
         expires_at: signer.expires_at,
-        expires_in: signer
-            .expires_at
-            .duration_since(signer.now)
-            .unwrap_or_default()
-            .as_secs(),
+        expires_in: signer.expires_in(),
         max_size: profile.size().max(),
     })
+}
+
+/// Adds the conditions for one known file — its exact key, type, disposition and metadata —
+/// and returns the key with the builder.
+fn file_conditions(
+    mut builder: PolicyBuilder,
+    profile: &Profile,
+    upload: &ValidUpload,
+    id: Ulid,
+) -> Result<(PolicyBuilder, String), PolicyError> {
+    let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).to_string();
+    builder = builder.exact("key", &key)?;
+    if let Some(content_type) = &upload.content_type {
+        builder = builder.exact("Content-Type", content_type.as_str())?;
+    }
+    if let Some(disposition) = profile.content_disposition() {
+        builder = builder.exact(
+            "Content-Disposition",
+            &disposition.header(upload.file_name.as_str()),
+        )?;
+    }
+    for (name, value) in &upload.metadata {
+        builder = builder.exact(name, value)?;
+    }
+    Ok((builder, key))
+}
+
+/// Adds the conditions for an HTML form for any file — the key's folder, the fixed type and
+/// disposition if any, the redirect — and returns the key (S3 fills in `${filename}`) with the
+/// builder.
+fn form_conditions(
+    mut builder: PolicyBuilder,
+    profile: &Profile,
+    content_type: Option<&str>,
+    redirect: &str,
+    id: Ulid,
+) -> Result<(PolicyBuilder, String), PolicyError> {
+    let folder = ObjectKey::folder(profile.key_prefix(), id);
+    let key = format!("{folder}${{filename}}");
+    builder = builder.starts_with("key", &folder, &key)?;
+    if let Some(content_type) = content_type {
+        builder = builder.exact("Content-Type", content_type)?;
+    }
+    if let Some(disposition) = profile.content_disposition() {
+        builder = builder.exact("Content-Disposition", disposition.kind())?;
+    }
+    builder = builder.exact("success_action_redirect", redirect)?;
+    Ok((builder, key))
+}
+
+impl Signer<'_> {
+    /// Adds the credential conditions, builds the policy and signs it: the form fields, ending
+    /// in `policy` and `x-amz-signature`.
+    fn sign(&self, mut builder: PolicyBuilder) -> Result<FormFields, PolicyError> {
+        let credentials = self.credentials;
+        if let Some(token) = credentials.session_token() {
+            builder = builder.exact("x-amz-security-token", token)?;
+        }
+        let (policy, mut fields) = builder
+            .exact("x-amz-algorithm", signing::ALGORITHM)?
+            .exact(
+                "x-amz-credential",
+                &signing::credential(credentials.access_key_id(), self.now, self.store.region()),
+            )?
+            .exact("x-amz-date", &signing::amz_date(self.now))?
+            .build(self.expires_at);
+        let base64_policy = policy.to_base64();
+        let signature = self
+            .signing_keys
+            .get(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                self.now,
+                self.store.region(),
+            )
+            .sign(&base64_policy);
+        fields.push("policy", base64_policy);
+        fields.push("x-amz-signature", signature);
+        Ok(fields)
+    }
+
+    /// Seconds from signing to expiry (0 if the expiry is not later).
+    fn expires_in(&self) -> u64 {
+        self.expires_at
+            .duration_since(self.now)
+            .unwrap_or_default()
+            .as_secs()
+    }
 }

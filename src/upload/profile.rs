@@ -167,34 +167,12 @@ impl ProfileSpec {
         let size = ContentLengthRange::new(self.min_size, self.max_size)
             .map_err(|e| problems.push(format!("max_size/min_size: {e}")))
             .ok();
-        let content_types: Vec<_> = self
-            .content_types
-            .iter()
-            .filter_map(|t| {
-                ContentTypePattern::parse(t)
-                    .map_err(|e| problems.push(format!("content_types: {e}")))
-                    .ok()
-            })
-            .collect();
+        let content_types = parse_content_types(&self.content_types, &mut problems);
         let expiry = Expiry::new(self.expires)
             .map_err(|e| problems.push(format!("expires {e}")))
             .ok();
-        let mut metadata = BTreeSet::new();
-        for meta in &self.metadata {
-            let lower = meta.to_ascii_lowercase();
-            if valid_name(&lower) {
-                metadata.insert(lower);
-            } else {
-                problems.push(format!(
-                    "metadata name `{meta}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
-                ));
-            }
-        }
-        for (field, value) in &self.fixed_fields {
-            if let Err(e) = exact_condition(field, value) {
-                problems.push(format!("{field}: {e}"));
-            }
-        }
+        let metadata = metadata_names(&self.metadata, &mut problems);
+        check_fixed_fields(&self.fixed_fields, &mut problems);
         if key_prefix.as_ref().is_some_and(KeyPrefix::names_user) && self.access != Access::Token {
             problems.push("key_prefix names {user}, which needs access = \"token\"".into());
         }
@@ -217,6 +195,43 @@ impl ProfileSpec {
                 downloads,
             }),
             _ => Err(problems),
+        }
+    }
+}
+
+/// The media types that parse; a problem for each that does not.
+fn parse_content_types(types: &[String], problems: &mut Vec<String>) -> Vec<ContentTypePattern> {
+    types
+        .iter()
+        .filter_map(|t| {
+            ContentTypePattern::parse(t)
+                .map_err(|e| problems.push(format!("content_types: {e}")))
+                .ok()
+        })
+        .collect()
+}
+
+/// The valid metadata names, in lower case; a problem for each invalid one.
+fn metadata_names(names: &[String], problems: &mut Vec<String>) -> BTreeSet<String> {
+    let mut metadata = BTreeSet::new();
+    for meta in names {
+        let lower = meta.to_ascii_lowercase();
+        if valid_name(&lower) {
+            metadata.insert(lower);
+        } else {
+            problems.push(format!(
+                "metadata name `{meta}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
+            ));
+        }
+    }
+    metadata
+}
+
+/// A problem for each fixed field a policy could not require exactly.
+fn check_fixed_fields(fields: &[(&'static str, String)], problems: &mut Vec<String>) {
+    for (field, value) in fields {
+        if let Err(e) = exact_condition(field, value) {
+            problems.push(format!("{field}: {e}"));
         }
     }
 }
