@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::s3::store::Store;
-use crate::upload::profile::{Disposition, Profile, ProfileSpec};
+use crate::upload::disposition::Disposition;
+use crate::upload::profile::{Profile, ProfileSpec};
 
 use super::{FixedFieldSettings, ProfileSettings};
 

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod confirm;
 pub mod content_type;
+pub mod disposition;
 pub mod downloads;
 pub mod expiry;
 #[cfg(test)]
