@@ -77,6 +77,19 @@ impl Default for MemoryObjects {
 }
 
 impl MemoryObjects {
+    /// An empty bucket that answers.
+    pub fn reachable() -> Self {
+        MemoryObjects {
+            objects: Some(BTreeMap::new()),
+            ..MemoryObjects::default()
+        }
+    }
+
+    /// The writes logged so far.
+    pub fn writes(&self) -> Vec<String> {
+        self.writes.lock().unwrap().clone()
+    }
+
     /// `answer`, if the store is reachable; else logged nowhere and refused a connection.
     fn answer<T: Clone>(&self, answer: &T) -> Result<T, StoreCallFailed> {
         match self.objects {

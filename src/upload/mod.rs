@@ -10,7 +10,7 @@ pub mod content_type;
 pub mod downloads;
 pub mod expiry;
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 pub mod keys;
 pub mod ports;
 pub mod presign;

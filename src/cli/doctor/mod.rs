@@ -109,3 +109,98 @@ fn store_fix(error: &StoreCallFailed) -> &'static str {
         StoreCallFailed::Credentials(_) | StoreCallFailed::Signing(_) => "check the credentials",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::upload::fakes::{MemoryObjects, uploader};
+    use crate::upload::ports::{BucketAccess, BucketCors, CorsRule};
+    use crate::upload::profile::ProfileSpec;
+
+    const ORIGIN: &str = "https://app.example.test";
+
+    fn files() -> Profile {
+        ProfileSpec::new("files", "files/", 0..=1024, Duration::from_secs(300))
+            .build()
+            .unwrap()
+    }
+
+    /// The store checks against `objects`, as `(name, outcome)`, and what was written.
+    async fn checks_of(
+        objects: MemoryObjects,
+        probe: Option<Result<Profile, Vec<String>>>,
+    ) -> (Vec<(&'static str, Outcome)>, Vec<String>) {
+        let objects = Arc::new(objects);
+        let uploader = uploader(vec![files()], objects.clone());
+        let checks = store_checks(objects.as_ref(), &uploader, ORIGIN, probe).await;
+        let outcomes = checks.iter().map(|c| (c.name, c.outcome)).collect();
+        (outcomes, objects.writes())
+    }
+
+    fn bucket(access: BucketAccess, region: Option<&str>) -> BucketStatus {
+        BucketStatus {
+            access,
+            region: region.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ready_bucket_passes_the_bucket_cors_and_upload_checks() {
+        let cors = CorsRule {
+            allowed_origins: vec![ORIGIN.into()],
+            allowed_methods: vec!["POST".into()],
+            expose_headers: vec!["ETag".into()],
+        };
+        let objects = MemoryObjects {
+            cors: BucketCors::Rules(vec![cors]),
+            ..MemoryObjects::reachable()
+        };
+        let (checks, writes) = checks_of(objects, Some(Ok(files()))).await;
+        let pass = Outcome::Pass;
+        assert_eq!(checks, [("bucket", pass), ("cors", pass), ("upload", pass)]);
+        assert_eq!(writes.len(), 2, "{writes:?}");
+    }
+
+    #[tokio::test]
+    async fn without_a_bucket_nothing_else_is_tried() {
+        for objects in [
+            MemoryObjects {
+                bucket: bucket(BucketAccess::Missing, None),
+                ..MemoryObjects::reachable()
+            },
+            MemoryObjects {
+                bucket: bucket(BucketAccess::Denied, None),
+                ..MemoryObjects::reachable()
+            },
+            MemoryObjects::default(),
+        ] {
+            let (checks, writes) = checks_of(objects, Some(Ok(files()))).await;
+            assert_eq!(checks, [("bucket", Outcome::Fail)]);
+            assert!(writes.is_empty(), "{writes:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bucket_in_another_region_fails_but_the_rest_is_still_checked() {
+        let objects = MemoryObjects {
+            bucket: bucket(BucketAccess::OtherRegion { status: 301 }, Some("us-east-1")),
+            ..MemoryObjects::reachable()
+        };
+        let (checks, _) = checks_of(objects, Some(Ok(files()))).await;
+        let names: Vec<_> = checks.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["bucket", "cors", "upload"]);
+        assert_eq!(checks[0].1, Outcome::Fail);
+    }
+
+    #[tokio::test]
+    async fn a_profile_that_cannot_be_probed_fails_the_upload_check_without_writing() {
+        let problems = Some(Err(vec!["bad prefix".to_owned()]));
+        let (checks, writes) = checks_of(MemoryObjects::reachable(), problems).await;
+        assert_eq!(checks[2], ("upload", Outcome::Fail));
+        assert!(writes.is_empty());
+        let (checks, _) = checks_of(MemoryObjects::reachable(), None).await;
+        assert_eq!(checks.len(), 2, "no profile, no test upload: {checks:?}");
+    }
+}

@@ -117,3 +117,124 @@ fn removed(key: &str, deleted: Result<WriteAnswer, StoreCallFailed>) -> Check {
         "delete it by hand; let the credentials s3:DeleteObject to keep doctor tidy",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cli::doctor::report::Outcome;
+    use crate::upload::fakes::{MemoryObjects, uploader};
+
+    fn files() -> Profile {
+        let profile = ProfileSpec::new("files", "files/", 0..=1 << 20, Duration::from_secs(900))
+            .build()
+            .unwrap();
+        probe_profile(&profile).unwrap()
+    }
+
+    fn refusal(status: u16, code: Option<&str>, message: &str) -> WriteAnswer {
+        WriteAnswer::Refused(StoreRefusal {
+            status,
+            code: code.map(str::to_owned),
+            message: Some(message.to_owned()),
+        })
+    }
+
+    /// The check against `objects`, and what was written to them.
+    async fn upload_to(objects: MemoryObjects) -> (Check, Vec<String>) {
+        let objects = Arc::new(objects);
+        let uploader = uploader(vec![files()], objects.clone());
+        let check = check(&uploader, objects.as_ref(), "files").await;
+        (check, objects.writes())
+    }
+
+    #[tokio::test]
+    async fn an_upload_that_is_stored_and_removed_passes() {
+        let (check, writes) = upload_to(MemoryObjects::reachable()).await;
+        assert_eq!(check.outcome, Outcome::Pass, "{check:?}");
+        let [post, delete] = &writes[..] else {
+            panic!("not one post and one delete: {writes:?}");
+        };
+        let key = delete.strip_prefix("DELETE ").expect("a delete last");
+        assert!(key.starts_with("files/") && key.ends_with("/presigned-post-doctor.txt"));
+        assert_eq!(*post, format!("POST {key} presigned-post-doctor.txt 21"));
+        assert_eq!(
+            check.detail,
+            format!("a test upload to {key} worked and was removed")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_signature_points_at_the_secret_and_region() {
+        let message = "The request signature we calculated does not match";
+        let (check, writes) = upload_to(MemoryObjects {
+            post_answer: refusal(403, Some("SignatureDoesNotMatch"), message),
+            ..MemoryObjects::reachable()
+        })
+        .await;
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(
+            check.detail,
+            format!(
+                "a test upload under profile files was refused: 403 SignatureDoesNotMatch: {message}"
+            )
+        );
+        assert_eq!(
+            check.fix.as_deref(),
+            Some("check the secret key and store.region")
+        );
+        assert_eq!(writes.len(), 1, "nothing to delete: {writes:?}");
+    }
+
+    #[tokio::test]
+    async fn denied_access_asks_for_put_object_and_an_unknown_code_for_the_message() {
+        let (check, _) = upload_to(MemoryObjects {
+            post_answer: refusal(403, Some("AccessDenied"), "Access Denied"),
+            ..MemoryObjects::reachable()
+        })
+        .await;
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(check.detail.ends_with("403 AccessDenied: Access Denied"));
+        assert!(check.fix.unwrap().contains("(s3:PutObject)"));
+        let (check, _) = upload_to(MemoryObjects {
+            post_answer: refusal(400, None, "Bad Request"),
+            ..MemoryObjects::reachable()
+        })
+        .await;
+        assert!(
+            check.detail.ends_with("400 no code: Bad Request"),
+            "{check:?}"
+        );
+        assert_eq!(check.fix.as_deref(), Some("see the store's message"));
+    }
+
+    #[tokio::test]
+    async fn an_upload_that_cannot_be_removed_is_a_warning() {
+        let (check, writes) = upload_to(MemoryObjects {
+            delete_answer: refusal(403, Some("AccessDenied"), "Access Denied"),
+            ..MemoryObjects::reachable()
+        })
+        .await;
+        assert_eq!(check.outcome, Outcome::Warn, "{check:?}");
+        assert!(check.detail.ends_with("worked but could not be removed"));
+        assert!(check.fix.unwrap().starts_with("delete it by hand"));
+        assert_eq!(writes.len(), 2);
+        let unreachable = Err(StoreCallFailed::Unreachable("timed out".into()));
+        assert_eq!(removed("files/x", unreachable).outcome, Outcome::Warn);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_or_an_unsignable_profile_fails_with_its_fix() {
+        let (check, _) = upload_to(MemoryObjects::default()).await;
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(check.detail, "unreachable: connection refused");
+        assert_eq!(check.fix.as_deref(), Some("check store.endpoint"));
+        let objects = Arc::new(MemoryObjects::reachable());
+        let uploader = uploader(vec![files()], objects.clone());
+        let check = super::check(&uploader, objects.as_ref(), "gone").await;
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(check.fix.as_deref(), Some("check the profile's settings"));
+        assert!(objects.writes().is_empty());
+    }
+}
