@@ -2,15 +2,17 @@
 //! tested without a store, a network or a clock (tests only).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 
 use super::ports::{
-    CredentialSource, CredentialsUnavailable, ObjectStore, StoreUnreachable, StoredObject,
+    BucketAccess, BucketCors, BucketStatus, CredentialSource, CredentialsUnavailable, ObjectStore,
+    StoreCallFailed, StoreUnreachable, StoredObject, WriteAnswer,
 };
+use super::presign::PresignedPost;
 use super::profile::Profile;
 use super::service::{Catalog, Uploader};
 use crate::clock::FixedClock;
@@ -37,13 +39,74 @@ impl CredentialSource for FixedCredentials {
 }
 
 /// A bucket held in memory that counts the questions it is asked; `None` objects make it
-/// unreachable.
-#[derive(Debug, Default)]
+/// unreachable. Its answers about the bucket and to writes are set by the test (by default: a
+/// usable bucket without CORS rules that takes every write), and it logs the writes it is sent.
+#[derive(Debug)]
 pub struct MemoryObjects {
     /// The objects by key, or `None` for a store that does not answer.
     pub objects: Option<BTreeMap<String, StoredObject>>,
     /// How many HEAD requests it answered or failed.
     pub asked: AtomicUsize,
+    /// What a `HEAD` on the bucket answers.
+    pub bucket: BucketStatus,
+    /// What `GET ?cors` answers.
+    pub cors: BucketCors,
+    /// How a form upload is answered.
+    pub post_answer: WriteAnswer,
+    /// How a delete is answered.
+    pub delete_answer: WriteAnswer,
+    /// The writes it was sent, in order: `POST key file-name size` and `DELETE key`.
+    pub writes: Mutex<Vec<String>>,
+}
+
+impl Default for MemoryObjects {
+    fn default() -> Self {
+        MemoryObjects {
+            objects: None,
+            asked: AtomicUsize::new(0),
+            bucket: BucketStatus {
+                access: BucketAccess::Usable,
+                region: None,
+            },
+            cors: BucketCors::NotSet,
+            post_answer: WriteAnswer::Done,
+            delete_answer: WriteAnswer::Done,
+            writes: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl MemoryObjects {
+    /// An empty bucket that answers.
+    pub fn reachable() -> Self {
+        MemoryObjects {
+            objects: Some(BTreeMap::new()),
+            ..MemoryObjects::default()
+        }
+    }
+
+    /// The writes logged so far.
+    pub fn writes(&self) -> Vec<String> {
+        self.writes.lock().unwrap().clone()
+    }
+
+    /// `answer`, if the store is reachable; else logged nowhere and refused a connection.
+    fn answer<T: Clone>(&self, answer: &T) -> Result<T, StoreCallFailed> {
+        match self.objects {
+            Some(_) => Ok(answer.clone()),
+            None => Err(StoreCallFailed::Unreachable(Box::new(Refused))),
+        }
+    }
+
+    fn log_write(
+        &self,
+        write: String,
+        answer: &WriteAnswer,
+    ) -> Result<WriteAnswer, StoreCallFailed> {
+        let answer = self.answer(answer)?;
+        self.writes.lock().unwrap().push(write);
+        Ok(answer)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +122,28 @@ impl ObjectStore for MemoryObjects {
             .as_ref()
             .ok_or_else(|| StoreUnreachable(Box::new(Refused)))?;
         Ok(objects.get(key).cloned())
+    }
+
+    async fn bucket_status(&self) -> Result<BucketStatus, StoreCallFailed> {
+        self.answer(&self.bucket)
+    }
+
+    async fn bucket_cors(&self) -> Result<BucketCors, StoreCallFailed> {
+        self.answer(&self.cors)
+    }
+
+    async fn post_form(
+        &self,
+        post: &PresignedPost,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<WriteAnswer, StoreCallFailed> {
+        let write = format!("POST {} {file_name} {}", post.key, bytes.len());
+        self.log_write(write, &self.post_answer)
+    }
+
+    async fn delete(&self, key: &str) -> Result<WriteAnswer, StoreCallFailed> {
+        self.log_write(format!("DELETE {key}"), &self.delete_answer)
     }
 }
 

@@ -11,7 +11,7 @@ pub mod disposition;
 pub mod downloads;
 pub mod expiry;
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 pub mod keys;
 pub mod ports;
 pub mod presign;

@@ -1,11 +1,15 @@
 //! What the upload service needs from outside, as traits: signing credentials, the store's
-//! answers about objects, and someone to tell when a policy is issued. `app/` implements them
-//! against AWS and S3; tests implement them in memory.
+//! answers about objects (and, for `doctor`, about the bucket and test writes), and someone to
+//! tell when a policy is issued. `app/` implements them against AWS and S3; tests implement them
+//! in memory.
 
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
+
+use super::presign::PresignedPost;
+use crate::s3::presigned_url::PresignUrlError;
 
 /// No credentials could be had.
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +55,127 @@ pub struct StoredObject {
 #[error("cannot reach the store: {0}")]
 pub struct StoreUnreachable(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
-/// The calls the upload service makes to the store itself (signing needs none).
+/// A request to the store got no answer: it could not be signed, or the store was not reached.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreCallFailed {
+    /// No credentials to sign the request with.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsUnavailable),
+    /// The request's URL could not be signed.
+    #[error(transparent)]
+    Signing(#[from] PresignUrlError),
+    /// The store did not answer (no connection, a timeout, a broken answer).
+    #[error("unreachable: {0}")]
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What the store answered to a `HEAD` on the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketStatus {
+    /// What the answer's status says of the bucket.
+    pub access: BucketAccess,
+    /// The bucket's region as the store names it (`x-amz-bucket-region`); S3 names it on
+    /// refusals too, so a bucket in another region shows here.
+    pub region: Option<String>,
+}
+
+impl BucketStatus {
+    /// Whether the bucket exists: it may be used, or the store named its region (even one
+    /// other than the settings say).
+    pub fn exists(&self) -> bool {
+        self.access == BucketAccess::Usable || self.region.is_some()
+    }
+}
+
+/// What the status of a `HEAD` on the bucket says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketAccess {
+    /// `200`: it exists, and these credentials may use it.
+    Usable,
+    /// `404`: there is no such bucket.
+    Missing,
+    /// `403`: these credentials may not use it.
+    Denied,
+    /// `301` or `400`: the request went to, or was signed for, another region.
+    OtherRegion {
+        /// The status.
+        status: u16,
+    },
+    /// Any other status.
+    Unexpected {
+        /// The status.
+        status: u16,
+    },
+}
+
+/// The bucket's CORS configuration, as the store answers `GET ?cors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketCors {
+    /// The bucket has none (`404`, `NoSuchCORSConfiguration`).
+    NotSet,
+    /// Its rules, in the store's order.
+    Rules(Vec<CorsRule>),
+    /// The store would not show it.
+    Unreadable {
+        /// The status it answered.
+        status: u16,
+    },
+}
+
+/// One rule of a bucket's CORS configuration, as far as browser uploads care.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsRule {
+    /// The origins it allows (`*` for any).
+    pub allowed_origins: Vec<String>,
+    /// The methods it allows (`GET`, `POST`, …).
+    pub allowed_methods: Vec<String>,
+    /// The response headers script may read.
+    pub expose_headers: Vec<String>,
+}
+
+/// What the store answered to a write: a form upload or a delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteAnswer {
+    /// It did it (a `2xx` status).
+    Done,
+    /// It refused.
+    Refused(StoreRefusal),
+}
+
+/// A refusal: the status, and S3's error code and message when the answer carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRefusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// S3's error code (`AccessDenied`, `SignatureDoesNotMatch`, …).
+    pub code: Option<String>,
+    /// The store's message.
+    pub message: Option<String>,
+}
+
+/// The calls made to the store itself (signing needs none): the upload service asks about
+/// objects; `doctor` also asks about the bucket and makes a test upload.
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// What the store holds under `key`; `None` if it holds nothing there, or will not say.
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable>;
+
+    /// Whether the bucket exists, may be used with these credentials, and in which region.
+    async fn bucket_status(&self) -> Result<BucketStatus, StoreCallFailed>;
+
+    /// The bucket's CORS rules.
+    async fn bucket_cors(&self) -> Result<BucketCors, StoreCallFailed>;
+
+    /// Posts `post`'s form as a browser would, with a file named `file_name` holding `bytes`.
+    async fn post_form(
+        &self,
+        post: &PresignedPost,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<WriteAnswer, StoreCallFailed>;
+
+    /// Removes the object under `key`.
+    async fn delete(&self, key: &str) -> Result<WriteAnswer, StoreCallFailed>;
 }
 
 /// Told of each policy the service issues (for counting).

@@ -1,0 +1,206 @@
+//! `presigned-post doctor`: checks the configured store the way uploads will use it, and says
+//! what to fix in plain words.
+//!
+//! [`run`] wires the checks to the store; each check is a function of what the store answered
+//! through [`ObjectStore`], in a module of its own: [`credentials`], [`clock_skew`], [`bucket`],
+//! [`cors`] and [`test_upload`]. [`report`] holds [`Check`] and [`render`].
+
+mod bucket;
+mod clock_skew;
+mod cors;
+mod credentials;
+mod report;
+mod test_upload;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use report::{Check, Outcome, render};
+
+use crate::app::object_store::S3Objects;
+use crate::cli::startup::{self, Resolved};
+use crate::clock::store_offset::SkewCorrectedClock;
+use crate::upload::ports::{BucketStatus, ObjectStore, StoreCallFailed};
+use crate::upload::profile::Profile;
+use crate::upload::service::{Catalog, Uploader};
+
+/// Runs every check against the resolved store; `origin` is where browsers load the pages.
+///
+/// Time comes from the clock the service would sign with (the store's, measured here once),
+/// and the test upload is signed by the upload service itself.
+pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
+    let Resolved {
+        config,
+        credentials: credential_cache,
+        clock_settings,
+        embedded_store: _embedded_store,
+    } = resolved;
+    let (credentials_check, found) = credentials::fetch(&credential_cache).await;
+    let mut checks: Vec<Check> = credentials_check.into_iter().collect();
+    let clock = Arc::new(SkewCorrectedClock::new(clock_settings.correct));
+    let bucket_url = config.store.bucket_url();
+    checks.push(clock_skew::measure(&clock, bucket_url, &clock_settings).await);
+    if !found {
+        return checks;
+    }
+    // The test upload uses a small, short-lived variant of the first profile; the upload
+    // service is given only that one.
+    let probe = config
+        .profiles
+        .values()
+        .next()
+        .map(test_upload::probe_profile);
+    let profiles = match &probe {
+        Some(Ok(profile)) => BTreeMap::from([(profile.name().to_owned(), profile.clone())]),
+        _ => BTreeMap::new(),
+    };
+    let catalog = Catalog {
+        profiles,
+        ..startup::catalog(&config)
+    };
+    let objects = Arc::new(S3Objects::new(
+        config.store.clone(),
+        clock.clone(),
+        credential_cache.clone(),
+    ));
+    let uploader = Uploader::new(catalog, clock, credential_cache, objects.clone());
+    checks.extend(store_checks(objects.as_ref(), &uploader, origin, probe).await);
+    checks
+}
+
+/// The checks of the store itself, asked through `objects`: the bucket of `uploader`'s catalog,
+/// then, if it exists, its CORS rules for `origin` and a test upload under `probe` (the profile
+/// it uses, or why there is none; no test upload without profiles).
+async fn store_checks(
+    objects: &dyn ObjectStore,
+    uploader: &Uploader,
+    origin: &str,
+    probe: Option<Result<Profile, Vec<String>>>,
+) -> Vec<Check> {
+    let store = &uploader.catalog().store;
+    let bucket = objects.bucket_status().await;
+    let mut checks = vec![bucket::check(store, &bucket)];
+    if !bucket.as_ref().is_ok_and(BucketStatus::exists) {
+        return checks;
+    }
+    checks.push(cors::check(
+        store.bucket(),
+        origin,
+        objects.bucket_cors().await,
+    ));
+    match probe {
+        Some(Ok(profile)) => {
+            checks.push(test_upload::check(uploader, objects, profile.name()).await);
+        }
+        Some(Err(problems)) => checks.push(Check::fail(
+            "upload",
+            problems.join("; "),
+            "check the profile's settings",
+        )),
+        None => {}
+    }
+    checks
+}
+
+/// What to do when the store could not be asked: it did not answer, or nothing could be signed.
+fn store_fix(error: &StoreCallFailed) -> &'static str {
+    match error {
+        StoreCallFailed::Unreachable(_) => "check store.endpoint",
+        StoreCallFailed::Credentials(_) | StoreCallFailed::Signing(_) => "check the credentials",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::upload::fakes::{MemoryObjects, uploader};
+    use crate::upload::ports::{BucketAccess, BucketCors, CorsRule};
+    use crate::upload::profile::ProfileSpec;
+
+    const ORIGIN: &str = "https://app.example.test";
+
+    fn files() -> Profile {
+        ProfileSpec::new("files", "files/", 0..=1024, Duration::from_secs(300))
+            .build()
+            .unwrap()
+    }
+
+    /// The store checks against `objects`, as `(name, outcome)`, and what was written.
+    async fn checks_of(
+        objects: MemoryObjects,
+        probe: Option<Result<Profile, Vec<String>>>,
+    ) -> (Vec<(&'static str, Outcome)>, Vec<String>) {
+        let objects = Arc::new(objects);
+        let uploader = uploader(vec![files()], objects.clone());
+        let checks = store_checks(objects.as_ref(), &uploader, ORIGIN, probe).await;
+        let outcomes = checks.iter().map(|c| (c.name, c.outcome)).collect();
+        (outcomes, objects.writes())
+    }
+
+    fn bucket(access: BucketAccess, region: Option<&str>) -> BucketStatus {
+        BucketStatus {
+            access,
+            region: region.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ready_bucket_passes_the_bucket_cors_and_upload_checks() {
+        let cors = CorsRule {
+            allowed_origins: vec![ORIGIN.into()],
+            allowed_methods: vec!["POST".into()],
+            expose_headers: vec!["ETag".into()],
+        };
+        let objects = MemoryObjects {
+            cors: BucketCors::Rules(vec![cors]),
+            ..MemoryObjects::reachable()
+        };
+        let (checks, writes) = checks_of(objects, Some(Ok(files()))).await;
+        let pass = Outcome::Pass;
+        assert_eq!(checks, [("bucket", pass), ("cors", pass), ("upload", pass)]);
+        assert_eq!(writes.len(), 2, "{writes:?}");
+    }
+
+    #[tokio::test]
+    async fn without_a_bucket_nothing_else_is_tried() {
+        for objects in [
+            MemoryObjects {
+                bucket: bucket(BucketAccess::Missing, None),
+                ..MemoryObjects::reachable()
+            },
+            MemoryObjects {
+                bucket: bucket(BucketAccess::Denied, None),
+                ..MemoryObjects::reachable()
+            },
+            MemoryObjects::default(),
+        ] {
+            let (checks, writes) = checks_of(objects, Some(Ok(files()))).await;
+            assert_eq!(checks, [("bucket", Outcome::Fail)]);
+            assert!(writes.is_empty(), "{writes:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bucket_in_another_region_fails_but_the_rest_is_still_checked() {
+        let objects = MemoryObjects {
+            bucket: bucket(BucketAccess::OtherRegion { status: 301 }, Some("us-east-1")),
+            ..MemoryObjects::reachable()
+        };
+        let (checks, _) = checks_of(objects, Some(Ok(files()))).await;
+        let names: Vec<_> = checks.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["bucket", "cors", "upload"]);
+        assert_eq!(checks[0].1, Outcome::Fail);
+    }
+
+    #[tokio::test]
+    async fn a_profile_that_cannot_be_probed_fails_the_upload_check_without_writing() {
+        let problems = Some(Err(vec!["bad prefix".to_owned()]));
+        let (checks, writes) = checks_of(MemoryObjects::reachable(), problems).await;
+        assert_eq!(checks[2], ("upload", Outcome::Fail));
+        assert!(writes.is_empty());
+        let (checks, _) = checks_of(MemoryObjects::reachable(), None).await;
+        assert_eq!(checks.len(), 2, "no profile, no test upload: {checks:?}");
+    }
+}
