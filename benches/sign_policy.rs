@@ -16,12 +16,13 @@ use presigned_post::cli::startup;
 use presigned_post::clock::FixedClock;
 use presigned_post::config::{AwsDefaults, Config, Settings};
 use presigned_post::upload::access::Caller;
+use presigned_post::upload::catalog::Catalog;
 use presigned_post::upload::profile::ProfileSpec;
 use presigned_post::upload::request::UploadRequest;
 use presigned_post::upload::service::Uploader;
 
 fn bench(c: &mut Criterion) {
-    let mut config: Config = Settings::from_figment(Figment::from(Toml::string(
+    let config: Config = Settings::from_figment(Figment::from(Toml::string(
         "[store]\nbucket = \"uploads\"\nregion = \"eu-west-1\"",
     )))
     .and_then(|settings| settings.validate(&AwsDefaults::default()))
@@ -32,7 +33,7 @@ fn bench(c: &mut Criterion) {
         .fixed_fields(vec![("Cache-Control", "max-age=31536000".into())])
         .build()
         .unwrap();
-    config.profiles = BTreeMap::from([("avatar".to_owned(), profile)]);
+    let catalog = Catalog::new(config.catalog.store().clone(), [profile], None).unwrap();
     let credentials = Credentials::new(
         "AKIAIOSFODNN7EXAMPLE",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -46,7 +47,7 @@ fn bench(c: &mut Criterion) {
     // A fresh uploader has neither credentials nor a signing key cached.
     let uploader = || {
         startup::uploader(
-            startup::catalog(&config),
+            catalog.clone(),
             clock.clone(),
             Arc::new(CredentialCache::new("bench", credentials.clone())),
         )

@@ -22,7 +22,8 @@ use crate::http;
 use crate::http::operations::Operations;
 use crate::http::pages::Site;
 use crate::s3::cors_rule;
-use crate::upload::service::{Catalog, UploadError, Uploader};
+use crate::upload::catalog::Catalog;
+use crate::upload::service::{UploadError, Uploader};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +100,7 @@ pub async fn resolve(mut settings: Settings) -> Result<Resolved, StartError> {
             settings.store.endpoint = Some(store.endpoint().to_owned());
             settings.store.path_style = Some(true);
             let mut config = settings.validate(&AwsDefaults::default())?;
-            config.store_origin = StoreOrigin::Embedded {
+            config.edge.store_origin = StoreOrigin::Embedded {
                 bucket_dir: store.bucket_dir(),
             };
             let credentials = Arc::new(CredentialCache::new(
@@ -135,7 +136,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         let clock = Arc::new(SkewCorrectedClock::new(resolved.clock_settings.correct));
         watch_store_clock(
             &clock,
-            resolved.config.store.bucket_url(),
+            resolved.config.catalog.store().bucket_url(),
             &resolved.clock_settings,
         )
         .await;
@@ -163,21 +164,12 @@ pub async fn presign_once(
     clock
         .measure(
             &reqwest::Client::new(),
-            resolved.config.store.bucket_url(),
+            resolved.config.catalog.store().bucket_url(),
             resolved.clock_settings.warn_after,
         )
         .await;
-    let uploader = uploader(catalog(&resolved.config), clock, resolved.credentials);
+    let uploader = uploader(resolved.config.catalog, clock, resolved.credentials);
     Ok(uploader.presign(profile, request, caller).await?)
-}
-
-/// The upload rules in `config`: its bucket, profiles and default profile.
-pub fn catalog(config: &Config) -> Catalog {
-    Catalog {
-        store: config.store.clone(),
-        profiles: config.profiles.clone(),
-        default_profile: config.default_profile.clone(),
-    }
 }
 
 /// The upload service applying `catalog`, signing with `credentials` at `clock`'s time and
@@ -187,7 +179,7 @@ pub fn uploader(
     clock: Arc<dyn Clock>,
     credentials: Arc<CredentialCache>,
 ) -> Uploader {
-    let objects = S3Objects::new(catalog.store.clone(), clock.clone(), credentials.clone());
+    let objects = S3Objects::new(catalog.store().clone(), clock.clone(), credentials.clone());
     Uploader::new(catalog, clock, credentials, Arc::new(objects))
 }
 
@@ -221,9 +213,9 @@ impl Application {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
-        for (name, profile) in &config.profiles {
+        for profile in config.catalog.profiles() {
             tracing::info!(
-                profile = %name,
+                profile = %profile.name(),
                 key_prefix = profile.key_prefix().as_str(),
                 max_size = profile.size().max(),
                 expires_s = profile.expiry().duration().as_secs(),
@@ -232,28 +224,28 @@ impl Application {
             );
         }
         tracing::info!(
-            bucket = config.store.bucket(),
-            region = config.store.region(),
-            url = config.store.bucket_url(),
+            bucket = config.catalog.store().bucket(),
+            region = config.catalog.store().region(),
+            url = config.catalog.store().bucket_url(),
             "store"
         );
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}:{port}", config.listen.ip()));
-        let store_origin = cors_rule::origin_of(config.store.bucket_url())
+        let store_origin = cors_rule::origin_of(config.catalog.store().bucket_url())
             .expect("a store URL always has an origin");
         let site = web::Data::new(Site {
             public_url,
             store_origin,
         });
-        let budgets = Budgets::new(config.rate_limit_per_minute, DEFAULT_MAX_CLIENTS);
+        let budgets = Budgets::new(config.edge.rate_limit_per_minute, DEFAULT_MAX_CLIENTS);
         let metrics = Arc::new(Metrics::default());
-        let uploader = uploader(catalog(&config), clock.clone(), credentials.clone())
+        let uploader = uploader(config.catalog, clock.clone(), credentials.clone())
             .with_events(metrics.clone());
         let uploader = web::Data::new(uploader);
         let operations = web::Data::new(Operations {
-            config,
+            settings: config.edge,
             budgets,
             metrics,
             clock,

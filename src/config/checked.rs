@@ -1,13 +1,11 @@
 //! The checked settings the service runs with: [`Config`] and where its store comes from.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::app::client_address::TrustedProxies;
-use crate::s3::store::Store;
 use crate::upload::access::Token;
-use crate::upload::profile::Profile;
+use crate::upload::catalog::Catalog;
 
 /// Where the store comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,16 +26,19 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where browsers reach this service, without a trailing `/`, if set.
     pub public_url: Option<String>,
-    /// Where uploads go.
-    pub store: Store,
-    /// Whether that is a configured bucket or the development store.
+    /// The bucket and its upload profiles: what the upload service applies.
+    pub catalog: Catalog,
+    /// What the HTTP edge enforces and reports.
+    pub edge: EdgeSettings,
+}
+
+/// What the HTTP edge enforces and reports: who may call, from where, and how often.
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    /// Whether the store is a configured bucket or the development store.
     pub store_origin: StoreOrigin,
-    /// Upload profiles by name.
-    pub profiles: BTreeMap<String, Profile>,
     /// Origins allowed to call the JSON API from a browser.
     pub cors_origins: Vec<String>,
-    /// The profile `GET /s3/params` falls back to.
-    pub default_profile: Option<String>,
     /// Bearer tokens.
     pub tokens: Vec<Token>,
     /// Requests per client per minute (0: no limit).

@@ -19,7 +19,7 @@ mod tokens;
 pub mod units;
 mod validate;
 
-pub use checked::{Config, StoreOrigin};
+pub use checked::{Config, EdgeSettings, StoreOrigin};
 pub use error::ConfigError;
 pub use fixed_fields::{CANNED_ACLS, FixedFieldSettings};
 pub use load::{DEFAULT_FILE, ENV_PREFIX};

@@ -4,12 +4,16 @@
 use std::collections::BTreeMap;
 
 use crate::app::client_address::TrustedProxies;
+use crate::s3::store::Store;
 use crate::upload::access::{Access, Token};
+use crate::upload::catalog::{Catalog, CatalogError};
 use crate::upload::profile::Profile;
 
-use super::profiles::{overlapping_rights, resolve_profiles};
+use super::profiles::resolve_profiles;
 use super::tokens::{admin_token, bearer_tokens};
-use super::{AwsDefaults, Config, ConfigError, ProfileSettings, Settings, StoreOrigin};
+use super::{
+    AwsDefaults, Config, ConfigError, EdgeSettings, ProfileSettings, Settings, StoreOrigin,
+};
 
 /// The profile used when the settings define none.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -23,29 +27,68 @@ impl Settings {
         let profile_settings = or_default_profile(self.profiles);
         let profiles = resolve_profiles(profile_settings, store.as_ref(), &mut problems);
         let cors_origins = cors_origins(&self.cors_origins, &mut problems);
-        problems.extend(overlapping_rights(&profiles));
-        check_default_profile(self.default_profile.as_deref(), &profiles, &mut problems);
         let tokens = bearer_tokens(&self.tokens, &mut problems);
         let admin_token = admin_token(self.admin_token_sha256.as_deref(), &mut problems);
         check_token_profiles_have_tokens(&profiles, &tokens, &mut problems);
         let trusted_proxies = trusted_proxies(&self.trusted_proxies, &mut problems);
-        match store {
-            Some(store) if problems.is_empty() => Ok(Config {
+        let catalog =
+            store.and_then(|store| catalog(store, profiles, self.default_profile, &mut problems));
+        match catalog {
+            Some(catalog) if problems.is_empty() => Ok(Config {
                 listen: self.listen,
                 public_url,
-                store,
-                store_origin: StoreOrigin::Configured,
-                profiles,
-                cors_origins,
-                default_profile: self.default_profile,
-                tokens,
-                rate_limit_per_minute: self.rate_limit_per_minute,
-                admin_token,
-                trusted_proxies,
+                catalog,
+                edge: EdgeSettings {
+                    store_origin: StoreOrigin::Configured,
+                    cors_origins,
+                    tokens,
+                    rate_limit_per_minute: self.rate_limit_per_minute,
+                    admin_token,
+                    trusted_proxies,
+                },
             }),
             _ => Err(ConfigError::Invalid(problems)),
         }
     }
+}
+
+/// The profiles for `store` as one catalog, or its problems in the settings' words.
+fn catalog(
+    store: Store,
+    profiles: BTreeMap<String, Profile>,
+    default_profile: Option<String>,
+    problems: &mut Vec<String>,
+) -> Option<Catalog> {
+    let prefixes: BTreeMap<String, String> = profiles
+        .values()
+        .map(|p| (p.name().to_owned(), p.key_prefix().as_str().to_owned()))
+        .collect();
+    let in_words = |name: &str| format!("profiles.{name} (key_prefix `{}`)", prefixes[name]);
+    Catalog::new(store, profiles.into_values(), default_profile)
+        .map_err(|errors| {
+            problems.extend(errors.into_iter().map(|error| match error {
+                CatalogError::UserFolderFacesNamedFolder { first, second } => format!(
+                    "{} and {} overlap where a {{user}} folder meets a named folder: that folder \
+                     would be some user's; give them folders that do not contain each other",
+                    in_words(&first),
+                    in_words(&second)
+                ),
+                CatalogError::OverlapWithOtherRights {
+                    first,
+                    second,
+                    differ,
+                } => format!(
+                    "{} and {} overlap but differ in {differ}: one could reach the other's \
+                     files; give them folders that do not contain each other",
+                    in_words(&first),
+                    in_words(&second)
+                ),
+                CatalogError::UnknownDefault(name) => {
+                    format!("default_profile `{name}` is not a profile")
+                }
+            }))
+        })
+        .ok()
 }
 
 /// `public_url` without its trailing `/`, if it is an http:// or https:// URL.
@@ -85,17 +128,6 @@ fn cors_origins(origins: &[String], problems: &mut Vec<String>) -> Vec<String> {
         }
     }
     cors_origins
-}
-
-/// `default_profile`, if set, must name a profile.
-fn check_default_profile(
-    name: Option<&str>,
-    profiles: &BTreeMap<String, Profile>,
-    problems: &mut Vec<String>,
-) {
-    if let Some(name) = name.filter(|n| !profiles.contains_key(*n)) {
-        problems.push(format!("default_profile `{name}` is not a profile"));
-    }
 }
 
 /// A profile with `access = "token"` is useless without tokens to present.
@@ -145,12 +177,12 @@ mod tests {
             "#,
         )
         .unwrap();
-        let avatar = &config.profiles["avatar"];
+        let avatar = config.catalog.profile("avatar").unwrap();
         assert_eq!(avatar.size().max(), 5 * 1024 * 1024);
         assert_eq!(avatar.expiry().duration(), Duration::from_secs(600));
         assert!(avatar.metadata().contains("alt"));
         assert_eq!(
-            config.store.bucket_url(),
+            config.catalog.store().bucket_url(),
             "https://uploads.s3.eu-west-1.amazonaws.com/"
         );
     }
@@ -159,7 +191,11 @@ mod tests {
     fn no_profiles_means_the_default_profile() {
         let config = validate("[store]\nbucket = \"b12\"\nregion = \"us-east-1\"").unwrap();
         assert_eq!(
-            config.profiles.keys().collect::<Vec<_>>(),
+            config
+                .catalog
+                .profiles()
+                .map(|p| p.name())
+                .collect::<Vec<_>>(),
             [DEFAULT_PROFILE]
         );
     }

@@ -22,13 +22,13 @@ use crate::upload::access::{Caller, Token, UserId, authenticate};
 pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
     let budgets = &operations.budgets;
     let now = budgets.time(|| operations.now());
-    let config = &operations.config;
-    let address = Client::Address(client_address(request, &config.trusted_proxies));
+    let settings = &operations.settings;
+    let address = Client::Address(client_address(request, &settings.trusted_proxies));
     let user = match bearer_token(request.headers()) {
         None => None,
         Some(presented) => Some(authenticated(
             presented,
-            &config.tokens,
+            &settings.tokens,
             address,
             budgets,
             now,

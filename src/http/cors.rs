@@ -25,7 +25,7 @@ pub async fn cors(
                 .app_data::<web::Data<Operations>>()
                 .is_some_and(|operations| {
                     operations
-                        .config
+                        .settings
                         .cors_origins
                         .iter()
                         .any(|allowed| origin.as_bytes() == allowed.as_bytes())

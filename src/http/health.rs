@@ -9,6 +9,7 @@ use super::operations::Operations;
 use super::problem::Problem;
 use crate::app::rate_limit::Client;
 use crate::config::StoreOrigin;
+use crate::upload::service::Uploader;
 
 /// Liveness: answers as long as the server runs.
 pub async fn healthz() -> HttpResponse {
@@ -21,18 +22,18 @@ pub async fn healthz() -> HttpResponse {
 /// refused (`401`), and counted against the address like any failed authentication.
 fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool, Problem> {
     let budgets = &operations.budgets;
-    let config = &operations.config;
+    let settings = &operations.settings;
     if let Some(presented) = bearer_token(request.headers()) {
-        let address = Client::Address(client_address(request, &config.trusted_proxies));
-        let admin = config.admin_token.as_slice();
+        let address = Client::Address(client_address(request, &settings.trusted_proxies));
+        let admin = settings.admin_token.as_slice();
         let now = budgets.time(|| operations.now());
         authenticated(presented, admin, address, budgets, now)?;
         return Ok(true);
     }
     let headers = request.headers();
-    let from_here = request
-        .peer_addr()
-        .is_some_and(|peer| peer.ip().is_loopback() && !config.trusted_proxies.contains(peer.ip()));
+    let from_here = request.peer_addr().is_some_and(|peer| {
+        peer.ip().is_loopback() && !settings.trusted_proxies.contains(peer.ip())
+    });
     let forwarded = [header::FORWARDED, header::X_FORWARDED_FOR, X_REAL_IP]
         .iter()
         .any(|name| headers.contains_key(name));
@@ -61,17 +62,18 @@ const X_REAL_IP: header::HeaderName = header::HeaderName::from_static("x-real-ip
 pub async fn readyz(
     request: HttpRequest,
     operations: web::Data<Operations>,
+    uploader: web::Data<Uploader>,
 ) -> Result<HttpResponse, Problem> {
     if !may_see_detail(&request, &operations)? {
         return Ok(HttpResponse::Ok().json(json!({ "status": "ready" })));
     }
-    let store = &operations.config.store;
+    let store = uploader.catalog().store();
     let mut description = json!({
         "bucket": store.bucket(),
         "region": store.region(),
         "url": store.bucket_url(),
     });
-    match &operations.config.store_origin {
+    match &operations.settings.store_origin {
         StoreOrigin::Configured => description["kind"] = json!("s3"),
         StoreOrigin::Embedded { bucket_dir } => {
             description["kind"] = json!("embedded");

@@ -9,13 +9,13 @@ use crate::app::credentials::{CredentialCache, CredentialsReport};
 use crate::app::metrics::Metrics;
 use crate::app::rate_limit::Budgets;
 use crate::clock::{Clock, ClockReport};
-use crate::config::Config;
+use crate::config::EdgeSettings;
 
 /// The edge's settings, budgets, counters and reports, shared by every handler and middleware.
 #[derive(Debug)]
 pub struct Operations {
-    /// The checked settings.
-    pub config: Config,
+    /// What the edge enforces and reports.
+    pub settings: EdgeSettings,
     /// The rate limits' budgets, per client.
     pub budgets: Budgets,
     /// The service's counters (the upload service counts issued policies into them too).

@@ -25,7 +25,7 @@ pub async fn limit_by_address(
     ) else {
         unreachable!("the server registers the operations and the site");
     };
-    let address = client_address(request.request(), &operations.config.trusted_proxies);
+    let address = client_address(request.request(), &operations.settings.trusted_proxies);
     let budgets = &operations.budgets;
     let Err(retry_after) = budgets
         .requests

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::upload::access::Access;
 use crate::upload::confirm::Confirmation;
 use crate::upload::presign::PresignedPost;
 use crate::upload::profile::Profile;
@@ -112,15 +111,14 @@ struct IndexPage {
 
 /// `GET /`: the profiles, or straight to the only one.
 pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> HttpResponse {
-    let profiles = &uploader.catalog().profiles;
-    if let (1, Some(name)) = (profiles.len(), profiles.keys().next()) {
+    let catalog = uploader.catalog();
+    if let Some(only) = catalog.only_profile() {
         return HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/upload/{name}")))
+            .insert_header((header::LOCATION, format!("/upload/{}", only.name())))
             .finish();
     }
-    let profiles = profiles
-        .values()
-        .filter(|p| p.access() == Access::Public)
+    let profiles = catalog
+        .public_profiles()
         .map(|p| ProfileLink {
             name: p.name().to_owned(),
             limits: limits(p),
@@ -155,7 +153,7 @@ pub async fn upload_page(
     site: web::Data<Site>,
 ) -> HttpResponse {
     let name = path.into_inner();
-    let Some(profile) = uploader.catalog().profiles.get(&name) else {
+    let Some(profile) = uploader.catalog().profile(&name) else {
         let detail = format!("There is no upload called “{name}”.");
         return error_page(&site, StatusCode::NOT_FOUND, "Not found", &detail);
     };
@@ -164,7 +162,7 @@ pub async fn upload_page(
         Ok(post) => post,
         Err(error) => return form_policy_error_page(&site, error),
     };
-    let action = uploader.catalog().store.bucket_url().to_owned();
+    let action = uploader.catalog().store().bucket_url().to_owned();
     let page = upload_page_for(profile, post, action);
     html(StatusCode::OK, &site, &page)
 }

@@ -39,7 +39,7 @@ impl Uploader {
             .key_owner(key)
             .map(|(profile, _)| profile)
             .filter(|profile| {
-                profile.access() == Access::Public && bucket == self.catalog.store.bucket()
+                profile.access() == Access::Public && bucket == self.catalog.store().bucket()
             })
         else {
             return Ok(Confirmation::NotMadeHere);

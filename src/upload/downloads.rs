@@ -52,7 +52,7 @@ impl Uploader {
         let expires_in = expires_at.duration_since(now).unwrap_or_default();
         let url = presign_object_url(
             "GET",
-            &self.catalog.store,
+            self.catalog.store(),
             &credentials,
             key,
             now,

@@ -8,13 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 
+use super::catalog::Catalog;
 use super::ports::{
     BucketAccess, BucketCors, BucketStatus, CredentialSource, CredentialsUnavailable, ObjectStore,
     StoreCallFailed, StoreUnreachable, StoredObject, WriteAnswer,
 };
 use super::presign::PresignedPost;
 use super::profile::Profile;
-use super::service::{Catalog, Uploader};
+use super::service::Uploader;
 use crate::clock::FixedClock;
 use crate::s3::store::{AddressStyle, Store};
 
@@ -150,14 +151,7 @@ impl ObjectStore for MemoryObjects {
 /// An upload service over `profiles` in [`BUCKET`], at a fixed time, asking `objects`.
 pub fn uploader(profiles: Vec<Profile>, objects: Arc<MemoryObjects>) -> Uploader {
     let store = Store::new(BUCKET, "eu-west-1", None, AddressStyle::default()).expect("valid");
-    let catalog = Catalog {
-        store,
-        profiles: profiles
-            .into_iter()
-            .map(|p| (p.name().to_owned(), p))
-            .collect(),
-        default_profile: None,
-    };
+    let catalog = Catalog::new(store, profiles, None).expect("profiles that do not overlap");
     let clock = Arc::new(FixedClock(
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
     ));

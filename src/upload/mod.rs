@@ -5,6 +5,7 @@
 //! traits the service takes, so nothing here reaches the application's wiring or settings.
 
 pub mod access;
+pub mod catalog;
 pub mod confirm;
 pub mod content_type;
 pub mod disposition;

@@ -2,12 +2,12 @@
 //! credentials and the store come in through [`Clock`] and the traits of [`super::ports`];
 //! everything else is the pure policy code.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ulid::Ulid;
 
 use super::access::{Access, Caller, UserId};
+use super::catalog::Catalog;
 use super::expiry::{CredentialsExpiring, policy_expiration};
 use super::ports::{CredentialSource, CredentialsUnavailable, ObjectStore, UploadEvents};
 use super::presign::{PresignedPost, Signer, Target, presign_post};
@@ -17,7 +17,6 @@ use crate::clock::Clock;
 use crate::s3::policy::PolicyError;
 use crate::s3::presigned_url::PresignUrlError;
 use crate::s3::signing::SigningKeyCache;
-use crate::s3::store::Store;
 
 /// Why no policy was issued.
 #[derive(Debug, thiserror::Error)]
@@ -49,18 +48,6 @@ pub enum UploadError {
     /// A checked request still made an unsignable policy (a bug).
     #[error(transparent)]
     Policy(#[from] PolicyError),
-}
-
-/// The upload rules the service applies: the bucket, its profiles, and the profile Uppy's
-/// `/s3/params` falls back to.
-#[derive(Debug, Clone)]
-pub struct Catalog {
-    /// The bucket uploads go to.
-    pub store: Store,
-    /// Upload profiles by name.
-    pub profiles: BTreeMap<String, Profile>,
-    /// The profile `/s3/params` uses when the request names none.
-    pub default_profile: Option<String>,
 }
 
 /// Applies the profiles' rules and issues signed POST policies and URLs.
@@ -108,8 +95,7 @@ impl Uploader {
 
     fn profile(&self, name: &str) -> Result<&Profile, UploadError> {
         self.catalog
-            .profiles
-            .get(name)
+            .profile(name)
             .ok_or_else(|| UploadError::UnknownProfile(name.to_owned()))
     }
 
@@ -141,10 +127,9 @@ impl Uploader {
     /// holds it: the most specific profile whose prefix the key has exactly the shape of
     /// (prefix, ULID folder, one file name). `None` for any other key — traversal, empty or
     /// encoded segments, or a key this service could not have made.
-    pub fn key_owner(&self, key: &str) -> Option<(&Profile, Option<UserId>)> {
+    pub(super) fn key_owner(&self, key: &str) -> Option<(&Profile, Option<UserId>)> {
         self.catalog
-            .profiles
-            .values()
+            .profiles()
             .filter_map(|profile| Some((profile, profile.key_prefix().match_key(key)?)))
             .max_by_key(|(_, matched)| matched.specificity)
             .map(|(profile, matched)| (profile, matched.user))
@@ -159,13 +144,9 @@ impl Uploader {
         mut request: UploadRequest,
         caller: &Caller,
     ) -> Result<PresignedPost, UploadError> {
-        let profiles = &self.catalog.profiles;
-        let only = (profiles.len() == 1)
-            .then(|| profiles.keys().next())
-            .flatten();
         let name = profile_name
-            .or(self.catalog.default_profile.as_deref())
-            .or(only.map(String::as_str))
+            .or(self.catalog.default_profile())
+            .or(self.catalog.only_profile().map(Profile::name))
             .ok_or(UploadError::ProfileRequired)?;
         let listed = self.profile(name)?.metadata();
         request
@@ -207,7 +188,7 @@ impl Uploader {
             .await?;
         let expires_at = policy_expiration(now, profile.expiry(), credentials.expiry())?;
         let signer = Signer {
-            store: &self.catalog.store,
+            store: self.catalog.store(),
             credentials: &credentials,
             signing_keys: &self.signing_keys,
             now,

@@ -12,17 +12,17 @@ mod credentials;
 mod report;
 mod test_upload;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use report::{Check, Outcome, render};
 
 use crate::app::object_store::S3Objects;
-use crate::cli::startup::{self, Resolved};
+use crate::cli::startup::Resolved;
 use crate::clock::store_offset::SkewCorrectedClock;
+use crate::upload::catalog::Catalog;
 use crate::upload::ports::{BucketStatus, ObjectStore, StoreCallFailed};
 use crate::upload::profile::Profile;
-use crate::upload::service::{Catalog, Uploader};
+use crate::upload::service::Uploader;
 
 /// Runs every check against the resolved store; `origin` is where browsers load the pages.
 ///
@@ -38,7 +38,8 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
     let (credentials_check, found) = credentials::fetch(&credential_cache).await;
     let mut checks: Vec<Check> = credentials_check.into_iter().collect();
     let clock = Arc::new(SkewCorrectedClock::new(clock_settings.correct));
-    let bucket_url = config.store.bucket_url();
+    let store = config.catalog.store();
+    let bucket_url = store.bucket_url();
     checks.push(clock_skew::measure(&clock, bucket_url, &clock_settings).await);
     if !found {
         return checks;
@@ -46,20 +47,18 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
     // The test upload uses a small, short-lived variant of the first profile; the upload
     // service is given only that one.
     let probe = config
-        .profiles
-        .values()
+        .catalog
+        .profiles()
         .next()
         .map(test_upload::probe_profile);
     let profiles = match &probe {
-        Some(Ok(profile)) => BTreeMap::from([(profile.name().to_owned(), profile.clone())]),
-        _ => BTreeMap::new(),
+        Some(Ok(profile)) => vec![profile.clone()],
+        _ => Vec::new(),
     };
-    let catalog = Catalog {
-        profiles,
-        ..startup::catalog(&config)
-    };
+    let catalog = Catalog::new(store.clone(), profiles, None)
+        .expect("one profile alone cannot overlap another");
     let objects = Arc::new(S3Objects::new(
-        config.store.clone(),
+        store.clone(),
         clock.clone(),
         credential_cache.clone(),
     ));
@@ -77,7 +76,7 @@ async fn store_checks(
     origin: &str,
     probe: Option<Result<Profile, Vec<String>>>,
 ) -> Vec<Check> {
-    let store = &uploader.catalog().store;
+    let store = uploader.catalog().store();
     let bucket = objects.bucket_status().await;
     let mut checks = vec![bucket::check(store, &bucket)];
     if !bucket.as_ref().is_ok_and(BucketStatus::exists) {
