@@ -19,3 +19,4 @@ pub mod profile;
 pub mod request;
 pub mod service;
 pub mod size;
+pub mod words;
