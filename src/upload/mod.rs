@@ -14,6 +14,7 @@ pub mod expiry;
 mod fakes;
 pub mod keys;
 pub mod ports;
+pub mod presentation;
 pub mod presign;
 pub mod profile;
 pub mod request;
