@@ -26,6 +26,7 @@ mod binary;
 mod browser;
 mod doctor;
 mod embedded_store;
+mod error_pages;
 mod flood;
 mod helpers;
 mod pages;
