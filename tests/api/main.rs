@@ -30,6 +30,7 @@ mod error_pages;
 mod flood;
 mod helpers;
 mod pages;
+mod plain_pages;
 mod policy_bounds;
 mod rate_limits;
 mod servers;

@@ -2,6 +2,7 @@
 //! in decimal units rounded so that what the page promises stays true.
 
 pub mod sizes;
+pub mod times;
 pub mod types;
 
 use super::profile::Profile;
@@ -27,7 +28,7 @@ pub fn limits_in_words(profile: &Profile) -> String {
 }
 
 /// The first letter in capitals.
-fn capitalize(text: &str) -> String {
+pub fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect()

@@ -70,27 +70,35 @@ mod tests {
 
     #[test]
     fn a_maximum_rounds_down_so_the_promise_holds() {
-        assert_eq!(at_most(10 * MIB), "10 MB");
-        assert_eq!(at_most(2 * MIB), "2 MB");
-        assert_eq!(at_most(5 * MIB), "5.2 MB");
-        assert_eq!(at_most(100 * MIB), "104 MB");
-        assert_eq!(at_most(5 * GIB), "5.3 GB");
-        assert_eq!(at_most(KIB), "1 KB");
-        assert_eq!(at_most(1999), "1.9 KB");
-        assert_eq!(at_most(999_999), "999 KB");
-        assert_eq!(at_most(999), "999 bytes");
-        assert_eq!(at_most(0), "0 bytes");
+        for (bytes, words) in [
+            (10 * MIB, "10 MB"),
+            (2 * MIB, "2 MB"),
+            (5 * MIB, "5.2 MB"),
+            (100 * MIB, "104 MB"),
+            (5 * GIB, "5.3 GB"),
+            (KIB, "1 KB"),
+            (1999, "1.9 KB"),
+            (999_999, "999 KB"),
+            (999, "999 bytes"),
+            (0, "0 bytes"),
+        ] {
+            assert_eq!(at_most(bytes), words, "{bytes}");
+        }
     }
 
     #[test]
     fn a_minimum_rounds_up_so_the_promise_holds() {
-        assert_eq!(at_least(1), "1 byte");
-        assert_eq!(at_least(10), "10 bytes");
-        assert_eq!(at_least(1000), "1 KB");
-        assert_eq!(at_least(1001), "1.1 KB");
-        assert_eq!(at_least(10 * MIB), "11 MB");
-        assert_eq!(at_least(999_999), "1 MB");
-        assert_eq!(at_least(9_999_999), "10 MB");
+        for (bytes, words) in [
+            (1, "1 byte"),
+            (10, "10 bytes"),
+            (1000, "1 KB"),
+            (1001, "1.1 KB"),
+            (10 * MIB, "11 MB"),
+            (999_999, "1 MB"),
+            (9_999_999, "10 MB"),
+        ] {
+            assert_eq!(at_least(bytes), words, "{bytes}");
+        }
     }
 
     #[test]
@@ -103,7 +111,7 @@ mod tests {
                 .map_or(1, |(u, _)| *u);
             number.parse::<f64>().unwrap() * unit as f64
         };
-        for bytes in [
+        let sizes = [
             1,
             999,
             1000,
@@ -113,7 +121,8 @@ mod tests {
             10_001,
             123_456_789,
             5 * GIB,
-        ] {
+        ];
+        for bytes in sizes {
             assert!(value(&at_most(bytes)) <= bytes as f64, "{bytes}");
             assert!(value(&at_least(bytes)) >= bytes as f64, "{bytes}");
         }
@@ -121,9 +130,13 @@ mod tests {
 
     #[test]
     fn a_file_size_reads_to_the_nearest() {
-        assert_eq!(about(23), "23 bytes");
-        assert_eq!(about(12_345_678), "12 MB");
-        assert_eq!(about(1_250_000), "1.3 MB");
-        assert_eq!(about(999_600), "1 MB");
+        for (bytes, words) in [
+            (23, "23 bytes"),
+            (12_345_678, "12 MB"),
+            (1_250_000, "1.3 MB"),
+            (999_600, "1 MB"),
+        ] {
+            assert_eq!(about(bytes), words, "{bytes}");
+        }
     }
 }

@@ -38,6 +38,8 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ("application/pdf", "PDF", "file", "files"),
     ("application/json", "JSON", "file", "files"),
     ("application/zip", "ZIP", "file", "files"),
+    ("application/octet-stream", "binary", "file", "files"),
+    ("binary/octet-stream", "binary", "file", "files"),
     ("application/msword", "Word", "document", "documents"),
     (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -168,6 +170,7 @@ mod tests {
             ("text/plain; charset=utf-8", "text file"),
             ("video/*", "video"),
             ("application/rtf", "RTF"),
+            ("binary/octet-stream", "binary file"),
             ("application/x-7z", "7Z"),
             (
                 "application/vnd.ms-fontobject",
