@@ -7,6 +7,7 @@ mod companion;
 mod cors;
 mod downloads;
 mod health;
+mod landing;
 mod negotiate;
 pub mod operations;
 mod page_limit;
@@ -39,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(counted(
             "/uploaded",
-            web::get().to(pages::uploaded),
+            web::get().to(landing::uploaded),
             RateLimit::ByAddress,
         ))
         .service(api("/static/{name}", web::get().to(assets::asset)))

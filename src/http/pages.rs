@@ -7,15 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use crate::s3::policy::iso8601;
 use crate::upload::access::Access;
-use crate::upload::confirm::Confirmation;
 use crate::upload::presign::PresignedPost;
 use crate::upload::profile::Profile;
 use crate::upload::service::{UploadError, Uploader};
-use crate::upload::size::human_size;
 use crate::upload::words::limits_in_words;
 use crate::upload::words::times::clock_time;
 
@@ -222,85 +219,5 @@ fn upload_page_for(
         expiry,
         action,
         post,
-    }
-}
-
-/// What S3 appends to `success_action_redirect`.
-#[derive(Debug, Deserialize)]
-pub struct UploadedQuery {
-    bucket: String,
-    key: String,
-    etag: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "uploaded.html")]
-struct UploadedPage {
-    confirmed: bool,
-    problem: String,
-    bucket: String,
-    key: String,
-    etag: String,
-    size: String,
-    content_type: String,
-    back: String,
-}
-
-/// `GET /uploaded`: confirms a form upload with a HEAD on the object, so that a forged
-/// redirect cannot show a fake success.
-pub async fn uploaded(
-    query: Result<web::Query<UploadedQuery>, actix_web::Error>,
-    uploader: web::Data<Uploader>,
-    site: web::Data<Site>,
-) -> HttpResponse {
-    let Ok(query) = query else {
-        return error_page(
-            &site,
-            StatusCode::BAD_REQUEST,
-            "Nothing to show",
-            "This page shows an upload after it finishes.",
-        );
-    };
-    let mut page = UploadedPage {
-        confirmed: false,
-        problem: String::new(),
-        bucket: query.bucket.clone(),
-        key: query.key.clone(),
-        etag: String::new(),
-        size: String::new(),
-        content_type: String::new(),
-        back: "/".to_owned(),
-    };
-    let confirmation = uploader
-        .confirm_form_upload(&query.bucket, &query.key, query.etag.as_deref())
-        .await;
-    match confirmation {
-        Ok(Confirmation::Stored { profile, object }) => {
-            page.back = format!("/upload/{}", profile.name());
-            page.confirmed = true;
-            page.etag = object.etag.unwrap_or_default();
-            page.size = match object.size {
-                Some(size) if size < 1000 => human_size(size),
-                Some(size) => format!("{} ({size} bytes)", human_size(size)),
-                None => "unknown".into(),
-            };
-            page.content_type = object.content_type.unwrap_or_else(|| "unknown".into());
-            html(StatusCode::OK, &site, &page)
-        }
-        Ok(Confirmation::NotStored { profile }) => {
-            page.back = format!("/upload/{}", profile.name());
-            page.problem = "The storage has no such file.".into();
-            html(StatusCode::NOT_FOUND, &site, &page)
-        }
-        Ok(Confirmation::NotMadeHere) => {
-            page.problem = "This is not an upload made here.".into();
-            html(StatusCode::NOT_FOUND, &site, &page)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not confirm an upload");
-            page.problem =
-                "The storage could not be reached to confirm it. Please try again.".into();
-            html(StatusCode::BAD_GATEWAY, &site, &page)
-        }
     }
 }

@@ -151,7 +151,7 @@ async fn the_landing_page_believes_the_store_not_the_redirect() {
     let (status, page, _) = get(landing(key, &etag)).await;
     assert_eq!(status, 200, "{page}");
     assert!(
-        page.contains("The storage confirms your file arrived.") && page.contains("11 bytes"),
+        page.contains("Saved as <strong>real.txt</strong>") && page.contains("11 bytes"),
         "{page}"
     );
 
