@@ -66,7 +66,8 @@ impl ProfileSettings {
         .content_disposition(content_disposition)
         .fixed_fields(fixed_fields)
         .access(self.access)
-        .downloads(self.downloads.then_some(self.download_expires));
+        .downloads(self.downloads.then_some(self.download_expires))
+        .presentation(self.title, self.description);
         let profile = match spec.build() {
             Ok(profile) if problems.is_empty() => profile,
             Ok(_) => return Err(problems),

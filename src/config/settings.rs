@@ -164,6 +164,11 @@ pub struct StoreSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileSettings {
+    /// The heading of its upload page and its name on the index (default: the profile's name,
+    /// readable: `tax-forms` is "Tax forms").
+    pub title: Option<String>,
+    /// A sentence or two on the index and the upload page about what to upload.
+    pub description: Option<String>,
     /// Prefix of every key, e.g. `avatars/`.
     #[serde(default)]
     pub key_prefix: String,
@@ -219,9 +224,11 @@ fn default_expires() -> Duration {
 }
 
 impl Default for ProfileSettings {
-    /// Any type, up to 100 MiB, 15-minute policies, keys under `uploads/`.
+    /// Any type, up to 100 MiB, 15-minute policies, keys under `uploads/`, titled "Upload a file".
     fn default() -> Self {
         ProfileSettings {
+            title: Some("Upload a file".into()),
+            description: None,
             key_prefix: "uploads/".into(),
             max_size: 100 * 1024 * 1024,
             min_size: 0,

@@ -174,10 +174,17 @@ mod tests {
             content_types = ["image/png", "image/*"]
             expires = 600
             metadata = ["Alt"]
+            title = "Your <b>photo</b>"
+            description = "Square works best."
             "#,
         )
         .unwrap();
         let avatar = config.catalog.profile("avatar").unwrap();
+        assert_eq!(avatar.presentation().title(), "Your <b>photo</b>");
+        assert_eq!(
+            avatar.presentation().description(),
+            Some("Square works best.")
+        );
         assert_eq!(avatar.size().max(), 5 * 1024 * 1024);
         assert_eq!(avatar.expiry().duration(), Duration::from_secs(600));
         assert!(avatar.metadata().contains("alt"));
@@ -198,6 +205,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             [DEFAULT_PROFILE]
         );
+        let default = config.catalog.profile(DEFAULT_PROFILE).unwrap();
+        assert_eq!(default.presentation().title(), "Upload a file");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The HTTP interface: thin handlers over the service, routed in one place.
 
 mod assets;
+mod browser_errors;
 mod caller;
 mod companion;
 mod cors;
 mod downloads;
 mod health;
+mod landing;
+mod negotiate;
 pub mod operations;
 mod page_limit;
 pub mod pages;
@@ -29,7 +32,7 @@ pub use uploads::MAX_BODY_BYTES;
 
 /// Every route, for the server and for tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::index))
+    cfg.service(api("/", web::get().to(pages::index)))
         .service(counted(
             "/upload/{profile}",
             web::get().to(pages::upload_page),
@@ -37,11 +40,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(counted(
             "/uploaded",
-            web::get().to(pages::uploaded),
+            web::get().to(landing::uploaded),
             RateLimit::ByAddress,
         ))
-        .route("/static/{name}", web::get().to(assets::asset))
-        .route("/api/openapi.json", web::get().to(assets::openapi))
+        .service(api("/static/{name}", web::get().to(assets::asset)))
+        .service(api("/favicon.ico", web::get().to(assets::favicon)))
+        .service(api("/api/openapi.json", web::get().to(assets::openapi)))
         .service(counted(
             "/api/uploads",
             web::post().to(uploads::create),
@@ -60,7 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/healthz", web::get().to(health::healthz)))
         .service(api("/readyz", web::get().to(health::readyz)))
         .service(api("/metrics", web::get().to(health::metrics)))
-        .default_service(web::to(not_found));
+        .default_service(web::to(not_found).wrap(from_fn(browser_errors::pages_for_browsers)));
 }
 
 /// Where a counted route's rate limit is applied.
@@ -73,8 +77,8 @@ enum RateLimit {
     ByAddress,
 }
 
-/// A route whose refusals (its `429` too) are counted by code in `/metrics`, with 405 as
-/// problem+json for other methods.
+/// A route whose refusals (its `429` too) are counted by code in `/metrics`, with 405 for
+/// other methods.
 fn counted(
     path: &str,
     route: actix_web::Route,
@@ -97,11 +101,13 @@ fn counted(
         .wrap(from_fn(refusals::count))
 }
 
-/// A route answering `route`, and 405 as problem+json for other methods.
+/// A route answering `route`, and 405 for other methods; its problems are problem+json, or
+/// the error page for a browser.
 fn api(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    let pages = || from_fn(browser_errors::pages_for_browsers);
     web::resource(path)
-        .route(route)
-        .default_service(web::to(method_not_allowed))
+        .route(route.wrap(pages()))
+        .default_service(web::to(method_not_allowed).wrap(pages()))
 }
 
 async fn not_found() -> Result<HttpResponse, Problem> {

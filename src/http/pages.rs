@@ -1,16 +1,19 @@
-//! The HTML pages: the profile index, the upload page, and the landing page after a form upload.
+//! The HTML pages: the profile index, the upload page, and the error page; the landing page
+//! after a form upload is `landing.rs`.
+
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
-use crate::upload::confirm::Confirmation;
+use crate::s3::policy::iso8601;
 use crate::upload::presign::PresignedPost;
 use crate::upload::profile::Profile;
 use crate::upload::service::{UploadError, Uploader};
-use crate::upload::size::human_size;
+use crate::upload::words::limits_in_words;
+use crate::upload::words::times::clock_time;
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
 #[derive(Debug, Clone)]
@@ -34,7 +37,7 @@ impl Site {
     }
 }
 
-fn html(status: StatusCode, site: &Site, page: &impl Template) -> HttpResponse {
+pub(super) fn html(status: StatusCode, site: &Site, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
@@ -65,41 +68,10 @@ pub fn error_page(site: &Site, status: StatusCode, title: &str, detail: &str) ->
     html(status, site, &ErrorPage { title, detail })
 }
 
-/// "Up to 5 MiB · PNG or JPEG images" — a profile's limits in words.
-fn limits(profile: &Profile) -> String {
-    let mut words = format!("Up to {}", human_size(profile.size().max()));
-    if profile.size().min() > 0 {
-        words = format!(
-            "From {} up to {}",
-            human_size(profile.size().min()),
-            human_size(profile.size().max())
-        );
-    }
-    let types: Vec<String> = profile
-        .content_types()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    if types.is_empty() {
-        words.push_str(" · any type of file");
-    } else {
-        words.push_str(&format!(" · {}", types.join(", ")));
-    }
-    words
-}
-
-fn in_words(seconds: u64) -> String {
-    match seconds {
-        s if s >= 3600 && s % 3600 == 0 => {
-            format!("{} hour{}", s / 3600, if s == 3600 { "" } else { "s" })
-        }
-        s if s >= 120 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
-    }
-}
-
 struct ProfileLink {
     name: String,
+    title: String,
+    description: Option<String>,
     limits: String,
 }
 
@@ -121,29 +93,44 @@ pub async fn index(uploader: web::Data<Uploader>, site: web::Data<Site>) -> Http
         .public_profiles()
         .map(|p| ProfileLink {
             name: p.name().to_owned(),
-            limits: limits(p),
+            title: p.presentation().title().to_owned(),
+            description: p.presentation().description().map(str::to_owned),
+            limits: limits_in_words(p),
         })
         .collect();
     html(StatusCode::OK, &site, &IndexPage { profiles })
+}
+
+/// When the page's form policy stops working, for people without the script.
+struct FormExpiry {
+    /// ISO 8601, for `<time datetime>` and the script.
+    iso: String,
+    /// "14:35 UTC", rounded down.
+    words: String,
+    /// Seconds from signing.
+    seconds: u64,
 }
 
 #[derive(Template)]
 #[template(path = "upload.html")]
 struct UploadPage<'a> {
     profile: &'a str,
+    title: &'a str,
+    description: Option<&'a str>,
+    /// "PDF files up to 10 MB".
     limits: String,
+    /// The exact media types, for the technical details; empty for any.
+    media_types: Vec<String>,
     /// The form policy; `None` where the profile's types need the script's per-file policies.
     post: Option<PresignedPost>,
+    expiry: Option<FormExpiry>,
     /// Where the form posts: the bucket.
     action: String,
     max_size: u64,
     min_size: u64,
     types: String,
-    accept: String,
     needs_script: bool,
     downloads: bool,
-    expires_words: String,
-    refresh_after: u64,
 }
 
 /// `GET /upload/{profile}`: a form that posts straight to the bucket, with a fresh policy.
@@ -155,7 +142,7 @@ pub async fn upload_page(
     let name = path.into_inner();
     let Some(profile) = uploader.catalog().profile(&name) else {
         let detail = format!("There is no upload called “{name}”.");
-        return error_page(&site, StatusCode::NOT_FOUND, "Not found", &detail);
+        return error_page(&site, StatusCode::NOT_FOUND, "Upload not found", &detail);
     };
     let redirect = format!("{}/uploaded", site.public_url);
     let post = match uploader.presign_form(&name, &redirect).await {
@@ -203,107 +190,32 @@ fn upload_page_for(
     post: Option<PresignedPost>,
     action: String,
 ) -> UploadPage<'_> {
-    let types: Vec<String> = profile
+    let media_types: Vec<String> = profile
         .content_types()
         .iter()
         .map(ToString::to_string)
         .collect();
+    let expiry = post.as_ref().map(|post| {
+        let signed = post.expires_at - Duration::from_secs(post.expires_in);
+        FormExpiry {
+            iso: iso8601(post.expires_at),
+            words: clock_time(post.expires_at, signed),
+            seconds: post.expires_in,
+        }
+    });
     UploadPage {
         profile: profile.name(),
-        limits: limits(profile),
+        title: profile.presentation().title(),
+        description: profile.presentation().description(),
+        limits: limits_in_words(profile),
         max_size: profile.size().max(),
         min_size: profile.size().min(),
-        accept: types.join(","),
-        types: types.join(","),
+        types: media_types.join(","),
+        media_types,
         needs_script: post.is_none(),
         downloads: profile.downloads().is_some(),
-        expires_words: post
-            .as_ref()
-            .map_or_else(String::new, |p| in_words(p.expires_in)),
-        refresh_after: post
-            .as_ref()
-            .map_or(0, |p| p.expires_in.saturating_sub(10).max(1)),
+        expiry,
         action,
         post,
-    }
-}
-
-/// What S3 appends to `success_action_redirect`.
-#[derive(Debug, Deserialize)]
-pub struct UploadedQuery {
-    bucket: String,
-    key: String,
-    etag: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "uploaded.html")]
-struct UploadedPage {
-    confirmed: bool,
-    problem: String,
-    bucket: String,
-    key: String,
-    etag: String,
-    size: String,
-    content_type: String,
-    back: String,
-}
-
-/// `GET /uploaded`: confirms a form upload with a HEAD on the object, so that a forged
-/// redirect cannot show a fake success.
-pub async fn uploaded(
-    query: Result<web::Query<UploadedQuery>, actix_web::Error>,
-    uploader: web::Data<Uploader>,
-    site: web::Data<Site>,
-) -> HttpResponse {
-    let Ok(query) = query else {
-        return error_page(
-            &site,
-            StatusCode::BAD_REQUEST,
-            "Nothing to show",
-            "This page shows an upload after it finishes.",
-        );
-    };
-    let mut page = UploadedPage {
-        confirmed: false,
-        problem: String::new(),
-        bucket: query.bucket.clone(),
-        key: query.key.clone(),
-        etag: String::new(),
-        size: String::new(),
-        content_type: String::new(),
-        back: "/".to_owned(),
-    };
-    let confirmation = uploader
-        .confirm_form_upload(&query.bucket, &query.key, query.etag.as_deref())
-        .await;
-    match confirmation {
-        Ok(Confirmation::Stored { profile, object }) => {
-            page.back = format!("/upload/{}", profile.name());
-            page.confirmed = true;
-            page.etag = object.etag.unwrap_or_default();
-            page.size = match object.size {
-                Some(size) if size < 1000 => human_size(size),
-                Some(size) => format!("{} ({size} bytes)", human_size(size)),
-                None => "unknown".into(),
-            };
-            page.content_type = object.content_type.unwrap_or_else(|| "unknown".into());
-            html(StatusCode::OK, &site, &page)
-        }
-        Ok(Confirmation::NotStored { profile }) => {
-            page.back = format!("/upload/{}", profile.name());
-            page.problem = "The storage has no such file.".into();
-            html(StatusCode::NOT_FOUND, &site, &page)
-        }
-        Ok(Confirmation::NotMadeHere) => {
-            page.problem = "This is not an upload made here.".into();
-            html(StatusCode::NOT_FOUND, &site, &page)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not confirm an upload");
-            page.problem =
-                "The storage could not be reached to confirm it. Please try again.".into();
-            html(StatusCode::BAD_GATEWAY, &site, &page)
-        }
     }
 }

@@ -161,6 +161,16 @@ impl Problem {
         self.code
     }
 
+    /// What went wrong, for people.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Seconds until the client may try again, if the problem says.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// Names the request field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -229,7 +239,10 @@ impl ResponseError for Problem {
             field: self.field.as_deref(),
         };
         let mut response = HttpResponse::build(self.code.status());
+        // The code is counted by `refusals::count`; the problem is kept for a browser's page
+        // (`browser_errors`).
         response.extensions_mut().insert(self.code);
+        response.extensions_mut().insert(self.clone());
         response
             .insert_header((
                 header::CONTENT_TYPE,

@@ -12,6 +12,7 @@ use crate::upload::access::{Access, UserId};
 use crate::upload::content_type::ContentTypePattern;
 use crate::upload::expiry::Expiry;
 use crate::upload::keys::KeyPrefix;
+use crate::upload::presentation::Presentation;
 
 /// A checked upload profile, made by [`ProfileSpec::build`]; read-only once made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,7 @@ pub struct Profile {
     fixed_fields: Vec<(&'static str, String)>,
     access: Access,
     downloads: Option<Expiry>,
+    presentation: Presentation,
 }
 
 /// What a profile is made of, as given (from the settings, a test, a tool): the required parts
@@ -44,6 +46,8 @@ pub struct ProfileSpec {
     fixed_fields: Vec<(&'static str, String)>,
     access: Access,
     downloads: Option<Duration>,
+    title: Option<String>,
+    description: Option<String>,
 }
 
 impl ProfileSpec {
@@ -69,6 +73,8 @@ impl ProfileSpec {
             fixed_fields: Vec::new(),
             access: Access::Public,
             downloads: None,
+            title: None,
+            description: None,
         }
     }
 
@@ -109,6 +115,13 @@ impl ProfileSpec {
         self
     }
 
+    /// The title of its page (default: its name, readable) and a description, for people.
+    pub fn presentation(mut self, title: Option<String>, description: Option<String>) -> Self {
+        self.title = title;
+        self.description = description;
+        self
+    }
+
     /// Checks every part and reports every problem found, each naming its setting.
     pub fn build(self) -> Result<Profile, Vec<String>> {
         let mut problems = Vec::new();
@@ -130,6 +143,12 @@ impl ProfileSpec {
         if key_prefix.as_ref().is_some_and(KeyPrefix::names_user) && self.access != Access::Token {
             problems.push("key_prefix names {user}, which needs access = \"token\"".into());
         }
+        let presentation = Presentation::new(
+            &self.name,
+            self.title.as_deref(),
+            self.description.as_deref(),
+            &mut problems,
+        );
         let downloads = self.downloads.and_then(|expires| {
             Expiry::new(expires)
                 .map_err(|e| problems.push(format!("download_expires {e}")))
@@ -147,6 +166,7 @@ impl ProfileSpec {
                 fixed_fields: self.fixed_fields,
                 access: self.access,
                 downloads,
+                presentation,
             }),
             _ => Err(problems),
         }
@@ -270,6 +290,11 @@ impl Profile {
         self.downloads
     }
 
+    /// Its title and description, for people.
+    pub fn presentation(&self) -> &Presentation {
+        &self.presentation
+    }
+
     /// The profile as `user` uses it, `{user}` in its prefix replaced by their id; `None` if
     /// the prefix names `{user}` and there is no user.
     pub fn for_user(&self, user: Option<&UserId>) -> Option<Profile> {
@@ -308,6 +333,7 @@ mod tests {
             .metadata(["a b"])
             .fixed_fields(vec![("Cache-Control", "a$b".into())])
             .downloads(Some(Duration::ZERO))
+            .presentation(Some(String::new()), Some("a\u{7}".into()))
             .build()
             .unwrap_err();
         let all = problems.join("\n");
@@ -320,6 +346,8 @@ mod tests {
             "metadata name",
             "Cache-Control",
             "download_expires",
+            "title",
+            "description",
         ];
         for expected in expected {
             assert!(all.contains(expected), "{expected} missing from {all}");
