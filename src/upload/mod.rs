@@ -20,5 +20,4 @@ pub mod presign;
 pub mod profile;
 pub mod request;
 pub mod service;
-pub mod size;
 pub mod words;

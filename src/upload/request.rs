@@ -6,7 +6,7 @@ use crate::s3::policy::{FieldName, PolicyValue};
 use crate::upload::content_type::{ContentType, MalformedContentType};
 use crate::upload::keys::{FileName, KeyError};
 use crate::upload::profile::Profile;
-use crate::upload::size::human_size;
+use crate::upload::words::sizes;
 
 /// S3's limit on user metadata: names and values together, in bytes.
 pub const MAX_METADATA_BYTES: usize = 2048;
@@ -48,7 +48,7 @@ pub enum Refusal {
         allowed: String,
     },
     /// The file is over the profile's maximum.
-    #[error("this file is {}; the limit is {}", human_size(*size), human_size(*max))]
+    #[error("this file is {}; the limit is {}", compared(*size, *max).0, compared(*size, *max).1)]
     TooLarge {
         /// Declared size.
         size: u64,
@@ -56,7 +56,7 @@ pub enum Refusal {
         max: u64,
     },
     /// The file is under the profile's minimum.
-    #[error("this file is {}; the minimum is {}", human_size(*size), human_size(*min))]
+    #[error("this file is {}; the minimum is {}", compared(*size, *min).0, compared(*size, *min).1)]
     TooSmall {
         /// Declared size.
         size: u64,
@@ -89,6 +89,20 @@ pub enum Refusal {
         /// Names and values together, in bytes.
         total: usize,
     },
+}
+
+/// A file's size and a limit in words, in bytes when the words would read the same
+/// ("10 MB; the limit is 10 MB" says nothing).
+fn compared(size: u64, limit: u64) -> (String, String) {
+    let (size_words, limit_words) = match size > limit {
+        true => (sizes::about(size), sizes::at_most(limit)),
+        false => (sizes::about(size), sizes::at_least(limit)),
+    };
+    if size_words == limit_words {
+        (format!("{size} bytes"), format!("{limit} bytes"))
+    } else {
+        (size_words, limit_words)
+    }
 }
 
 impl Refusal {
@@ -207,4 +221,37 @@ fn metadata(
         return Err(Refusal::MetadataTooLarge { total });
     }
     Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_refusals_read_as_on_the_page_and_never_the_same() {
+        let too_large = Refusal::TooLarge {
+            size: 5 << 20,
+            max: 1 << 10,
+        };
+        assert_eq!(
+            too_large.to_string(),
+            "this file is 5.2 MB; the limit is 1 KB"
+        );
+        let just_over = Refusal::TooLarge {
+            size: 10_000_001,
+            max: 10_000_000,
+        };
+        assert_eq!(
+            just_over.to_string(),
+            "this file is 10000001 bytes; the limit is 10000000 bytes"
+        );
+        let too_small = Refusal::TooSmall {
+            size: 10,
+            min: 2048,
+        };
+        assert_eq!(
+            too_small.to_string(),
+            "this file is 10 bytes; the minimum is 2.1 KB"
+        );
+    }
 }

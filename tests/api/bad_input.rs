@@ -335,7 +335,7 @@ async fn refusals_explain_the_rule_in_words() {
         .request_upload(&with("size", json!(5 * 1024 * 1024)))
         .await;
     let problem: Value = response.json().await.unwrap();
-    assert_eq!(problem["detail"], "this file is 5 MiB; the limit is 1 KiB");
+    assert_eq!(problem["detail"], "this file is 5.2 MB; the limit is 1 KB");
     let response = app
         .request_upload(&with("content_type", json!("text/html")))
         .await;
