@@ -123,7 +123,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::ChecksFailed) => ExitCode::FAILURE,
         Err(error) => {
-            tracing::error!("{error}");
+            tracing::error!("{}", telemetry::with_causes(&error));
             ExitCode::FAILURE
         }
     }

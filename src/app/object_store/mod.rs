@@ -14,8 +14,8 @@ use crate::clock::Clock;
 use crate::s3::presigned_url::{object_url, presign_url};
 use crate::s3::store::Store;
 use crate::upload::ports::{
-    BucketCors, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed, StoreUnreachable,
-    StoredObject, WriteAnswer,
+    BucketCors, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed, StoredObject,
+    WriteAnswer,
 };
 use crate::upload::presign::PresignedPost;
 
@@ -112,29 +112,18 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn unreachable(error: impl std::error::Error + Send + Sync + 'static) -> StoreUnreachable {
-    StoreUnreachable(Box::new(error))
-}
-
 #[async_trait]
 impl ObjectStore for S3Objects {
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable> {
-        let url = self
-            .presign("HEAD", &object_url(&self.store, key))
-            .await
-            .map_err(unreachable)?;
-        let response = self
-            .http
-            .head(url)
-            .send()
-            .await
-            .map_err(|e| unreachable(e.without_url()))?;
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreCallFailed> {
+        let url = self.presign("HEAD", &object_url(&self.store, key)).await?;
+        let response = send(self.http.head(url)).await?;
         // Any refusal (404, 403, a key the store will not take) means: nothing to confirm.
         if response.status().is_client_error() {
             return Ok(None);
         }
         if !response.status().is_success() {
-            return Err(unreachable(HeadFailed::Status(response.status())));
+            let failed = HeadFailed::Status(response.status());
+            return Err(StoreCallFailed::Unreachable(Box::new(failed)));
         }
         Ok(Some(StoredObject {
             size: header(&response, "content-length").and_then(|v| v.parse().ok()),
@@ -215,7 +204,10 @@ mod tests {
         let answer = tokio::time::timeout(Duration::from_secs(10), objects.head("a/b.txt"))
             .await
             .expect("the call hung");
-        assert!(matches!(answer, Err(StoreUnreachable(_))), "{answer:?}");
+        assert!(
+            matches!(answer, Err(StoreCallFailed::Unreachable(_))),
+            "{answer:?}"
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

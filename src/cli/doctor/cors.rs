@@ -2,6 +2,7 @@
 //! origin post uploads and read their ETag.
 
 use super::report::Check;
+use crate::app::telemetry::with_causes;
 use crate::upload::ports::{BucketCors, CorsRule, StoreCallFailed};
 
 const NAME: &str = "cors";
@@ -27,7 +28,7 @@ pub(super) fn check(
             let detail = format!("could not read the bucket's CORS rules (HTTP {status})");
             return Check::warn(NAME, detail, fix);
         }
-        Err(error) => return Check::fail(NAME, error.to_string(), fix),
+        Err(error) => return Check::fail(NAME, with_causes(&error).to_string(), fix),
     };
     if rules.iter().any(|rule| allows_uploads(rule, origin)) {
         Check::pass(
