@@ -9,6 +9,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 
 use super::presign::PresignedPost;
+use crate::s3::cors_rule::CorsRule;
 use crate::s3::presigned_url::PresignUrlError;
 
 /// No credentials could be had (why is its [`source`](std::error::Error::source)).
@@ -117,17 +118,6 @@ pub enum BucketCors {
         /// The status it answered.
         status: u16,
     },
-}
-
-/// One rule of a bucket's CORS configuration, as far as browser uploads care.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CorsRule {
-    /// The origins it allows (`*` for any).
-    pub allowed_origins: Vec<String>,
-    /// The methods it allows (`GET`, `POST`, …).
-    pub allowed_methods: Vec<String>,
-    /// The response headers script may read.
-    pub expose_headers: Vec<String>,
 }
 
 /// What the store answered to a write: a form upload or a delete.

@@ -3,7 +3,8 @@
 
 use super::report::Check;
 use crate::app::telemetry::with_causes;
-use crate::upload::ports::{BucketCors, CorsRule, StoreCallFailed};
+use crate::s3::cors_rule::allows_uploads;
+use crate::upload::ports::{BucketCors, StoreCallFailed};
 
 const NAME: &str = "cors";
 
@@ -44,20 +45,11 @@ pub(super) fn check(
     }
 }
 
-/// Whether `rule` lets script at `origin` post and read the answer's ETag.
-fn allows_uploads(rule: &CorsRule, origin: &str) -> bool {
-    rule.allowed_origins.iter().any(|o| o == "*" || o == origin)
-        && rule.allowed_methods.iter().any(|m| m == "POST")
-        && rule
-            .expose_headers
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case("etag"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::doctor::report::Outcome;
+    use crate::s3::cors_rule::CorsRule;
 
     const ORIGIN: &str = "https://app.example.test";
 
