@@ -273,28 +273,36 @@ impl From<UploadError> for Problem {
             UploadError::Refused(refusal) => {
                 Problem::new(ProblemCode::from(&refusal), detail).with_field(refusal.field())
             }
-            UploadError::Credentials(cause) => {
-                tracing::warn!(error = %with_causes(&cause), "nothing signed: no credentials");
-                Problem::new(
-                    ProblemCode::CredentialsUnavailable,
-                    "the service has no credentials to sign with right now; try again shortly",
-                )
-                .with_retry_after(5)
-            }
-            UploadError::Expiring(cause) => {
-                tracing::warn!(error = %with_causes(&cause), "nothing signed: credentials expiring");
-                Problem::new(
-                    ProblemCode::CredentialsExpiring,
-                    "the signing credentials expire too soon for a policy that would still work; try again shortly",
-                )
-                .with_retry_after(10)
-            }
+            UploadError::Credentials(cause) => retry_later(
+                ProblemCode::CredentialsUnavailable,
+                "the service has no credentials to sign with right now; try again shortly",
+                5,
+                &cause,
+            ),
+            UploadError::Expiring(cause) => retry_later(
+                ProblemCode::CredentialsExpiring,
+                "the signing credentials expire too soon for a policy that would still work; try again shortly",
+                10,
+                &cause,
+            ),
             UploadError::Policy(cause) => {
                 tracing::error!(error = %with_causes(&cause), "a checked request made an unsignable policy");
                 Problem::new(ProblemCode::Internal, "the policy could not be built")
             }
         }
     }
+}
+
+/// A problem `code` the client may retry after `seconds`; its `cause` is logged (as a warning:
+/// it is expected to pass).
+fn retry_later(
+    code: ProblemCode,
+    detail: &str,
+    seconds: u64,
+    cause: &(dyn std::error::Error + 'static),
+) -> Problem {
+    tracing::warn!(error = %with_causes(cause), code = code.code(), "nothing signed; the client may retry");
+    Problem::new(code, detail).with_retry_after(seconds)
 }
 
 #[cfg(test)]
