@@ -1,5 +1,8 @@
-//! Logging: `tracing` to standard error, filtered by `RUST_LOG` (default `info`).
+//! Logging: `tracing` to standard error, filtered by `RUST_LOG` (default `info`); and
+//! [`with_causes`], how an error is written for people (in logs and reports).
 
+use std::error::Error;
+use std::fmt;
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
@@ -15,5 +18,79 @@ pub fn init(json: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// `error` followed by its causes (its [`source`](Error::source) chain), each after `: `, as in
+/// `unreachable: error sending request: connection refused`.
+///
+/// An error's own message leaves its cause out (the cause is its source), so logs and reports
+/// write errors with this. A cause whose message its parent's already ends with (an error that
+/// still writes its source into its message) is not written twice.
+pub fn with_causes<'a>(error: &'a (dyn Error + 'static)) -> impl fmt::Display + 'a {
+    WithCauses(error)
+}
+
+struct WithCauses<'a>(&'a (dyn Error + 'static));
+
+impl fmt::Display for WithCauses<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = self.0.to_string();
+        f.write_str(&written)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let message = error.to_string();
+            if !written.ends_with(&message) {
+                write!(f, ": {message}")?;
+            }
+            written = message;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{message}")]
+    struct Failed {
+        message: &'static str,
+        #[source]
+        source: Option<Box<Failed>>,
+    }
+
+    /// An error with `messages` as its chain, outermost first.
+    fn chain(messages: &[&'static str]) -> Failed {
+        let (message, causes) = messages.split_first().unwrap();
+        Failed {
+            message,
+            source: (!causes.is_empty()).then(|| Box::new(chain(causes))),
+        }
+    }
+
+    #[test]
+    fn an_error_is_written_with_each_of_its_causes() {
+        let error = chain(&["unreachable", "error sending request", "connection refused"]);
+        assert_eq!(
+            with_causes(&error).to_string(),
+            "unreachable: error sending request: connection refused"
+        );
+        assert_eq!(with_causes(&chain(&["alone"])).to_string(), "alone");
+    }
+
+    #[test]
+    fn a_cause_its_parent_already_wrote_is_not_written_again() {
+        let error = chain(&[
+            "cannot listen: address in use",
+            "address in use",
+            "os error",
+        ]);
+        assert_eq!(
+            with_causes(&error).to_string(),
+            "cannot listen: address in use: os error"
+        );
     }
 }

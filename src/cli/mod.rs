@@ -1,5 +1,6 @@
-//! The commands: serving (where everything is wired together), `doctor`, and the one-shot
-//! commands. May import every other module.
+//! The commands: [`commands`] (what each command of `main` does), [`startup`] (serving, where
+//! everything is wired together), [`doctor`]'s checks. May import every other module.
 
+pub mod commands;
 pub mod doctor;
 pub mod startup;

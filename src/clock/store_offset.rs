@@ -51,8 +51,8 @@ impl ClockOffset {
 /// A probe failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// The store did not answer.
-    #[error("cannot measure the store's clock: {0}")]
+    /// The store did not answer (why is the source).
+    #[error("cannot measure the store's clock")]
     Request(#[source] reqwest::Error),
     /// The answer has no `Date` header.
     #[error("cannot measure the store's clock: the answer has no Date header")]
@@ -172,12 +172,22 @@ impl SkewCorrectedClock {
             }
             Err(error) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
+                let error = with_causes(&error);
                 tracing::warn!(%error, kept_offset_ms = self.applied_ms(), "clock probe failed; keeping the last offset");
-                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(error.to_string());
+                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
             }
         }
     }
+}
+
+/// `error` and its causes, as `error: cause: …` (its message leaves the cause to its source;
+/// `app::telemetry::with_causes` does this for the layers above).
+fn with_causes(error: &ProbeError) -> String {
+    let chain = std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source());
+    chain
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 impl Clock for SkewCorrectedClock {
@@ -245,6 +255,30 @@ mod tests {
     fn a_store_behind() {
         let offset = offset_from(at(5_000_000), at(5_000_040), at(5_000_000 - 120_000));
         assert_eq!(offset.offset_ms, -120_000 + 500 - 20);
+    }
+
+    #[tokio::test]
+    async fn a_failed_probe_reports_its_causes_once() {
+        // Nothing listens on a port just freed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let error = probe(&reqwest::Client::new(), &url).await.unwrap_err();
+        assert_eq!(error.to_string(), "cannot measure the store's clock");
+        let clock = SkewCorrectedClock::new(true);
+        clock
+            .measure(&reqwest::Client::new(), &url, Duration::from_secs(30))
+            .await;
+        let reported = clock.last_error().unwrap();
+        let causes = reported
+            .strip_prefix("cannot measure the store's clock: error sending request: ")
+            .unwrap_or_else(|| panic!("{reported}"));
+        assert!(
+            !causes.is_empty() && !causes.contains("error sending request"),
+            "{reported}"
+        );
     }
 
     #[test]

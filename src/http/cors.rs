@@ -16,45 +16,14 @@ pub async fn cors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let api = request.path().starts_with("/api/") || request.path().starts_with("/s3/");
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .filter(|_| api)
-        .filter(|origin| {
-            request
-                .app_data::<web::Data<Operations>>()
-                .is_some_and(|operations| {
-                    operations
-                        .settings
-                        .cors_origins
-                        .iter()
-                        .any(|allowed| origin.as_bytes() == allowed.as_bytes())
-                })
-        })
-        .cloned();
+    let origin = if api { allowed_origin(&request) } else { None };
     let preflight = request.method() == Method::OPTIONS
         && request
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight && api {
-        let requested = request
-            .headers()
-            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .cloned();
-        let mut response = HttpResponse::NoContent();
-        if let Some(origin) = &origin {
-            response
-                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
-                .insert_header((
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    requested.unwrap_or(HeaderValue::from_static("content-type, authorization")),
-                ))
-                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
-            allow(&mut response, origin);
-        } else {
-            response.status(StatusCode::FORBIDDEN);
-        }
-        return Ok(request.into_response(response.finish()));
+        let response = preflight_answer(&request, origin.as_ref());
+        return Ok(request.into_response(response));
     }
     let mut response = next.call(request).await?.map_into_boxed_body();
     if let Some(origin) = origin {
@@ -73,9 +42,38 @@ pub async fn cors(
     Ok(response)
 }
 
-fn allow(response: &mut actix_web::HttpResponseBuilder, origin: &HeaderValue) {
+/// The request's `Origin`, if it is one of the configured origins (the only place that reads
+/// them).
+fn allowed_origin(request: &ServiceRequest) -> Option<HeaderValue> {
+    let origin = request.headers().get(header::ORIGIN)?;
+    let operations = request.app_data::<web::Data<Operations>>()?;
+    let allowed = &operations.settings.cors_origins;
+    allowed
+        .iter()
+        .any(|allowed| origin.as_bytes() == allowed.as_bytes())
+        .then(|| origin.clone())
+}
+
+/// The answer to a preflight: from an allowed `origin`, the methods and headers it may use;
+/// from any other, 403.
+fn preflight_answer(request: &ServiceRequest, origin: Option<&HeaderValue>) -> HttpResponse {
+    let mut response = HttpResponse::NoContent();
+    let Some(origin) = origin else {
+        return response.status(StatusCode::FORBIDDEN).finish();
+    };
+    let requested = request
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned();
     response
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            requested.unwrap_or(HeaderValue::from_static("content-type, authorization")),
+        ))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
         .insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"))
-        .insert_header((header::VARY, "Origin"));
+        .insert_header((header::VARY, "Origin"))
+        .finish()
 }

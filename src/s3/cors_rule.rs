@@ -1,10 +1,22 @@
-//! The bucket CORS rule that browser uploads from script need — pure.
+//! The bucket CORS rule that browser uploads from script need — pure: the rule to set
+//! ([`configuration`]), and whether a bucket's rule will do ([`allows_uploads`]).
 //!
 //! A plain form POST needs no CORS, but the upload page's script (and any SPA) posts with
 //! XHR/fetch: the browser sends a preflight and reads the answer only if the bucket allows the
 //! page's origin. S3 uses the first rule whose origin matches.
 
 use serde_json::{Value, json};
+
+/// One rule of a bucket's CORS configuration, as far as browser uploads care.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsRule {
+    /// The origins it allows (`*` for any).
+    pub allowed_origins: Vec<String>,
+    /// The methods it allows (`GET`, `POST`, …).
+    pub allowed_methods: Vec<String>,
+    /// The response headers script may read.
+    pub expose_headers: Vec<String>,
+}
 
 /// The origin (`scheme://host[:port]`) of a URL, as browsers send it in `Origin`.
 pub fn origin_of(url: &str) -> Option<String> {
@@ -28,6 +40,17 @@ pub fn configuration(origins: &[String]) -> Value {
             "MaxAgeSeconds": 3000
         }]
     })
+}
+
+/// Whether `rule` lets script at `origin` post uploads and read the answer's `ETag`: what
+/// [`configuration`] sets up.
+pub fn allows_uploads(rule: &CorsRule, origin: &str) -> bool {
+    rule.allowed_origins.iter().any(|o| o == "*" || o == origin)
+        && rule.allowed_methods.iter().any(|m| m == "POST")
+        && rule
+            .expose_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("etag"))
 }
 
 #[cfg(test)]
@@ -63,5 +86,28 @@ mod tests {
                 .contains(&json!("POST"))
         );
         assert_eq!(rule["ExposeHeaders"], json!(["ETag", "Location"]));
+    }
+
+    #[test]
+    fn the_rule_it_prints_allows_uploads_from_its_origins_only() {
+        let origins = [
+            "https://app.example.test".into(),
+            "http://127.0.0.1:8080".into(),
+        ];
+        let configuration = configuration(&origins);
+        let printed = &configuration["CORSRules"][0];
+        let strings = |name: &str| {
+            let values = printed[name].as_array().unwrap().iter();
+            values.map(|v| v.as_str().unwrap().to_owned()).collect()
+        };
+        let rule = CorsRule {
+            allowed_origins: strings("AllowedOrigins"),
+            allowed_methods: strings("AllowedMethods"),
+            expose_headers: strings("ExposeHeaders"),
+        };
+        for origin in &origins {
+            assert!(allows_uploads(&rule, origin), "{origin}: {rule:?}");
+        }
+        assert!(!allows_uploads(&rule, "https://other.test"));
     }
 }

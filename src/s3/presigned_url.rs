@@ -26,9 +26,9 @@ const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// Query names and values: as keys, and `/` encoded too.
 const QUERY_ENCODE: &AsciiSet = &KEY_ENCODE.add(b'/');
 
-/// A URL could not be signed.
+/// A URL could not be signed (why is its [`source`](std::error::Error::source)).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot presign the object URL: {source}")]
+#[error("cannot presign the object URL")]
 pub struct PresignUrlError {
     /// What the signer said.
     #[source]

@@ -58,10 +58,21 @@ impl Caller {
 }
 
 /// A configured token: only its SHA-256 is kept (the settings hold the hash, never the token).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` shows the user, not the hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Token {
     sha256: [u8; 32],
     user: UserId,
+}
+
+/// The hash stays out of logs and debug output: it is all it takes to test guesses at the
+/// token offline.
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The lower-case hex SHA-256 of a token, as the settings hold it.
@@ -124,6 +135,23 @@ mod tests {
         );
         assert_eq!(authenticate(&tokens, "mallory"), None);
         assert_eq!(authenticate(&tokens, ""), None);
+    }
+
+    #[test]
+    fn debug_shows_the_user_but_not_the_hash() {
+        let hash = hash_token("alice-secret");
+        let token = Token::new(&hash, UserId::parse("alice").unwrap()).unwrap();
+        let shown = format!("{token:?} {token:#?}");
+        assert!(
+            shown.starts_with(r#"Token { user: UserId("alice"), .. }"#),
+            "{shown}"
+        );
+        let first_byte = token.sha256[0].to_string();
+        assert!(
+            !shown.contains(&hash[..8]) && !shown.contains("sha256"),
+            "{shown}"
+        );
+        assert!(!shown.contains(&format!("[{first_byte},")), "{shown}");
     }
 
     #[test]

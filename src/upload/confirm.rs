@@ -2,7 +2,7 @@
 //! here, and only with the ETag the store holds, so a forged redirect cannot show a success.
 
 use super::access::Access;
-use super::ports::{StoreUnreachable, StoredObject};
+use super::ports::{StoreCallFailed, StoredObject};
 use super::profile::Profile;
 use super::service::Uploader;
 
@@ -34,7 +34,7 @@ impl Uploader {
         bucket: &str,
         key: &str,
         claimed_etag: Option<&str>,
-    ) -> Result<Confirmation<'_>, StoreUnreachable> {
+    ) -> Result<Confirmation<'_>, StoreCallFailed> {
         let Some(profile) = self
             .key_owner(key)
             .map(|(profile, _)| profile)
@@ -57,6 +57,7 @@ impl Uploader {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::error::Error as _;
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
     use std::time::Duration;
@@ -165,9 +166,13 @@ mod tests {
             .confirm_form_upload(BUCKET, KEY, Some("abc"))
             .await
             .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "cannot reach the store: connection refused"
+        assert!(
+            matches!(error, StoreCallFailed::Unreachable(_)),
+            "{error:?}"
         );
+        // The cause is kept once: as the source, not in the message too.
+        assert_eq!(error.to_string(), "unreachable");
+        let cause = error.source().map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("connection refused"));
     }
 }

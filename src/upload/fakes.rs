@@ -11,7 +11,7 @@ use aws_credential_types::Credentials;
 use super::catalog::Catalog;
 use super::ports::{
     BucketAccess, BucketCors, BucketStatus, CredentialSource, CredentialsUnavailable, ObjectStore,
-    StoreCallFailed, StoreUnreachable, StoredObject, WriteAnswer,
+    StoreCallFailed, StoredObject, WriteAnswer,
 };
 use super::presign::PresignedPost;
 use super::profile::Profile;
@@ -95,7 +95,7 @@ impl MemoryObjects {
     fn answer<T: Clone>(&self, answer: &T) -> Result<T, StoreCallFailed> {
         match self.objects {
             Some(_) => Ok(answer.clone()),
-            None => Err(StoreCallFailed::Unreachable(Box::new(Refused))),
+            None => Err(refused()),
         }
     }
 
@@ -114,14 +114,16 @@ impl MemoryObjects {
 #[error("connection refused")]
 struct Refused;
 
+/// What an unreachable store fails with.
+fn refused() -> StoreCallFailed {
+    StoreCallFailed::Unreachable(Box::new(Refused))
+}
+
 #[async_trait::async_trait]
 impl ObjectStore for MemoryObjects {
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable> {
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreCallFailed> {
         self.asked.fetch_add(1, Ordering::SeqCst);
-        let objects = self
-            .objects
-            .as_ref()
-            .ok_or_else(|| StoreUnreachable(Box::new(Refused)))?;
+        let objects = self.objects.as_ref().ok_or_else(refused)?;
         Ok(objects.get(key).cloned())
     }
 

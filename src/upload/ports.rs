@@ -9,11 +9,12 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 
 use super::presign::PresignedPost;
+use crate::s3::cors_rule::CorsRule;
 use crate::s3::presigned_url::PresignUrlError;
 
-/// No credentials could be had.
+/// No credentials could be had (why is its [`source`](std::error::Error::source)).
 #[derive(Debug, thiserror::Error)]
-#[error("no signing credentials available: {source}")]
+#[error("no signing credentials available")]
 pub struct CredentialsUnavailable {
     /// What the provider said.
     #[source]
@@ -50,12 +51,9 @@ pub struct StoredObject {
     pub etag: Option<String>,
 }
 
-/// The store could not be asked about an object.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot reach the store: {0}")]
-pub struct StoreUnreachable(#[source] pub Box<dyn std::error::Error + Send + Sync>);
-
 /// A request to the store got no answer: it could not be signed, or the store was not reached.
+/// Every call of [`ObjectStore`] fails with it; the cause is its
+/// [`source`](std::error::Error::source), not part of its message.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreCallFailed {
     /// No credentials to sign the request with.
@@ -65,7 +63,7 @@ pub enum StoreCallFailed {
     #[error(transparent)]
     Signing(#[from] PresignUrlError),
     /// The store did not answer (no connection, a timeout, a broken answer).
-    #[error("unreachable: {0}")]
+    #[error("unreachable")]
     Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -122,17 +120,6 @@ pub enum BucketCors {
     },
 }
 
-/// One rule of a bucket's CORS configuration, as far as browser uploads care.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CorsRule {
-    /// The origins it allows (`*` for any).
-    pub allowed_origins: Vec<String>,
-    /// The methods it allows (`GET`, `POST`, …).
-    pub allowed_methods: Vec<String>,
-    /// The response headers script may read.
-    pub expose_headers: Vec<String>,
-}
-
 /// What the store answered to a write: a form upload or a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteAnswer {
@@ -158,7 +145,7 @@ pub struct StoreRefusal {
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// What the store holds under `key`; `None` if it holds nothing there, or will not say.
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable>;
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreCallFailed>;
 
     /// Whether the bucket exists, may be used with these credentials, and in which region.
     async fn bucket_status(&self) -> Result<BucketStatus, StoreCallFailed>;

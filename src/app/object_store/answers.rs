@@ -4,9 +4,8 @@
 //! The XML is read by tag, which is all these small documents need: S3's `CORSConfiguration`
 //! and `Error` have no attributes, namespaces or nesting of the tags read here.
 
-use crate::upload::ports::{
-    BucketAccess, BucketCors, BucketStatus, CorsRule, StoreRefusal, WriteAnswer,
-};
+use crate::s3::cors_rule::CorsRule;
+use crate::upload::ports::{BucketAccess, BucketCors, BucketStatus, StoreRefusal, WriteAnswer};
 
 /// What a `HEAD` on the bucket answered with `status` and the `x-amz-bucket-region` header.
 pub(super) fn bucket_status(status: u16, region: Option<String>) -> BucketStatus {

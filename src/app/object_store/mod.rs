@@ -14,13 +14,21 @@ use crate::clock::Clock;
 use crate::s3::presigned_url::{object_url, presign_url};
 use crate::s3::store::Store;
 use crate::upload::ports::{
-    BucketCors, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed, StoreUnreachable,
-    StoredObject, WriteAnswer,
+    BucketCors, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed, StoredObject,
+    WriteAnswer,
 };
 use crate::upload::presign::PresignedPost;
 
 /// How long the URL of each presigned request lives.
 const URL_LIFE: Duration = Duration::from_secs(60);
+
+/// How long connecting to the store may take: a store that does not accept the connection by
+/// then is unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one call to the store may take in all (connecting, sending, reading the answer),
+/// so that a store that hangs fails the call instead of holding `/uploaded` or `doctor` forever.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a HEAD request got no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +58,7 @@ impl S3Objects {
             store,
             clock,
             credentials,
-            http: reqwest::Client::new(),
+            http: http_client(CONNECT_TIMEOUT, CALL_TIMEOUT),
         }
     }
 
@@ -67,6 +75,17 @@ impl S3Objects {
             URL_LIFE,
         )?)
     }
+}
+
+/// The HTTP client for the store's calls: each fails after `connect` without a connection, and
+/// after `call` in all.
+fn http_client(connect: Duration, call: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(connect)
+        .timeout(call)
+        .build()
+        // What `reqwest::Client::new()` does too: it fails only if no TLS backend can start.
+        .expect("the HTTP client builds")
 }
 
 /// Sends `request`; no answer is [`StoreCallFailed::Unreachable`].
@@ -93,29 +112,18 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn unreachable(error: impl std::error::Error + Send + Sync + 'static) -> StoreUnreachable {
-    StoreUnreachable(Box::new(error))
-}
-
 #[async_trait]
 impl ObjectStore for S3Objects {
-    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreUnreachable> {
-        let url = self
-            .presign("HEAD", &object_url(&self.store, key))
-            .await
-            .map_err(unreachable)?;
-        let response = self
-            .http
-            .head(url)
-            .send()
-            .await
-            .map_err(|e| unreachable(e.without_url()))?;
+    async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreCallFailed> {
+        let url = self.presign("HEAD", &object_url(&self.store, key)).await?;
+        let response = send(self.http.head(url)).await?;
         // Any refusal (404, 403, a key the store will not take) means: nothing to confirm.
         if response.status().is_client_error() {
             return Ok(None);
         }
         if !response.status().is_success() {
-            return Err(unreachable(HeadFailed::Status(response.status())));
+            let failed = HeadFailed::Status(response.status());
+            return Err(StoreCallFailed::Unreachable(Box::new(failed)));
         }
         Ok(Some(StoredObject {
             size: header(&response, "content-length").and_then(|v| v.parse().ok()),
@@ -160,5 +168,46 @@ impl ObjectStore for S3Objects {
             .await?;
         let (status, body) = send_for_body(self.http.delete(url)).await?;
         Ok(answers::write_answer(status, &body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::time::{Instant, SystemTime};
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::s3::store::AddressStyle;
+    use crate::upload::fakes::FixedCredentials;
+
+    #[tokio::test]
+    async fn a_store_that_never_answers_fails_the_call_after_the_timeout() {
+        // Connections are accepted (by the kernel's backlog) but never answered.
+        let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", silent.local_addr().unwrap());
+        let store = Store::new(
+            "uploads",
+            "eu-west-1",
+            Some(&endpoint),
+            AddressStyle::default(),
+        );
+        let objects = S3Objects {
+            http: http_client(CONNECT_TIMEOUT, Duration::from_millis(300)),
+            ..S3Objects::new(
+                store.unwrap(),
+                Arc::new(FixedClock(SystemTime::now())),
+                Arc::new(FixedCredentials),
+            )
+        };
+        let started = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(10), objects.head("a/b.txt"))
+            .await
+            .expect("the call hung");
+        assert!(
+            matches!(answer, Err(StoreCallFailed::Unreachable(_))),
+            "{answer:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

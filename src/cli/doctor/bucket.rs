@@ -3,6 +3,7 @@
 
 use super::report::Check;
 use super::store_fix;
+use crate::app::telemetry::with_causes;
 use crate::s3::store::Store;
 use crate::upload::ports::{BucketAccess, BucketStatus, StoreCallFailed};
 
@@ -12,7 +13,7 @@ const NAME: &str = "bucket";
 pub(super) fn check(store: &Store, answer: &Result<BucketStatus, StoreCallFailed>) -> Check {
     let status = match answer {
         Ok(status) => status,
-        Err(error) => return Check::fail(NAME, error.to_string(), store_fix(error)),
+        Err(error) => return Check::fail(NAME, with_causes(error).to_string(), store_fix(error)),
     };
     let name = store.bucket();
     match (status.access, status.region.as_deref()) {

@@ -2,7 +2,9 @@
 //! origin post uploads and read their ETag.
 
 use super::report::Check;
-use crate::upload::ports::{BucketCors, CorsRule, StoreCallFailed};
+use crate::app::telemetry::with_causes;
+use crate::s3::cors_rule::allows_uploads;
+use crate::upload::ports::{BucketCors, StoreCallFailed};
 
 const NAME: &str = "cors";
 
@@ -27,7 +29,7 @@ pub(super) fn check(
             let detail = format!("could not read the bucket's CORS rules (HTTP {status})");
             return Check::warn(NAME, detail, fix);
         }
-        Err(error) => return Check::fail(NAME, error.to_string(), fix),
+        Err(error) => return Check::fail(NAME, with_causes(&error).to_string(), fix),
     };
     if rules.iter().any(|rule| allows_uploads(rule, origin)) {
         Check::pass(
@@ -43,20 +45,11 @@ pub(super) fn check(
     }
 }
 
-/// Whether `rule` lets script at `origin` post and read the answer's ETag.
-fn allows_uploads(rule: &CorsRule, origin: &str) -> bool {
-    rule.allowed_origins.iter().any(|o| o == "*" || o == origin)
-        && rule.allowed_methods.iter().any(|m| m == "POST")
-        && rule
-            .expose_headers
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case("etag"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::doctor::report::Outcome;
+    use crate::s3::cors_rule::CorsRule;
 
     const ORIGIN: &str = "https://app.example.test";
 

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::report::Check;
 use crate::app::credentials::{CachedCredentials, CredentialCache};
+use crate::app::telemetry::with_causes;
 use crate::upload::ports::{CredentialSource as _, CredentialsUnavailable};
 
 const NAME: &str = "credentials";
@@ -55,7 +56,7 @@ pub(super) fn check(credentials: &CachedCredentials) -> Check {
 fn missing(error: &CredentialsUnavailable) -> Check {
     Check::fail(
         NAME,
-        format!("none found ({error})"),
+        format!("none found ({})", with_causes(error)),
         "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where a role provides them",
     )
 }

@@ -114,8 +114,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::s3::cors_rule::CorsRule;
     use crate::upload::fakes::{MemoryObjects, uploader};
-    use crate::upload::ports::{BucketAccess, BucketCors, CorsRule};
+    use crate::upload::ports::{BucketAccess, BucketCors};
     use crate::upload::profile::ProfileSpec;
 
     const ORIGIN: &str = "https://app.example.test";

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::report::Check;
 use super::store_fix;
+use crate::app::telemetry::with_causes;
 use crate::upload::access::{Caller, UserId};
 use crate::upload::ports::{ObjectStore, StoreCallFailed, StoreRefusal, WriteAnswer};
 use crate::upload::presign::PresignedPost;
@@ -55,7 +56,7 @@ pub(super) async fn check(
     match objects.post_form(&post, FILE_NAME, CONTENT.to_vec()).await {
         Ok(WriteAnswer::Done) => removed(&post.key, objects.delete(&post.key).await),
         Ok(WriteAnswer::Refused(refusal)) => refused(profile_name, &refusal),
-        Err(error) => Check::fail(NAME, error.to_string(), store_fix(&error)),
+        Err(error) => Check::fail(NAME, with_causes(&error).to_string(), store_fix(&error)),
     }
 }
 
@@ -76,7 +77,7 @@ async fn presign(uploader: &Uploader, profile_name: &str) -> Result<PresignedPos
                 UploadError::Credentials(_) | UploadError::Expiring(_) => "check the credentials",
                 _ => "check the profile's settings",
             };
-            Check::fail(NAME, error.to_string(), fix)
+            Check::fail(NAME, with_causes(&error).to_string(), fix)
         })
 }
 
