@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::pages::{Site, error_page, html};
+use crate::app::telemetry::with_causes;
 use crate::upload::confirm::Confirmation;
 use crate::upload::ports::StoredObject;
 use crate::upload::service::Uploader;
@@ -123,7 +124,7 @@ pub async fn uploaded(
             StatusCode::NOT_FOUND
         }
         Err(error) => {
-            tracing::warn!(%error, "could not confirm an upload");
+            tracing::warn!(error = %with_causes(&error), "could not confirm an upload");
             page.problem = "The storage could not be reached to check this upload.";
             page.advice = "The file may well have arrived: reload this page in a minute to \
                            check again, or upload it again.";

@@ -8,6 +8,7 @@ use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use crate::app::telemetry::with_causes;
 use crate::s3::policy::iso8601;
 use crate::upload::presign::PresignedPost;
 use crate::upload::profile::Profile;
@@ -164,7 +165,7 @@ fn form_policy_error_page(site: &Site, error: UploadError) -> HttpResponse {
             "This upload is for signed-in users of the application that uses it.",
         ),
         error @ (UploadError::Credentials(_) | UploadError::Expiring(_)) => {
-            tracing::warn!(%error, "no form policy");
+            tracing::warn!(error = %with_causes(&error), "no form policy");
             error_page(
                 site,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -173,7 +174,7 @@ fn form_policy_error_page(site: &Site, error: UploadError) -> HttpResponse {
             )
         }
         error => {
-            tracing::error!(%error, "no form policy");
+            tracing::error!(error = %with_causes(&error), "no form policy");
             error_page(
                 site,
                 StatusCode::INTERNAL_SERVER_ERROR,
