@@ -25,6 +25,8 @@ pub(crate) struct Browser {
     pub(crate) client: Client,
     driver_pid: u32,
     pub(crate) name: String,
+    /// Whether pages may run JavaScript.
+    pub(crate) javascript: bool,
 }
 
 impl Drop for Browser {
@@ -112,6 +114,7 @@ impl Browser {
             client,
             driver_pid,
             name: name.to_owned(),
+            javascript,
         }
     }
 
