@@ -21,10 +21,14 @@ function enhance(form) {
     types: form.dataset.types ? form.dataset.types.split(',') : [],
     downloads: form.dataset.downloads === 'true',
   };
-  const uploads = new Set();
 
   document.querySelectorAll('.js-only').forEach((el) => { el.hidden = false; });
-  document.querySelectorAll('.no-js-submit').forEach((el) => { el.hidden = true; });
+  // What only the plain form needs: its submit button, and the time its own policy stops
+  // working. With the script each file gets a fresh policy when it is sent, so the page's
+  // policy never runs out on anyone, and nothing here counts down or reloads.
+  document.querySelectorAll('.no-js-submit, .no-js-only').forEach((el) => { el.hidden = true; });
+  // role=status is atomic by default: each new line would re-read the ones before it.
+  document.getElementById('status').setAttribute('aria-atomic', 'false');
   input.multiple = true;
   input.required = false;
   input.removeAttribute('name');
@@ -44,33 +48,46 @@ function enhance(form) {
     zone.classList.remove('over');
     start([...event.dataTransfer.files]);
   });
-  countDown(document.getElementById('expiry'), () => uploads.size === 0);
 
+  /** Queues `files` in the order given: one announcement for those that start, then each refusal. */
   function start(files) {
+    const refused = [];
+    const started = [];
     for (const file of files) {
       const item = new Item(file);
       const problem = checkLocally(file, limits);
       if (problem) {
-        item.fail(problem);
-        continue;
+        refused.push([item, problem]);
+      } else {
+        started.push([file, item]);
       }
-      uploads.add(item);
-      upload(file, item, limits).finally(() => uploads.delete(item));
     }
+    if (started.length > 0) announce(`Uploading ${listNames(started.map(([file]) => file.name))}.`);
+    for (const [file, item] of started) upload(file, item, limits);
+    for (const [item, problem] of refused) item.fail(problem);
   }
 }
 
-/** A size for people: binary units when exact, else decimal (as the server writes them). */
+/** "a.txt", "a.txt and b.txt", "a.txt, b.txt and c.txt", or "5 files". */
+function listNames(names) {
+  if (names.length > 3) return `${names.length} files`;
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/**
+ * A size for people: "512 bytes", "2 KB", "10 MB", "1.5 GB". A kilobyte is 1024 bytes here, as
+ * in the limits the page states, so a file at the limit never reads as over it.
+ */
 export function humanSize(bytes) {
-  const binary = [[2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
-  for (const [unit, name] of binary) {
-    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit} ${name}`;
+  const units = [[2 ** 40, 'TB'], [2 ** 30, 'GB'], [2 ** 20, 'MB'], [2 ** 10, 'KB']];
+  for (const [index, [unit, name]] of units.entries()) {
+    if (bytes < unit) continue;
+    const tenths = Math.round((bytes / unit) * 10) / 10;
+    // 1023.96 KB rounds to 1024 KB, which is 1 MB.
+    if (tenths >= 1024 && index > 0) return `1 ${units[index - 1][1]}`;
+    return `${tenths} ${name}`;
   }
-  const decimal = [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'KB']];
-  for (const [unit, name] of decimal) {
-    if (bytes >= unit) return `${(bytes / unit).toFixed(1)} ${name}`;
-  }
-  return `${bytes} bytes`;
+  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
 }
 
 function typeAllowed(type, patterns) {
@@ -82,16 +99,43 @@ function typeAllowed(type, patterns) {
     || (pattern.endsWith('/*') && essence.startsWith(pattern.slice(0, -1))));
 }
 
+/**
+ * A media type pattern in words, plural: "images", "PNG images", "PDF files", "plain text
+ * files"; a type with no short name stays as it is ("application/vnd.ms-excel").
+ */
+export function typeInWords(pattern) {
+  if (pattern === '*/*') return 'any file';
+  if (pattern === 'text/plain') return 'plain text files';
+  const [family, subtype] = pattern.split('/');
+  if (subtype === '*') return MEDIA_NOUNS[family] ?? `${family} files`;
+  const name = subtype.split('+')[0].replace(/^x-/, '');
+  return /^[a-z0-9]+$/.test(name) ? `${name.toUpperCase()} ${MEDIA_NOUNS[family] ?? 'files'}` : pattern;
+}
+
+const MEDIA_NOUNS = { image: 'images', video: 'videos', audio: 'audio files' };
+
+/** "a", "a or b", "a, b or c". */
+function either(words) {
+  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/** Two sizes in words that differ, in bytes if rounding would make them read the same. */
+function sizes(size, limit) {
+  const [a, b] = [humanSize(size), humanSize(limit)];
+  if (a !== b) return [a, b];
+  return [size, limit].map((bytes) => `${bytes.toLocaleString('en')} bytes`);
+}
+
+/** Why `file` cannot be sent, as the end of "NAME was not uploaded: …", or null. */
 function checkLocally(file, limits) {
   if (file.size > limits.maxSize()) {
-    return `This file is ${humanSize(file.size)}; the limit is ${humanSize(limits.maxSize())}.`;
+    return `it is ${sizes(file.size, limits.maxSize()).join('; the limit is ')}.`;
   }
   if (file.size < limits.minSize()) {
-    return `This file is ${humanSize(file.size)}; the minimum is ${humanSize(limits.minSize())}.`;
+    return `it is ${sizes(file.size, limits.minSize()).join('; the minimum is ')}.`;
   }
   if (!typeAllowed(file.type, limits.types)) {
-    const what = file.type ? `a ${file.type} file` : 'a file of unknown type';
-    return `This is ${what}; this upload accepts ${limits.types.join(', ')}.`;
+    return `this upload takes only ${either(limits.types.map(typeInWords))}.`;
   }
   return null;
 }
@@ -103,7 +147,7 @@ async function upload(file, item, limits) {
       profile: limits.profile,
       signal: item.signal,
       onProgress: (fraction) => item.progress(fraction),
-      onRetry: () => item.note('This link expired — retrying with a fresh one.'),
+      onRetry: () => item.note('The upload link expired; retrying with a fresh one…'),
     });
     item.done(key);
     if (limits.downloads) item.link(await downloadUrl(key));
@@ -123,52 +167,55 @@ async function downloadUrl(key) {
   }
 }
 
-/** An UploadError in words for the person uploading. */
+/** An UploadError in words for the person uploading, as the end of "NAME was not uploaded: …". */
 function explain(error, file) {
   if (error.stage === 'policy') {
     switch (error.code) {
       case 'network-error':
-        return 'The upload service could not be reached. Check your connection and try again.';
+        return 'the upload service could not be reached. Check your connection and try again.';
       case 'invalid-response':
-        return 'The upload service answered with something other than an upload link. Please try again later.';
+        return 'the upload service answered with something other than an upload link. Please try again later.';
       default:
         // The service's problem detail is written for people; an answer without one is not.
-        if (error.code.startsWith('http-')) return `The service refused this file (${error.status}).`;
-        return capitalize(error.message);
+        if (error.code.startsWith('http-')) return `the upload service refused it (${error.status}).`;
+        return sentence(error.message);
     }
   }
   switch (error.code) {
     case 'EntityTooLarge':
-      return `This file is ${humanSize(file.size)}; the limit is ${humanSize(error.maxSize)}.`;
+      if (!error.maxSize) return `it is ${humanSize(file.size)}; that is over this upload's limit.`;
+      return `it is ${sizes(file.size, error.maxSize).join('; the limit is ')}.`;
     case 'EntityTooSmall':
-      return `This file is ${humanSize(file.size)}; it is below this upload's minimum size.`;
+      return `it is ${humanSize(file.size)}; that is below this upload's minimum size.`;
     case 'AccessDenied':
       if (/policy expired/i.test(error.message)) {
-        return 'This upload link expired again. Check that this computer\'s clock is right, then try again.';
+        return 'its upload link expired twice. Check that this computer\'s clock is right, then try again.';
       }
-      return 'The storage refused this file: it does not match what this upload allows.';
+      return 'the storage refused it: it does not match what this upload allows.';
     case 'RequestTimeTooSkewed':
-      return 'The storage\'s clock and the upload service\'s disagree, so upload links look expired. Please try again later.';
+      return 'the storage\'s clock and the upload service\'s disagree, so upload links look expired. Please try again later.';
     case 'SignatureDoesNotMatch':
-      return 'The storage did not accept the upload\'s signature. Reload the page and try again.';
+      return 'the storage did not accept the signature of its upload link. Please try again.';
     case 'InvalidAccessKeyId':
     case 'ExpiredToken':
     case 'InvalidToken':
-      return 'The upload link\'s credentials are no longer valid. Please try again.';
+      return 'the credentials of its upload link are no longer valid. Please try again.';
     case 'network-error':
-      return 'The storage could not be reached. If this keeps happening, the bucket may be missing its CORS rule.';
+      return 'the storage could not be reached. If this keeps happening, the bucket may be missing its CORS rule.';
     default:
-      return `The storage refused the upload (${error.code}: ${error.message}).`;
+      return `the storage refused it (${error.code}: ${error.message}).`;
   }
 }
 
-function capitalize(text) {
-  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+/** `text` as the end of a sentence: a lowercase start, a full stop at the end. */
+function sentence(text) {
+  return text.charAt(0).toLowerCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
 }
 
 /**
- * Says `text` once through the page's live region. Each announcement is a line of its own, so
- * events of the same moment (two files refused at once) are all read; old lines go.
+ * Says `text` once, politely, through the page's one live region. Each announcement is a line
+ * of its own, appended (the region is not atomic), so a screen reader reads every line in turn
+ * and a failure is never overwritten by the next event before it is read; old lines go.
  */
 function announce(text) {
   const status = document.getElementById('status');
@@ -178,7 +225,10 @@ function announce(text) {
   while (status.childElementCount > 10) status.firstElementChild.remove();
 }
 
-/** One file in the queue: name, progress, message, cancel. */
+/**
+ * One file in the list: name, progress, what happened, cancel. What happened stays in the
+ * list — a failure persists until the page is left — and is announced once.
+ */
 class Item {
   constructor(file) {
     this.name = file.name;
@@ -193,6 +243,7 @@ class Item {
     this.bar.setAttribute('aria-label', `Upload of ${file.name}`);
     this.message = document.createElement('span');
     this.message.className = 'file-message';
+    this.message.textContent = 'Uploading…';
     this.cancel = document.createElement('button');
     this.cancel.type = 'button';
     this.cancel.className = 'cancel';
@@ -207,26 +258,29 @@ class Item {
     this.signal = controller.signal;
     this.cancel.addEventListener('click', () => {
       controller.abort();
-      this.finish('cancelled', 'Cancelled.');
+      this.finish('cancelled', 'Cancelled.', `${this.name}: upload cancelled.`);
     });
   }
 
+  /** Moves the bar only: progress is never announced (a screen reader reads the bar on demand). */
   progress(fraction) {
     this.bar.value = Math.round(fraction * 100);
   }
 
+  /** Shows `text` in the list, without announcing it: the outcome that follows is. */
   note(text) {
     this.message.textContent = text;
-    announce(`${this.name}: ${text}`);
   }
 
   done(key) {
     this.bar.value = 100;
-    this.finish('done', '');
+    this.finish('done', 'Uploaded.', `${this.name} uploaded.`);
+    const where = document.createElement('span');
+    where.className = 'file-key';
     const stored = document.createElement('code');
     stored.textContent = key;
-    this.message.append('Uploaded as ', stored);
-    announce(`${this.name} uploaded.`);
+    where.append('Saved as ', stored);
+    this.li.append(where);
   }
 
   link(url) {
@@ -239,18 +293,23 @@ class Item {
     this.message.append(' ', open);
   }
 
-  fail(text) {
-    this.finish('failed', text);
+  /** `reason` ends "NAME was not uploaded: …". */
+  fail(reason) {
+    this.finish('failed', `Not uploaded: ${reason}`, `${this.name} was not uploaded: ${reason}`);
   }
 
-  finish(state, text) {
+  /**
+   * Ends the upload: `text` in the list, `announcement` to screen readers. The focus moves only
+   * if it was on the cancel button that goes away; otherwise it stays where the person is.
+   */
+  finish(state, text, announcement) {
     const hadFocus = document.activeElement === this.cancel;
     this.li.dataset.state = state;
     this.message.textContent = text;
     this.cancel.remove();
     if (state !== 'done') this.bar.remove();
     if (hadFocus) focusAfter(this.li);
-    if (text) announce(`${this.name}: ${text}`);
+    announce(announcement);
   }
 }
 
@@ -262,23 +321,4 @@ function focusAfter(li) {
   const buttons = [...li.parentElement.querySelectorAll('button.cancel')];
   const next = buttons.find((button) => li.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING);
   (next ?? buttons.at(-1) ?? document.getElementById('file')).focus();
-}
-
-/** Shows the time left on the page's form policy; reloads for a fresh one when it runs out. */
-function countDown(element, idle) {
-  if (!element) return;
-  const end = Date.now() + Number(element.dataset.expiresIn) * 1000;
-  const tick = () => {
-    const left = Math.max(0, Math.round((end - Date.now()) / 1000));
-    if (left === 0) {
-      if (idle()) window.location.reload();
-      else element.textContent = 'This page\'s upload link has run out; it renews when your uploads finish.';
-      return;
-    }
-    const minutes = Math.floor(left / 60);
-    const seconds = String(left % 60).padStart(2, '0');
-    element.textContent = `This page's upload link is valid for ${minutes}:${seconds} more.`;
-  };
-  tick();
-  setInterval(tick, 1000);
 }

@@ -21,10 +21,12 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A headless Chromium session; its chromedriver (and every browser it started) is killed on
 /// drop, even when the test panics.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver_pid: u32,
-    name: String,
+    pub(crate) name: String,
+    /// Whether pages may run JavaScript.
+    pub(crate) javascript: bool,
 }
 
 impl Drop for Browser {
@@ -36,7 +38,20 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    async fn start(name: &str, javascript: bool) -> Browser {
+    pub(crate) async fn start(name: &str, javascript: bool) -> Browser {
+        Browser::launch(name, javascript, None).await
+    }
+
+    /// A session that emulates a phone's touch screen (chromedriver's `mobileEmulation`): no
+    /// mouse, so CSS sees `(hover: none)` and `(pointer: coarse)`.
+    pub(crate) async fn start_touch(name: &str) -> Browser {
+        let phone = json!({
+            "deviceMetrics": { "width": 375, "height": 812, "pixelRatio": 2, "touch": true, "mobile": true }
+        });
+        Browser::launch(name, true, Some(phone)).await
+    }
+
+    async fn launch(name: &str, javascript: bool, mobile: Option<serde_json::Value>) -> Browser {
         for tool in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(tool).is_file(),
@@ -58,7 +73,7 @@ impl Browser {
         if !javascript {
             prefs["profile.managed_default_content_settings.javascript"] = json!(2);
         }
-        let capabilities = json!({
+        let mut capabilities = json!({
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -71,6 +86,9 @@ impl Browser {
                 "prefs": prefs,
             }
         });
+        if let Some(mobile) = mobile {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = mobile;
+        }
         let serde_json::Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
@@ -96,19 +114,30 @@ impl Browser {
             client,
             driver_pid,
             name: name.to_owned(),
+            javascript,
         }
     }
 
+    /// Goes to `url` and waits for it to load.
+    pub(crate) async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// Runs `script` (a function body) in the page and returns what it returns.
+    pub(crate) async fn run(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
     /// Opens the upload page of `profile` and waits for its script to take over.
-    async fn open_upload_page(&self, app: &TestApp, profile: &str) {
+    pub(crate) async fn open_upload_page(&self, app: &TestApp, profile: &str) {
         let url = format!("{}/upload/{profile}", app.address);
-        self.client.goto(&url).await.unwrap();
+        self.goto(&url).await;
         self.wait_until("the script", "!document.querySelector('.queue').hidden")
             .await;
     }
 
     /// Saves a screenshot as `target/screenshots/NAME-STEP.png`.
-    async fn screenshot(&self, step: &str) {
+    pub(crate) async fn screenshot(&self, step: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let png = self.client.screenshot().await.expect("take a screenshot");
@@ -116,14 +145,10 @@ impl Browser {
     }
 
     /// Waits until `script` (a JS expression) is true, or panics showing the page text.
-    async fn wait_until(&self, what: &str, script: &str) {
+    pub(crate) async fn wait_until(&self, what: &str, script: &str) {
         let started = Instant::now();
         loop {
-            let value = self
-                .client
-                .execute(&format!("return !!({script});"), vec![])
-                .await
-                .unwrap();
+            let value = self.run(&format!("return !!({script});")).await;
             if value == json!(true) {
                 return;
             }
@@ -146,19 +171,36 @@ impl Browser {
         }
     }
 
+    /// Without the script: chooses `path` in the plain form, sends it, and waits for the
+    /// landing page.
+    pub(crate) async fn post_form(&self, path: &Path) {
+        let input = self.client.find(Locator::Id("file")).await.unwrap();
+        input.send_keys(&path.display().to_string()).await.unwrap();
+        let send = self.client.find(Locator::Css("button[type=submit]")).await;
+        send.unwrap().click().await.unwrap();
+        self.wait_until("the landing page", "location.pathname === '/uploaded'")
+            .await;
+    }
+
+    /// Waits until exactly `n` files of the list are in `state` (`uploading`, `done`, …).
+    pub(crate) async fn wait_for_files(&self, state: &str, n: usize) {
+        self.wait_until(
+            &format!("{n} file(s) {state}"),
+            &format!("document.querySelectorAll('#queue li[data-state={state}]').length === {n}"),
+        )
+        .await;
+    }
+
     /// Drops files onto the drop zone the way a person's drag and drop does: the files are
     /// loaded into a scratch file input, then a `drop` event carries them to the zone.
-    async fn drop_files(&self, paths: &[&Path]) {
-        self.client
-            .execute(
-                "document.getElementById('test-drop-source')?.remove();
+    pub(crate) async fn drop_files(&self, paths: &[&Path]) {
+        self.run(
+            "document.getElementById('test-drop-source')?.remove();
                  const input = document.createElement('input');
                  input.type = 'file'; input.multiple = true; input.id = 'test-drop-source';
                  input.style.display = 'none'; document.body.append(input);",
-                vec![],
-            )
-            .await
-            .unwrap();
+        )
+        .await;
         let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let source = self
             .client
@@ -166,34 +208,45 @@ impl Browser {
             .await
             .unwrap();
         source.send_keys(&list.join("\n")).await.unwrap();
-        self.client
-            .execute(
-                "const files = document.getElementById('test-drop-source').files;
+        self.run("const files = document.getElementById('test-drop-source').files;
                  const transfer = new DataTransfer();
                  for (const file of files) transfer.items.add(file);
                  document.getElementById('drop-zone').dispatchEvent(
-                   new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));",
-                vec![],
-            )
-            .await
-            .unwrap();
+                   new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));").await;
     }
 
-    /// What has the keyboard focus: its id, else its accessible label, else its tag.
-    async fn focused(&self) -> String {
+    /// Writes a file of `bytes` named `name` and drops it onto the drop zone.
+    pub(crate) async fn drop_new_file(&self, name: &str, bytes: &[u8]) {
+        self.drop_files(&[&file(&self.name, name, bytes)]).await;
+    }
+
+    /// Opens the upload page of an app whose store never answers, drops a file, and waits
+    /// until the store has the upload: the file stays in the middle of its upload.
+    pub(crate) async fn upload_to_a_silent_store(&self) -> SilentServer {
+        let mut silent = SilentServer::start().await;
+        let app = silent.app().await;
+        self.open_upload_page(&app, "files").await;
+        self.drop_new_file("stuck.txt", b"sent to a store that never answers")
+            .await;
+        silent
+            .wait_for_open(1, "the upload to reach the store")
+            .await;
+        silent
+    }
+
+    /// What has the keyboard focus: its id, else its accessible label, else its class, else
+    /// its tag.
+    pub(crate) async fn focused(&self) -> String {
         let focused = self
-            .client
-            .execute(
+            .run(
                 "const e = document.activeElement;
-                 return e.id || e.getAttribute('aria-label') || e.tagName;",
-                vec![],
+                 return e.id || e.getAttribute('aria-label') || e.className || e.tagName;",
             )
-            .await
-            .unwrap();
+            .await;
         focused.as_str().unwrap().to_owned()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
             .await
@@ -205,15 +258,33 @@ impl Browser {
 }
 
 /// Writes a file of `bytes` named `name` in a fresh folder for `test`.
-fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
+pub(crate) fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
     let dir = work_dir(&format!("files-{test}"));
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
 }
 
+/// The development store and an app on it, for the tests that need no other store.
+pub(crate) async fn embedded_app(name: &str) -> (TestStore, TestApp) {
+    let store = crate::servers::embedded(name).await;
+    let app = app_with_cors(&store, AppOptions::default()).await;
+    (store, app)
+}
+
+/// The same, and a browser named `name` with the script on, at the upload page of `profile`.
+pub(crate) async fn embedded_upload_page(
+    name: &str,
+    profile: &str,
+) -> (TestStore, TestApp, Browser) {
+    let (store, app) = embedded_app(name).await;
+    let browser = Browser::start(name, true).await;
+    browser.open_upload_page(&app, profile).await;
+    (store, app, browser)
+}
+
 /// An app whose bucket lets the app's origin upload with script, as the README tells.
-async fn app_with_cors(store: &TestStore, options: AppOptions) -> TestApp {
+pub(crate) async fn app_with_cors(store: &TestStore, options: AppOptions) -> TestApp {
     let bucket = store.new_bucket().await;
     let app = spawn_app(store, &bucket, options).await;
     if store.name == "ministack" {
@@ -235,26 +306,10 @@ async fn object(store: &TestStore, bucket: &str, key: &str) -> Vec<u8> {
 async fn without_javascript_the_form_posts_to_the_bucket(store: &TestStore) {
     let app = app_with_cors(store, AppOptions::default()).await;
     let browser = Browser::start(&format!("no-js-{}", store.name), false).await;
-    browser
-        .client
-        .goto(&format!("{}/upload/files", app.address))
-        .await
-        .unwrap();
+    browser.goto(&format!("{}/upload/files", app.address)).await;
     browser.screenshot("before").await;
     let path = file(&browser.name, "plain form.txt", b"sent without javascript");
-    let input = browser.client.find(Locator::Id("file")).await.unwrap();
-    input.send_keys(&path.display().to_string()).await.unwrap();
-    browser
-        .client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_until("the landing page", "location.pathname === '/uploaded'")
-        .await;
+    browser.post_form(&path).await;
     browser.screenshot("after").await;
     browser.client.set_window_size(390, 844).await.unwrap();
     browser.screenshot("after-phone").await;
@@ -279,21 +334,11 @@ async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
     let first = file(&browser.name, "first.txt", b"first dropped file");
     let second = file(&browser.name, "second é.txt", b"second dropped file");
     browser.drop_files(&[&first, &second]).await;
-    browser
-        .wait_until(
-            "both uploads to finish",
-            "document.querySelectorAll('#queue li[data-state=done]').length === 2",
-        )
-        .await;
+    browser.wait_for_files("done", 2).await;
     browser.screenshot("after").await;
     let keys: Vec<String> = browser
-        .client
-        .execute(
-            "return [...document.querySelectorAll('#queue li code')].map(c => c.textContent);",
-            vec![],
-        )
+        .run("return [...document.querySelectorAll('#queue li code')].map(c => c.textContent);")
         .await
-        .unwrap()
         .as_array()
         .unwrap()
         .iter()
@@ -312,13 +357,8 @@ async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
         )
         .await;
     let link = browser
-        .client
-        .execute(
-            "return document.querySelector('#queue li a.open').href;",
-            vec![],
-        )
-        .await
-        .unwrap();
+        .run("return document.querySelector('#queue li a.open').href;")
+        .await;
     let linked = reqwest::get(link.as_str().unwrap()).await.unwrap();
     assert_eq!(linked.status(), 200, "{}", store.name);
     let linked = linked.bytes().await.unwrap().to_vec();
@@ -345,22 +385,16 @@ async fn a_file_over_the_limit_is_refused_readably(store: &TestStore) {
 
     // The page refuses it before sending a byte.
     browser.drop_files(&[&big]).await;
-    browser
-        .wait_until(
-            "the refusal",
-            "document.querySelector('#queue li[data-state=failed]')",
-        )
-        .await;
+    browser.wait_for_files("failed", 1).await;
     assert_eq!(
         browser.text("#queue li .file-message").await,
-        "This file is 2 KiB; the limit is 1 KiB."
+        "Not uploaded: it is 2 KB; the limit is 1 KB."
     );
 
     // With the page's own check bypassed (limit raised, size not declared to the API), the
     // store refuses it, and the page says so in the same words.
     browser
-        .client
-        .execute(
+        .run(
             "document.getElementById('upload-form').dataset.maxSize = '999999999';
              document.getElementById('queue').replaceChildren();
              const realFetch = window.fetch;
@@ -371,23 +405,12 @@ async fn a_file_over_the_limit_is_refused_readably(store: &TestStore) {
                window.apiStatuses.push(response.status);
                return response;
              };",
-            vec![],
-        )
-        .await
-        .unwrap();
-    browser.drop_files(&[&big]).await;
-    browser
-        .wait_until(
-            "the store's refusal",
-            "document.querySelector('#queue li[data-state=failed]')",
         )
         .await;
+    browser.drop_files(&[&big]).await;
+    browser.wait_for_files("failed", 1).await;
     browser.screenshot("refused").await;
-    let api = browser
-        .client
-        .execute("return window.apiStatuses;", vec![])
-        .await
-        .unwrap();
+    let api = browser.run("return window.apiStatuses;").await;
     assert_eq!(
         api,
         json!([200]),
@@ -395,7 +418,7 @@ async fn a_file_over_the_limit_is_refused_readably(store: &TestStore) {
     );
     assert_eq!(
         browser.text("#queue li .file-message").await,
-        "This file is 2 KiB; the limit is 1 KiB."
+        "Not uploaded: it is 2 KB; the limit is 1 KB."
     );
     assert!(
         store.keys(&app.bucket).await.is_empty(),
@@ -440,12 +463,7 @@ async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore
     let issued_before = policies_issued(&app).await;
     clock.stale_next.store(true, Ordering::SeqCst);
     browser.drop_files(&[&path]).await;
-    browser
-        .wait_until(
-            "the upload to finish",
-            "document.querySelector('#queue li[data-state=done]')",
-        )
-        .await;
+    browser.wait_for_files("done", 1).await;
     assert_eq!(
         policies_issued(&app).await - issued_before,
         2.0,
@@ -458,30 +476,19 @@ async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore
     );
 }
 
-/// When the page's own policy runs out, the page gets a fresh one: the script reloads it, and
-/// without the script a `<noscript>` refresh does.
+/// Without the script, when the page's own policy runs out, a `<noscript>` refresh gets a
+/// fresh one. (With the script nothing reloads: see `browser_page_use::the_page_never_reloads`.)
 #[tokio::test]
 async fn the_page_renews_its_policy_when_it_runs_out() {
-    let store = crate::servers::embedded("renewal").await;
-    let app = app_with_cors(&store, AppOptions::default()).await;
-    for javascript in [true, false] {
-        let browser = Browser::start(&format!("renewal-js-{javascript}"), javascript).await;
-        browser
-            .client
-            .goto(&format!("{}/upload/brief", app.address))
-            .await
-            .unwrap();
-        let policy = "document.querySelector('input[name=policy]').value";
-        let first = browser
-            .client
-            .execute(&format!("return {policy};"), vec![])
-            .await
-            .unwrap();
-        let first = first.as_str().unwrap().to_owned();
-        browser
-            .wait_until("a fresh policy", &format!("{policy} !== {}", json!(first)))
-            .await;
-    }
+    let (_, app) = embedded_app("renewal").await;
+    let browser = Browser::start("renewal-js-false", false).await;
+    browser.goto(&format!("{}/upload/brief", app.address)).await;
+    let policy = "document.querySelector('input[name=policy]').value";
+    let first = browser.run(&format!("return {policy};")).await;
+    let first = first.as_str().unwrap().to_owned();
+    browser
+        .wait_until("a fresh policy", &format!("{policy} !== {}", json!(first)))
+        .await;
 }
 
 /// Serves `html` for every request on a port of its own: a page of another origin.
@@ -541,10 +548,8 @@ window.ready = true;
 
     let browser = Browser::start("spa-module", true).await;
     browser
-        .client
         .goto(&format!("{page_origin}/?app={}", app.address))
-        .await
-        .unwrap();
+        .await;
     browser
         .wait_until("the module", "window.ready === true")
         .await;
@@ -558,11 +563,7 @@ window.ready = true;
     browser
         .wait_until("the upload", "window.result !== undefined")
         .await;
-    let result = browser
-        .client
-        .execute("return window.result;", vec![])
-        .await
-        .unwrap();
+    let result = browser.run("return window.result;").await;
     let key = result["key"]
         .as_str()
         .unwrap_or_else(|| panic!("upload failed: {result}"));
@@ -574,11 +575,7 @@ window.ready = true;
         object(store, &app.bucket, key).await,
         b"uploaded by a single-page app"
     );
-    let progress = browser
-        .client
-        .execute("return window.progress.at(-1);", vec![])
-        .await
-        .unwrap();
+    let progress = browser.run("return window.progress.at(-1);").await;
     assert_eq!(progress, json!(1), "progress reached the end");
 }
 
@@ -593,13 +590,8 @@ async fn a_page_for_several_types_uploads_each_file_with_its_own_policy(store: &
     let note = file(&browser.name, "note.txt", b"a note of some length");
     let page = file(&browser.name, "page.html", b"<script>alert(1)</script>");
     browser.drop_files(&[&note, &page]).await;
-    browser
-        .wait_until(
-            "one upload done and one refused",
-            "document.querySelectorAll('#queue li[data-state=done]').length === 1 \
-             && document.querySelectorAll('#queue li[data-state=failed]').length === 1",
-        )
-        .await;
+    browser.wait_for_files("done", 1).await;
+    browser.wait_for_files("failed", 1).await;
     let keys = store.keys(&app.bucket).await;
     assert_eq!(keys.len(), 1, "{}: {keys:?}", store.name);
     assert!(keys[0].starts_with("docs/") && keys[0].ends_with("/note.txt"));
@@ -616,15 +608,15 @@ async fn a_page_for_several_types_uploads_each_file_with_its_own_policy(store: &
 
 /// A service or store that hangs: a loopback server that answers CORS preflights for any
 /// origin, then takes every other request and never answers it.
-struct SilentServer {
+pub(crate) struct SilentServer {
     /// `http://127.0.0.1:PORT`.
-    origin: String,
+    pub(crate) origin: String,
     /// How many `POST` requests are open: received, and not yet given up by the client.
     open: tokio::sync::watch::Receiver<usize>,
 }
 
 impl SilentServer {
-    async fn start() -> SilentServer {
+    pub(crate) async fn start() -> SilentServer {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         const PREFLIGHT: &[u8] = b"HTTP/1.1 204 No Content\r\naccess-control-allow-origin: *\r\n\
             access-control-allow-methods: POST\r\naccess-control-allow-headers: *\r\n\
@@ -664,8 +656,20 @@ impl SilentServer {
         SilentServer { origin, open }
     }
 
+    /// An app whose store is this server.
+    pub(crate) async fn app(&self) -> TestApp {
+        let store = TestStore {
+            name: "silent",
+            endpoint: self.origin.clone(),
+            access_key_id: "AKIDSILENT".into(),
+            secret_access_key: "silent-secret".into(),
+            clock_file: None,
+        };
+        spawn_app(&store, "silent-bucket", AppOptions::default()).await
+    }
+
     /// Waits until exactly `n` `POST` requests are open.
-    async fn wait_for_open(&mut self, n: usize, what: &str) {
+    pub(crate) async fn wait_for_open(&mut self, n: usize, what: &str) {
         tokio::time::timeout(
             Duration::from_secs(20),
             self.open.wait_for(|open| *open == n),
@@ -726,10 +730,8 @@ window.ready = true;
     let app = spawn_app(&store, &bucket, options).await;
     let browser = Browser::start("module-errors", true).await;
     browser
-        .client
         .goto(&format!("{page_origin}/?app={}", app.address))
-        .await
-        .unwrap();
+        .await;
     browser
         .wait_until("the module", "window.ready === true")
         .await;
@@ -738,26 +740,16 @@ window.ready = true;
     input.send_keys(&path.display().to_string()).await.unwrap();
     let run = async |name: &str, options: &str| {
         browser
-            .client
-            .execute(&format!("window.run('{name}', {options});"), vec![])
-            .await
-            .unwrap();
+            .run(&format!("window.run('{name}', {options});"))
+            .await;
         browser
             .wait_until(name, &format!("window.results['{name}'] !== undefined"))
             .await;
         browser
-            .client
-            .execute(&format!("return window.results['{name}'];"), vec![])
+            .run(&format!("return window.results['{name}'];"))
             .await
-            .unwrap()
     };
-    let requests = async || {
-        browser
-            .client
-            .execute("return window.requests;", vec![])
-            .await
-            .unwrap()
-    };
+    let requests = async || browser.run("return window.requests;").await;
 
     let result = run("aborted", "{ signal: AbortSignal.abort() }").await;
     assert_eq!(
@@ -786,39 +778,24 @@ window.ready = true;
     // A service that takes the request and never answers; the cancel comes while it waits.
     let mut silent = SilentServer::start().await;
     browser
-        .client
-        .execute(
-            &format!(
-                "window.slow = new AbortController();
+        .run(&format!(
+            "window.slow = new AbortController();
                  window.run('slow', {{ endpoint: '{}', signal: window.slow.signal }});",
-                silent.origin
-            ),
-            vec![],
-        )
-        .await
-        .unwrap();
+            silent.origin
+        ))
+        .await;
     silent
         .wait_for_open(1, "the request to the silent service")
         .await;
     let waiting = browser
-        .client
-        .execute("return window.results.slow === undefined;", vec![])
-        .await
-        .unwrap();
+        .run("return window.results.slow === undefined;")
+        .await;
     assert_eq!(waiting, json!(true), "the upload waits for the service");
-    browser
-        .client
-        .execute("window.slow.abort();", vec![])
-        .await
-        .unwrap();
+    browser.run("window.slow.abort();").await;
     browser
         .wait_until("the cancel", "window.results.slow !== undefined")
         .await;
-    let result = browser
-        .client
-        .execute("return window.results.slow;", vec![])
-        .await
-        .unwrap();
+    let result = browser.run("return window.results.slow;").await;
     assert_eq!(
         result,
         json!({"uploadError": true, "name": "UploadError", "code": "cancelled", "stage": "policy"})
@@ -835,11 +812,7 @@ window.ready = true;
             b"uploaded by the module"
         );
     }
-    let listening = browser
-        .client
-        .execute("return window.listening.size;", vec![])
-        .await
-        .unwrap();
+    let listening = browser.run("return window.listening.size;").await;
     assert_eq!(listening, json!(0), "no abort listener outlives its upload");
 }
 
@@ -848,13 +821,9 @@ window.ready = true;
 /// with a sentence, not an upload that never finishes.
 #[tokio::test]
 async fn a_policy_request_that_goes_wrong_ends_in_a_readable_failure() {
-    let store = crate::servers::embedded("policy-fault").await;
-    let app = app_with_cors(&store, AppOptions::default()).await;
-    let browser = Browser::start("policy-fault", true).await;
-    browser.open_upload_page(&app, "files").await;
+    let (store, app, browser) = embedded_upload_page("policy-fault", "files").await;
     browser
-        .client
-        .execute(
+        .run(
             "const realFetch = window.fetch;
              window.fetch = async (url, options) => {
                if (!String(url).endsWith('/api/uploads')) return realFetch(url, options);
@@ -862,28 +831,23 @@ async fn a_policy_request_that_goes_wrong_ends_in_a_readable_failure() {
                throw new TypeError('Failed to fetch');  // what fetch does when the network fails
              };
              window.fault = 'html';",
-            vec![],
         )
-        .await
-        .unwrap();
+        .await;
     let path = file(&browser.name, "unlucky.txt", b"never sent");
     let cases = [
         (
             "html",
-            "The upload service answered with something other than an upload link. \
-             Please try again later.",
+            "Not uploaded: the upload service answered with something other than an upload \
+             link. Please try again later.",
         ),
         (
             "network",
-            "The upload service could not be reached. Check your connection and try again.",
+            "Not uploaded: the upload service could not be reached. Check your connection and \
+             try again.",
         ),
     ];
     for (n, (fault, sentence)) in cases.into_iter().enumerate() {
-        browser
-            .client
-            .execute(&format!("window.fault = '{fault}';"), vec![])
-            .await
-            .unwrap();
+        browser.run(&format!("window.fault = '{fault}';")).await;
         browser.drop_files(&[&path]).await;
         let item = format!("#queue li:nth-child({})", n + 1);
         browser
@@ -906,14 +870,10 @@ async fn a_policy_request_that_goes_wrong_ends_in_a_readable_failure() {
 /// next cancel button, then to the file input — never to the page's body.
 #[tokio::test]
 async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
-    let store = crate::servers::embedded("cancel-policy").await;
-    let app = app_with_cors(&store, AppOptions::default()).await;
-    let browser = Browser::start("cancel-policy", true).await;
-    browser.open_upload_page(&app, "files").await;
+    let (store, app, browser) = embedded_upload_page("cancel-policy", "files").await;
     // Policy requests wait behind a gate the test opens once both files are cancelled.
     browser
-        .client
-        .execute(
+        .run(
             "const realFetch = window.fetch;
              window.policyRequests = 0;
              window.policyAnswers = [];
@@ -931,10 +891,8 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
                  throw error;
                }
              };",
-            vec![],
         )
-        .await
-        .unwrap();
+        .await;
     let issued_before = policies_issued(&app).await;
     let first = file(&browser.name, "first.txt", b"never sent");
     let second = file(&browser.name, "second.txt", b"never sent either");
@@ -967,22 +925,14 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
     assert_eq!(browser.focused().await, "file");
     browser.screenshot("cancelled").await;
 
-    browser
-        .client
-        .execute("window.openGate();", vec![])
-        .await
-        .unwrap();
+    browser.run("window.openGate();").await;
     browser
         .wait_until(
             "both policy requests to end",
             "window.policyAnswers.length === 2",
         )
         .await;
-    let answers = browser
-        .client
-        .execute("return window.policyAnswers;", vec![])
-        .await
-        .unwrap();
+    let answers = browser.run("return window.policyAnswers;").await;
     assert_eq!(
         answers,
         json!(["AbortError", "AbortError"]),
@@ -990,14 +940,11 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
     );
     assert_eq!(policies_issued(&app).await, issued_before);
     let messages = browser
-        .client
-        .execute(
+        .run(
             "return [...document.querySelectorAll('#queue li')]
                .map((li) => [li.dataset.state, li.querySelector('.file-message').textContent]);",
-            vec![],
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         messages,
         json!([["cancelled", "Cancelled."], ["cancelled", "Cancelled."]])
@@ -1009,26 +956,8 @@ async fn cancel_stops_an_upload_while_its_policy_is_fetched() {
 /// the file says it was cancelled, and the focus goes to the file input.
 #[tokio::test]
 async fn cancel_stops_an_upload_the_store_has_not_answered() {
-    let mut silent = SilentServer::start().await;
-    let store = TestStore {
-        name: "silent",
-        endpoint: silent.origin.clone(),
-        access_key_id: "AKIDSILENT".into(),
-        secret_access_key: "silent-secret".into(),
-        clock_file: None,
-    };
-    let app = spawn_app(&store, "silent-bucket", AppOptions::default()).await;
     let browser = Browser::start("cancel-upload", true).await;
-    browser.open_upload_page(&app, "files").await;
-    let path = file(
-        &browser.name,
-        "stuck.txt",
-        b"sent to a store that never answers",
-    );
-    browser.drop_files(&[&path]).await;
-    silent
-        .wait_for_open(1, "the upload to reach the store")
-        .await;
+    let mut silent = browser.upload_to_a_silent_store().await;
     let cancel = browser
         .client
         .find(Locator::Css("#queue li button.cancel"))
@@ -1046,51 +975,6 @@ async fn cancel_stops_an_upload_the_store_has_not_answered() {
     silent
         .wait_for_open(0, "the browser to drop the upload")
         .await;
-}
-
-/// Each outcome is announced once, by the page's one live region: list items are no alerts of
-/// their own, and failures that happen together are each announced.
-#[tokio::test]
-async fn each_outcome_is_announced_once() {
-    let store = crate::servers::embedded("announce").await;
-    let app = app_with_cors(&store, AppOptions::default()).await;
-    let browser = Browser::start("announce", true).await;
-    browser.open_upload_page(&app, "files").await;
-    let announced = "const regions = [...document.querySelectorAll(
-                       '[role=alert], [role=status], [role=log], [aria-live]:not([aria-live=off])')];
-                     const times = (text) => regions
-                       .reduce((n, region) => n + region.textContent.split(text).length - 1, 0);
-                     return {
-                       itemRoles: document.querySelectorAll('#queue li[role]').length,
-                       big: times('This file is 2 KiB; the limit is 1 KiB.'),
-                       bigger: times('This file is 3 KiB; the limit is 1 KiB.'),
-                       fine: times('fine.txt uploaded.'),
-                     };";
-    let big = file(&browser.name, "big.bin", &[1; 2048]);
-    let bigger = file(&browser.name, "bigger.bin", &[1; 3072]);
-    browser.drop_files(&[&big, &bigger]).await;
-    browser
-        .wait_until(
-            "both refusals",
-            "document.querySelectorAll('#queue li[data-state=failed]').length === 2",
-        )
-        .await;
-    assert_eq!(
-        browser.client.execute(announced, vec![]).await.unwrap(),
-        json!({"itemRoles": 0, "big": 1, "bigger": 1, "fine": 0})
-    );
-    let fine = file(&browser.name, "fine.txt", b"fine");
-    browser.drop_files(&[&fine]).await;
-    browser
-        .wait_until(
-            "the upload",
-            "document.querySelector('#queue li[data-state=done]')",
-        )
-        .await;
-    assert_eq!(
-        browser.client.execute(announced, vec![]).await.unwrap(),
-        json!({"itemRoles": 0, "big": 1, "bigger": 1, "fine": 1})
-    );
 }
 
 /// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the

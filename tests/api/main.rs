@@ -24,6 +24,8 @@ mod access_control;
 mod bad_input;
 mod binary;
 mod browser;
+mod browser_accessibility;
+mod browser_page_use;
 mod doctor;
 mod embedded_store;
 mod error_pages;
