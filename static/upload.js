@@ -75,17 +75,21 @@ function listNames(names) {
 }
 
 /**
- * A size for people: "512 bytes", "2 KB", "10 MB", "1.5 GB". A kilobyte is 1024 bytes here, as
- * in the limits the page states, so a file at the limit never reads as over it.
+ * A size for people, in the decimal units the page's limits use (src/upload/words/sizes.rs):
+ * "512 bytes", "2 KB", "10 MB", "1.5 GB" — one decimal under 10 of a unit, whole units above.
+ * `rounding` is 'nearest' for a file's size, 'down' for a maximum and 'up' for a minimum, so
+ * a stated limit stays true ("up to 10 MB" for 10 MiB).
  */
-export function humanSize(bytes) {
-  const units = [[2 ** 40, 'TB'], [2 ** 30, 'GB'], [2 ** 20, 'MB'], [2 ** 10, 'KB']];
+export function humanSize(bytes, rounding = 'nearest') {
+  const units = [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'KB']];
+  const round = { nearest: Math.round, down: Math.floor, up: Math.ceil }[rounding];
   for (const [index, [unit, name]] of units.entries()) {
     if (bytes < unit) continue;
-    const tenths = Math.round((bytes / unit) * 10) / 10;
-    // 1023.96 KB rounds to 1024 KB, which is 1 MB.
-    if (tenths >= 1024 && index > 0) return `1 ${units[index - 1][1]}`;
-    return `${tenths} ${name}`;
+    const scale = bytes < 10 * unit ? 10 : 1;
+    const value = round((bytes * scale) / unit);
+    // Rounding up (or to the nearest) can reach the next unit exactly: 1000 KB is 1 MB.
+    if (value === 1000 * scale && index > 0) return `1 ${units[index - 1][1]}`;
+    return `${value / scale} ${name}`;
   }
   return bytes === 1 ? '1 byte' : `${bytes} bytes`;
 }
@@ -119,9 +123,12 @@ function either(words) {
   return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
-/** Two sizes in words that differ, in bytes if rounding would make them read the same. */
+/**
+ * A file's size and a limit in words that differ (a maximum rounded down, a minimum up), in
+ * bytes if rounding would make them read the same.
+ */
 function sizes(size, limit) {
-  const [a, b] = [humanSize(size), humanSize(limit)];
+  const [a, b] = [humanSize(size), humanSize(limit, size > limit ? 'down' : 'up')];
   if (a !== b) return [a, b];
   return [size, limit].map((bytes) => `${bytes.toLocaleString('en')} bytes`);
 }

@@ -219,21 +219,11 @@ async fn every_page_and_state_passes_axe() {
 
     browser.goto(&format!("{}/upload/nope", app.address)).await;
     violations.extend(browser.check_state("not-found").await);
+    browser.goto(&format!("{}/no-such-page", app.address)).await;
+    violations.extend(browser.check_state("unknown-route").await);
 
     violations.extend(without_javascript(&app).await);
 
-    let mut awaited = Vec::new();
-    for (page, rule) in AWAITING_FIXES {
-        let before = violations.len();
-        violations.retain(|v| !(v.starts_with(page) && v.contains(&format!(" px: {rule} "))));
-        if violations.len() == before {
-            awaited.push(format!("{page}: {rule}"));
-        }
-    }
-    assert!(
-        awaited.is_empty(),
-        "fixed, so take them out of AWAITING_FIXES: {awaited:?}"
-    );
     assert!(
         violations.is_empty(),
         "axe-core found {} violations:\n{}",
@@ -241,13 +231,6 @@ async fn every_page_and_state_passes_axe() {
         violations.join("\n")
     );
 }
-
-/// Violations in server-rendered pages that the server side of issue 11 removes: each must
-/// still be found (at both widths) until then, so that its entry goes when it is fixed.
-const AWAITING_FIXES: [(&str, &str); 1] = [
-    // The plain form's `<noscript>` refresh (templates/upload.html), which issue 11 removes.
-    ("a11y-no-js upload at", "meta-refresh"),
-];
 
 /// A file in the middle of its upload: the store takes it and never answers.
 async fn uploading(browser: &Browser) -> Vec<String> {
