@@ -19,6 +19,8 @@ function enhance(form) {
     maxSize: () => Number(form.dataset.maxSize),
     minSize: () => Number(form.dataset.minSize),
     types: form.dataset.types ? form.dataset.types.split(',') : [],
+    // The kinds of file in the server's words (src/upload/words/types.rs): "PNG or JPEG images".
+    kinds: form.dataset.kinds,
     downloads: form.dataset.downloads === 'true',
   };
 
@@ -104,26 +106,6 @@ function typeAllowed(type, patterns) {
 }
 
 /**
- * A media type pattern in words, plural: "images", "PNG images", "PDF files", "plain text
- * files"; a type with no short name stays as it is ("application/vnd.ms-excel").
- */
-export function typeInWords(pattern) {
-  if (pattern === '*/*') return 'any file';
-  if (pattern === 'text/plain') return 'plain text files';
-  const [family, subtype] = pattern.split('/');
-  if (subtype === '*') return MEDIA_NOUNS[family] ?? `${family} files`;
-  const name = subtype.split('+')[0].replace(/^x-/, '');
-  return /^[a-z0-9]+$/.test(name) ? `${name.toUpperCase()} ${MEDIA_NOUNS[family] ?? 'files'}` : pattern;
-}
-
-const MEDIA_NOUNS = { image: 'images', video: 'videos', audio: 'audio files' };
-
-/** "a", "a or b", "a, b or c". */
-function either(words) {
-  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-
-/**
  * A file's size and a limit in words that differ (a maximum rounded down, a minimum up), in
  * bytes if rounding would make them read the same.
  */
@@ -142,7 +124,7 @@ function checkLocally(file, limits) {
     return `it is ${sizes(file.size, limits.minSize()).join('; the minimum is ')}.`;
   }
   if (!typeAllowed(file.type, limits.types)) {
-    return `this upload takes only ${either(limits.types.map(typeInWords))}.`;
+    return `this upload takes only ${limits.kinds}.`;
   }
   return null;
 }

@@ -68,14 +68,13 @@ impl Saved {
     }
 }
 
-/// "JPEG image"; a media type without words as it is (`application/vnd.x`).
+/// "JPEG image"; a media type without a common name is not shown as itself here (the
+/// technical details have it).
 fn kind_in_words(content_type: &str) -> String {
-    let words = type_in_words(content_type);
-    if words.contains('/') {
-        words
-    } else {
-        capitalize(&words)
-    }
+    type_in_words(content_type).map_or_else(
+        || "Another kind of file (see the technical details)".to_owned(),
+        |words| capitalize(&words),
+    )
 }
 
 /// `GET /uploaded`: confirms a form upload with a HEAD on the object, so that a forged

@@ -15,6 +15,7 @@ use crate::upload::profile::Profile;
 use crate::upload::service::{UploadError, Uploader};
 use crate::upload::words::limits_in_words;
 use crate::upload::words::times::clock_time;
+use crate::upload::words::types::{names_every_type, types_in_words};
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
 #[derive(Debug, Clone)]
@@ -122,6 +123,10 @@ struct UploadPage<'a> {
     limits: String,
     /// The exact media types, for the technical details; empty for any.
     media_types: Vec<String>,
+    /// "PNG or JPEG images": what the script says a wrong type is not.
+    kinds: String,
+    /// Whether `kinds` names every type; else the page points to the exact media types.
+    all_named: bool,
     /// The form policy; `None` where the profile's types need the script's per-file policies.
     post: Option<PresignedPost>,
     expiry: Option<FormExpiry>,
@@ -212,6 +217,8 @@ fn upload_page_for(
         max_size: profile.size().max(),
         min_size: profile.size().min(),
         types: media_types.join(","),
+        kinds: types_in_words(&media_types),
+        all_named: names_every_type(&media_types),
         media_types,
         needs_script: post.is_none(),
         downloads: profile.downloads().is_some(),

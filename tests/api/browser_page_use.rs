@@ -179,7 +179,7 @@ async fn each_event_is_announced_once() {
             "heard": [
                 "Uploading fine.txt.",
                 "big.txt was not uploaded: it is 2 KB; the limit is 1 KB.",
-                "page.html was not uploaded: this upload takes only plain text files or images.",
+                "page.html was not uploaded: this upload takes only text files or images.",
                 "fine.txt uploaded.",
             ],
             "removed": 0,
@@ -187,7 +187,7 @@ async fn each_event_is_announced_once() {
             "list": [
                 ["done", "Uploaded."],
                 ["failed", "Not uploaded: it is 2 KB; the limit is 1 KB."],
-                ["failed", "Not uploaded: this upload takes only plain text files or images."],
+                ["failed", "Not uploaded: this upload takes only text files or images."],
             ],
             "itemRoles": 0,
         })

@@ -174,6 +174,47 @@ async fn the_limits_are_stated_in_words_next_to_the_file_input() {
     }
 }
 
+/// Profiles whose types have less common names, or none.
+const ODD_TYPES: &str = r#"
+[profiles.fonts]
+content_types = ["application/vnd.ms-fontobject", "application/x-7z-compressed"]
+max_size = "5 MiB"
+key_prefix = "fonts/"
+
+[profiles.odd]
+content_types = ["image/png", "application/vnd.example.thing"]
+max_size = "5 MiB"
+key_prefix = "odd/"
+"#;
+
+#[tokio::test]
+async fn no_media_type_shows_outside_the_technical_details() {
+    let app = app_with(ODD_TYPES).await;
+    let (_, index) = page(&app, "/").await;
+    for (profile, kinds, limits) in [
+        (
+            "fonts",
+            "EOT fonts or 7-Zip archives",
+            "EOT fonts or 7-Zip archives up to 5.2 MB.",
+        ),
+        (
+            "odd",
+            "PNG images or certain other kinds of file",
+            "PNG images or certain other kinds of file up to 5.2 MB. \
+             “Exact media types” below lists which.",
+        ),
+    ] {
+        let (_, page) = page(&app, &format!("/upload/{profile}")).await;
+        for visible in [visible_text(&page), visible_text(&index)] {
+            assert!(!visible.contains("application/"), "{visible}");
+        }
+        assert!(page.contains(limits), "{limits} in {page}");
+        // The script refuses a wrong type in the page's words, not in its own.
+        let kinds = format!(r#"data-kinds="{kinds}""#);
+        assert!(page.contains(&kinds), "{kinds} in {page}");
+    }
+}
+
 #[tokio::test]
 async fn titles_and_descriptions_come_from_the_settings_escaped() {
     let app = app_with(PROFILES).await;

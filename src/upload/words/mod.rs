@@ -67,5 +67,12 @@ mod tests {
             limits_in_words(&profile(10..=1024, &["text/plain", "image/*"])),
             "Text files or images from 10 bytes up to 1 KB"
         );
+        assert_eq!(
+            limits_in_words(&profile(
+                0..=5 << 20,
+                &["application/vnd.example", "application/x-thing"]
+            )),
+            "Certain kinds of file up to 5.2 MB"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Media types in words: `image/png` is a "PNG image", `["image/png", "image/jpeg"]` are "PNG
-//! or JPEG images". The exact media types are for the technical details, not the sentence.
+//! or JPEG images". A type without a common name never shows as itself: it reads as "certain
+//! kinds of file", and the page lists the exact media types in its technical details.
 
 /// How one media type (or pattern) reads: alone, and in a list of kinds of file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,21 +26,36 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
     ("image/heic", "HEIC", "image", "images"),
     ("image/svg+xml", "SVG", "image", "images"),
     ("image/tiff", "TIFF", "image", "images"),
+    ("image/bmp", "BMP", "image", "images"),
     ("video/mp4", "MP4", "video", "videos"),
     ("video/webm", "WebM", "video", "videos"),
     ("video/quicktime", "QuickTime", "video", "videos"),
     ("audio/mpeg", "MP3", "audio file", "audio files"),
     ("audio/ogg", "Ogg", "audio file", "audio files"),
     ("audio/wav", "WAV", "audio file", "audio files"),
+    ("audio/flac", "FLAC", "audio file", "audio files"),
+    ("audio/aac", "AAC", "audio file", "audio files"),
     ("text/plain", "text", "file", "files"),
     ("text/csv", "CSV", "file", "files"),
     ("text/markdown", "Markdown", "file", "files"),
     ("text/html", "HTML", "file", "files"),
+    ("text/xml", "XML", "file", "files"),
+    ("application/xml", "XML", "file", "files"),
     ("application/pdf", "PDF", "file", "files"),
     ("application/json", "JSON", "file", "files"),
-    ("application/zip", "ZIP", "file", "files"),
     ("application/octet-stream", "binary", "file", "files"),
     ("binary/octet-stream", "binary", "file", "files"),
+    ("application/zip", "ZIP", "archive", "archives"),
+    (
+        "application/x-7z-compressed",
+        "7-Zip",
+        "archive",
+        "archives",
+    ),
+    ("application/gzip", "gzip", "archive", "archives"),
+    ("application/x-tar", "TAR", "archive", "archives"),
+    ("application/epub+zip", "EPUB", "book", "books"),
+    ("application/rtf", "RTF", "document", "documents"),
     ("application/msword", "Word", "document", "documents"),
     (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -48,11 +64,46 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "documents",
     ),
     (
+        "application/vnd.oasis.opendocument.text",
+        "OpenDocument",
+        "document",
+        "documents",
+    ),
+    (
+        "application/vnd.ms-excel",
+        "Excel",
+        "spreadsheet",
+        "spreadsheets",
+    ),
+    (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "Excel",
         "spreadsheet",
         "spreadsheets",
     ),
+    (
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "OpenDocument",
+        "spreadsheet",
+        "spreadsheets",
+    ),
+    (
+        "application/vnd.ms-powerpoint",
+        "PowerPoint",
+        "presentation",
+        "presentations",
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "PowerPoint",
+        "presentation",
+        "presentations",
+    ),
+    ("font/ttf", "TrueType", "font", "fonts"),
+    ("font/otf", "OpenType", "font", "fonts"),
+    ("font/woff", "WOFF", "font", "fonts"),
+    ("font/woff2", "WOFF2", "font", "fonts"),
+    ("application/vnd.ms-fontobject", "EOT", "font", "fonts"),
 ];
 
 /// Whole families (`type/*`): singular and plural.
@@ -61,22 +112,33 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     ("video", "video", "videos"),
     ("audio", "audio file", "audio files"),
     ("text", "text file", "text files"),
+    ("font", "font", "fonts"),
 ];
 
 /// One media type or pattern in words: `image/png` → "PNG image", `application/pdf` → "PDF",
-/// `text/plain` → "text file", `image/*` → "image"; an unknown type reads as its subtype in
-/// capitals when that is a short word (`application/rtf` → "RTF"), else as itself.
-pub fn type_in_words(media_type: &str) -> String {
-    kind(media_type).one
+/// `text/plain` → "text file", `image/*` → "image"; `None` for a type without a common name,
+/// which no sentence shows as itself.
+pub fn type_in_words(media_type: &str) -> Option<String> {
+    kind(media_type).map(|kind| kind.one)
+}
+
+/// Whether every one of `media_types` has a common name, so that [`types_in_words`] names
+/// them all; else it speaks of "certain kinds of file", and the exact types must be shown.
+pub fn names_every_type<T: AsRef<str>>(media_types: &[T]) -> bool {
+    media_types.iter().all(|t| kind(t.as_ref()).is_some())
 }
 
 /// Kinds of file in words, in the order given: "PNG or JPEG images", "PDF files or images";
-/// "any file" for none or `*/*`.
+/// "any file" for none or `*/*`; types without a common name as "certain (other) kinds of
+/// file", never as themselves.
 pub fn types_in_words<T: AsRef<str>>(media_types: &[T]) -> String {
-    let kinds: Vec<Kind> = media_types.iter().map(|t| kind(t.as_ref())).collect();
-    if kinds.is_empty() || media_types.iter().any(|t| t.as_ref() == "*/*") {
+    if media_types.is_empty() || media_types.iter().any(|t| t.as_ref() == "*/*") {
         return "any file".to_owned();
     }
+    let kinds: Vec<Kind> = media_types
+        .iter()
+        .filter_map(|t| kind(t.as_ref()))
+        .collect();
     let mut groups: Vec<(&str, Vec<Option<&str>>)> = Vec::new();
     for kind in &kinds {
         let qualifier = kind.qualifier.as_deref();
@@ -86,7 +148,7 @@ pub fn types_in_words<T: AsRef<str>>(media_types: &[T]) -> String {
             None => groups.push((kind.many, vec![qualifier])),
         }
     }
-    let phrases: Vec<String> = groups
+    let mut phrases: Vec<String> = groups
         .into_iter()
         .map(
             |(many, qualifiers)| match qualifiers.into_iter().collect::<Option<Vec<_>>>() {
@@ -96,6 +158,13 @@ pub fn types_in_words<T: AsRef<str>>(media_types: &[T]) -> String {
             },
         )
         .collect();
+    if !names_every_type(media_types) {
+        phrases.push(if phrases.is_empty() {
+            "certain kinds of file".to_owned()
+        } else {
+            "certain other kinds of file".to_owned()
+        });
+    }
     either(&phrases)
 }
 
@@ -111,7 +180,8 @@ fn either<T: AsRef<str>>(items: &[T]) -> String {
     }
 }
 
-fn kind(media_type: &str) -> Kind {
+/// The kind `media_type` names, if it has a common name: a known type, or a known family.
+fn kind(media_type: &str) -> Option<Kind> {
     let essence = media_type
         .split(';')
         .next()
@@ -125,33 +195,19 @@ fn kind(media_type: &str) -> Kind {
         } else {
             format!("{qualifier} {one}")
         };
-        return Kind {
+        return Some(Kind {
             one,
             qualifier: Some(qualifier.to_owned()),
             many,
-        };
+        });
     }
-    let (family, subtype) = essence.split_once('/').unwrap_or((&essence, ""));
-    if subtype == "*"
-        && let Some(&(_, one, many)) = FAMILIES.iter().find(|(f, ..)| *f == family)
-    {
-        return Kind {
-            one: one.to_owned(),
-            qualifier: None,
-            many,
-        };
-    }
-    let word = subtype.strip_prefix("x-").unwrap_or(subtype);
-    let name = if (2..=5).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        word.to_ascii_uppercase()
-    } else {
-        essence.clone()
-    };
-    Kind {
-        one: name.clone(),
-        qualifier: Some(name),
-        many: "files",
-    }
+    let (family, subtype) = essence.split_once('/')?;
+    let &(_, one, many) = FAMILIES.iter().find(|(f, ..)| *f == family)?;
+    (subtype == "*").then(|| Kind {
+        one: one.to_owned(),
+        qualifier: None,
+        many,
+    })
 }
 
 #[cfg(test)]
@@ -161,23 +217,26 @@ mod tests {
     #[test]
     fn one_type_reads_as_a_kind_of_file() {
         for (media_type, words) in [
-            ("image/png", "PNG image"),
-            ("image/jpeg", "JPEG image"),
-            ("IMAGE/JPEG; q=1", "JPEG image"),
-            ("image/*", "image"),
-            ("application/pdf", "PDF"),
-            ("text/plain", "text file"),
-            ("text/plain; charset=utf-8", "text file"),
-            ("video/*", "video"),
-            ("application/rtf", "RTF"),
-            ("binary/octet-stream", "binary file"),
-            ("application/x-7z", "7Z"),
-            (
-                "application/vnd.ms-fontobject",
-                "application/vnd.ms-fontobject",
-            ),
-            ("model/*", "model/*"),
+            ("image/png", Some("PNG image")),
+            ("image/jpeg", Some("JPEG image")),
+            ("IMAGE/JPEG; q=1", Some("JPEG image")),
+            ("image/*", Some("image")),
+            ("application/pdf", Some("PDF")),
+            ("text/plain", Some("text file")),
+            ("text/plain; charset=utf-8", Some("text file")),
+            ("video/*", Some("video")),
+            ("application/rtf", Some("RTF document")),
+            ("binary/octet-stream", Some("binary file")),
+            ("application/x-7z-compressed", Some("7-Zip archive")),
+            ("application/vnd.ms-fontobject", Some("EOT font")),
+            ("application/vnd.ms-excel", Some("Excel spreadsheet")),
+            ("application/epub+zip", Some("EPUB book")),
+            ("application/x-7z", None),
+            ("application/vnd.example", None),
+            ("model/*", None),
+            ("image/x-unknown", None),
         ] {
+            let words = words.map(str::to_owned);
             assert_eq!(type_in_words(media_type), words, "{media_type}");
         }
     }
@@ -205,5 +264,21 @@ mod tests {
             "PDF or text files or PNG images"
         );
         assert_eq!(types_in_words(&["video/*"]), "videos");
+        assert_eq!(
+            types_in_words(&["application/zip", "application/x-7z-compressed"]),
+            "ZIP or 7-Zip archives"
+        );
+    }
+
+    #[test]
+    fn types_without_a_common_name_never_show_as_themselves() {
+        let unnamed = ["application/vnd.example", "model/x-thing"];
+        assert_eq!(types_in_words(&unnamed), "certain kinds of file");
+        assert!(!names_every_type(&unnamed));
+        assert_eq!(
+            types_in_words(&["image/png", "application/vnd.example"]),
+            "PNG images or certain other kinds of file"
+        );
+        assert!(names_every_type(&["image/png", "font/*"]));
     }
 }
