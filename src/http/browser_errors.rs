@@ -45,55 +45,92 @@ pub async fn pages_for_browsers(
     Ok(response.into_response(page))
 }
 
-/// A problem's title and sentence for people who opened a page, not for a program.
+/// A problem's title and sentence for people who opened a page, not for a program. The
+/// sentence is fixed for its code: it never echoes what the request said (a problem's detail
+/// does — `type=`, `profile=`, `key=` — and a link could make the page say anything).
 fn in_words(problem: &Problem) -> (String, String) {
-    let (title, detail) = match problem.code() {
-        ProblemCode::NotFound => (
-            "Page not found",
-            "There is no page at this address. The link may be mistyped or out of date.",
-        ),
-        ProblemCode::MethodNotAllowed => (
-            "This page cannot do that",
-            "This address does not take what your browser sent. Start again from the list of uploads.",
-        ),
-        ProblemCode::Unauthorized => (
-            "Sign-in needed",
-            "This address is for the application that uses this service, with its own sign-in.",
-        ),
-        ProblemCode::RateLimited => {
-            let wait = problem
-                .retry_after()
-                .map_or_else(|| "a minute".to_owned(), |s| format!("{s} s"));
-            return (
-                "Too many requests".to_owned(),
-                format!(
-                    "This address has made too many requests this minute. Please try again in {wait}."
-                ),
-            );
-        }
-        ProblemCode::CredentialsUnavailable | ProblemCode::CredentialsExpiring => (
-            "Uploads are paused",
-            "The service cannot sign uploads right now. Please try again in a minute.",
-        ),
-        ProblemCode::Internal | ProblemCode::StoreError => {
-            ("Something went wrong", "Please try again in a minute.")
-        }
-        code => return (code.title().to_owned(), sentence(problem.detail())),
-    };
+    if problem.code() == ProblemCode::RateLimited {
+        let wait = problem
+            .retry_after()
+            .map_or_else(|| "a minute".to_owned(), |s| format!("{s} s"));
+        return (
+            "Too many requests".to_owned(),
+            format!(
+                "This address has made too many requests this minute. Please try again in {wait}."
+            ),
+        );
+    }
+    let (title, detail) = fixed_words(problem.code());
     (title.to_owned(), detail.to_owned())
 }
 
-/// `text` with a capital first letter and a full stop.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut sentence: String = chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    if !sentence.ends_with(['.', '!', '?']) {
-        sentence.push('.');
+/// The title and sentence of every code, none left to a default: a new code needs words.
+fn fixed_words(code: ProblemCode) -> (&'static str, &'static str) {
+    use ProblemCode as C;
+    match code {
+        C::NotFound => (
+            "Page not found",
+            "There is no page at this address. The link may be mistyped or out of date.",
+        ),
+        C::UnknownProfile => (
+            "Upload not found",
+            "There is no upload at this address. The link may be mistyped or out of date.",
+        ),
+        C::MethodNotAllowed => (
+            "This page cannot do that",
+            "This address does not take what your browser sent. Start again from the list of uploads.",
+        ),
+        C::Unauthorized => (
+            "Sign-in needed",
+            "This address is for the application that uses this service, with its own sign-in.",
+        ),
+        C::NotYourKey => (
+            "Not yours to open",
+            "This file was uploaded by someone else, so it cannot be opened from here.",
+        ),
+        C::MalformedJson
+        | C::MalformedQuery
+        | C::UnreadableBody
+        | C::BodyTooLarge
+        | C::UnsupportedMediaType
+        | C::InvalidField
+        | C::ProfileRequired => (
+            "Request not understood",
+            "This address is for the application that uses this service, and what it got \
+             cannot be used. Start again from the list of uploads.",
+        ),
+        C::InvalidFilename
+        | C::InvalidContentType
+        | C::ContentTypeRequired
+        | C::ContentTypeNotAllowed
+        | C::FileTooLarge
+        | C::FileTooSmall
+        | C::MetadataNotAllowed
+        | C::InvalidMetadata => ("Upload refused", refusal_words(code)),
+        C::RateLimited => (
+            "Too many requests",
+            "This address has made too many requests. Please try again in a minute.",
+        ),
+        C::CredentialsUnavailable | C::CredentialsExpiring => (
+            "Uploads are paused",
+            "The service cannot sign uploads right now. Please try again in a minute.",
+        ),
+        C::Internal | C::StoreError => ("Something went wrong", "Please try again in a minute."),
     }
-    sentence
+}
+
+/// Why an upload was refused, fixed for its code.
+fn refusal_words(code: ProblemCode) -> &'static str {
+    use ProblemCode as C;
+    match code {
+        C::InvalidFilename => "This upload does not take a file with that name.",
+        C::FileTooLarge => "The file is larger than this upload allows.",
+        C::FileTooSmall => "The file is smaller than this upload needs.",
+        C::MetadataNotAllowed | C::InvalidMetadata => {
+            "This upload does not take the details sent with the file."
+        }
+        _ => "This upload does not take that kind of file.",
+    }
 }
 
 #[cfg(test)]

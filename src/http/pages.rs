@@ -147,8 +147,9 @@ pub async fn upload_page(
 ) -> HttpResponse {
     let name = path.into_inner();
     let Some(profile) = uploader.catalog().profile(&name) else {
-        let detail = format!("There is no upload called “{name}”.");
-        return error_page(&site, StatusCode::NOT_FOUND, "Upload not found", &detail);
+        // The name is not echoed: a link could make the page say anything.
+        let detail = "There is no upload at this address. The link may be mistyped or out of date.";
+        return error_page(&site, StatusCode::NOT_FOUND, "Upload not found", detail);
     };
     let redirect = format!("{}/uploaded", site.public_url);
     let post = match uploader.presign_form(&name, &redirect).await {

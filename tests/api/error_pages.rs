@@ -104,3 +104,30 @@ async fn the_icon_is_served_and_linked() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn an_error_page_says_nothing_the_link_made_it_say() {
+    let app = spawn_offline_app().await;
+    let claim = "Your account is locked, call 555-0100";
+    let encoded = claim.replace(' ', "%20").replace(',', "%2C");
+    for path in [
+        format!("/upload/{encoded}"),
+        format!("/s3/params?profile={encoded}&filename=a.txt"),
+        format!("/s3/params?profile=docs&filename=a.txt&type={encoded}"),
+        format!("/api/downloads?key={encoded}"),
+    ] {
+        let (status, content_type, page) = answer(&app, "GET", &path, Some(CHROMIUM_ACCEPT)).await;
+        assert!(status >= 400, "{path}: {status}");
+        assert!(content_type.starts_with("text/html"), "{path}");
+        assert!(!page.contains("555-0100"), "{path}: {page}");
+    }
+    // Programs still get the detail, which names what they sent.
+    let (_, _, problem) = answer(
+        &app,
+        "GET",
+        &format!("/s3/params?profile={encoded}&filename=a.txt"),
+        Some("application/json"),
+    )
+    .await;
+    assert!(problem.contains("555-0100"), "{problem}");
+}

@@ -109,7 +109,10 @@ async fn the_index_lists_profiles_and_unknown_pages_say_so() {
             .unwrap();
         assert_eq!(answer.status(), 405, "{path}");
     }
-    assert!(page.contains("There is no upload called “nope”."), "{page}");
+    assert!(
+        page.contains("There is no upload at this address."),
+        "{page}"
+    );
     let (status, script, headers) = get(format!("{}/static/upload.js", app.address)).await;
     assert_eq!(status, 200);
     assert!(
