@@ -13,7 +13,7 @@ use super::pages::{Site, error_page};
 use super::problem::{Problem, ProblemCode};
 
 /// Answers a problem as the error page to a client that prefers HTML; marks every problem
-/// answer `Vary: Accept`. The page keeps the status, `Retry-After`, `WWW-Authenticate` and the
+/// answer `Vary: Accept`. The page keeps the status, `Retry-After`, `WWW-Authenticate`, `Allow` and the
 /// [`ProblemCode`], so refusals are still counted by code.
 pub async fn pages_for_browsers(
     request: ServiceRequest,
@@ -34,7 +34,7 @@ pub async fn pages_for_browsers(
     };
     let (title, detail) = in_words(&problem);
     let mut page = error_page(&site, response.status(), &title, &detail);
-    for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+    for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::ALLOW] {
         if let Some(value) = response.headers().get(&name) {
             page.headers_mut().insert(name, value.clone());
         }

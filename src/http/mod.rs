@@ -20,8 +20,9 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Condition, Next, from_fn};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse, ResponseError, guard, web};
 
 use problem::Problem;
 
@@ -30,41 +31,74 @@ use operations::Operations;
 pub use cors::cors;
 pub use uploads::MAX_BODY_BYTES;
 
-/// Every route, for the server and for tests alike.
+/// Every route, for the server and for tests alike. Every route that takes GET takes HEAD.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(api("/", web::get().to(pages::index)))
+    cfg.service(api("/", read().to(pages::index)))
         .service(counted(
             "/upload/{profile}",
-            web::get().to(pages::upload_page),
+            read().to(pages::upload_page),
             RateLimit::ByAddress,
         ))
         .service(counted(
             "/uploaded",
-            web::get().to(landing::uploaded),
+            read().to(landing::uploaded),
             RateLimit::ByAddress,
         ))
-        .service(api("/static/{name}", web::get().to(assets::asset)))
-        .service(api("/favicon.ico", web::get().to(assets::favicon)))
-        .service(api("/api/openapi.json", web::get().to(assets::openapi)))
+        .service(api("/static/{name}", read().to(assets::asset)))
+        .service(api("/favicon.ico", read().to(assets::favicon)))
+        .service(api("/api/openapi.json", read().to(assets::openapi)))
         .service(counted(
             "/api/uploads",
-            web::post().to(uploads::create),
+            Methods::post().to(uploads::create),
             RateLimit::InHandler,
         ))
         .service(counted(
             "/s3/params",
-            web::get().to(companion::s3_params),
+            read().to(companion::s3_params),
             RateLimit::InHandler,
         ))
         .service(counted(
             "/api/downloads",
-            web::get().to(downloads::download),
+            read().to(downloads::download),
             RateLimit::InHandler,
         ))
-        .service(api("/healthz", web::get().to(health::healthz)))
-        .service(api("/readyz", web::get().to(health::readyz)))
-        .service(api("/metrics", web::get().to(health::metrics)))
+        .service(api("/healthz", read().to(health::healthz)))
+        .service(api("/readyz", read().to(health::readyz)))
+        .service(api("/metrics", read().to(health::metrics)))
         .default_service(web::to(not_found).wrap(from_fn(browser_errors::pages_for_browsers)));
+}
+
+/// A route's methods: the guard that picks its requests, and the `Allow` of its 405s.
+struct Methods {
+    guard: guard::AnyGuard,
+    allow: &'static str,
+}
+
+impl Methods {
+    fn post() -> Self {
+        Methods {
+            guard: guard::Any(guard::Post()),
+            allow: "POST",
+        }
+    }
+
+    /// The route answering these methods with `handler`.
+    fn to<F, Args>(self, handler: F) -> (actix_web::Route, &'static str)
+    where
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        (web::route().guard(self.guard).to(handler), self.allow)
+    }
+}
+
+/// GET and HEAD: HEAD answers as GET would, without the body (actix leaves it out).
+fn read() -> Methods {
+    Methods {
+        guard: guard::Any(guard::Get()).or(guard::Head()),
+        allow: "GET, HEAD",
+    }
 }
 
 /// Where a counted route's rate limit is applied.
@@ -81,7 +115,7 @@ enum RateLimit {
 /// other methods.
 fn counted(
     path: &str,
-    route: actix_web::Route,
+    route: (actix_web::Route, &'static str),
     rate_limit: RateLimit,
 ) -> actix_web::Resource<
     impl actix_web::dev::ServiceFactory<
@@ -101,21 +135,25 @@ fn counted(
         .wrap(from_fn(refusals::count))
 }
 
-/// A route answering `route`, and 405 for other methods; its problems are problem+json, or
-/// the error page for a browser.
-fn api(path: &str, route: actix_web::Route) -> actix_web::Resource {
+/// A route answering `route`, and 405 with `Allow` for other methods; its problems are
+/// problem+json, or the error page for a browser.
+fn api(path: &str, (route, allow): (actix_web::Route, &'static str)) -> actix_web::Resource {
     let pages = || from_fn(browser_errors::pages_for_browsers);
     web::resource(path)
         .route(route.wrap(pages()))
-        .default_service(web::to(method_not_allowed).wrap(pages()))
+        .default_service(web::to(move || method_not_allowed(allow)).wrap(pages()))
 }
 
 async fn not_found() -> Result<HttpResponse, Problem> {
     Err(Problem::not_found())
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, Problem> {
-    Err(Problem::method_not_allowed())
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut response = Problem::method_not_allowed().error_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 /// Logs one line per request (method, path — never the query —, status, time taken) and

@@ -7,6 +7,17 @@ use crate::helpers::{TestApp, spawn_offline_app};
 pub const CHROMIUM_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,\
     image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
 
+/// The answer to a request with `accept` (none if `None`).
+async fn send(app: &TestApp, method: &str, path: &str, accept: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .http
+        .request(method.parse().unwrap(), format!("{}{path}", app.address));
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    request.send().await.unwrap()
+}
+
 /// Status, content type and body of a request with `accept` (none if `None`).
 async fn answer(
     app: &TestApp,
@@ -14,13 +25,7 @@ async fn answer(
     path: &str,
     accept: Option<&str>,
 ) -> (u16, String, String) {
-    let mut request = app
-        .http
-        .request(method.parse().unwrap(), format!("{}{path}", app.address));
-    if let Some(accept) = accept {
-        request = request.header("accept", accept);
-    }
-    let response = request.send().await.unwrap();
+    let response = send(app, method, path, accept).await;
     let status = response.status().as_u16();
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -130,4 +135,37 @@ async fn an_error_page_says_nothing_the_link_made_it_say() {
     )
     .await;
     assert!(problem.contains("555-0100"), "{problem}");
+}
+
+#[tokio::test]
+async fn head_is_taken_wherever_get_is_and_a_405_says_what_is() {
+    let app = spawn_offline_app().await;
+    let counted = "presigned_post_refusals_total{reason=\"method-not-allowed\"}";
+    let before = app.metric(counted).await.unwrap_or(0.0);
+    for path in [
+        "/upload/files",
+        "/uploaded?bucket=offline-bucket&key=files%2Fa.txt",
+        "/static/upload.js",
+        "/favicon.ico",
+        "/api/openapi.json",
+        "/healthz",
+        "/metrics",
+    ] {
+        let url = format!("{}{path}", app.address);
+        let get = app.http.get(&url).send().await.unwrap().status();
+        let head = app.http.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), get, "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    assert_eq!(app.metric(counted).await.unwrap_or(0.0), before);
+
+    for (method, path, allow, accept) in [
+        ("POST", "/upload/files", "GET, HEAD", None),
+        ("DELETE", "/metrics", "GET, HEAD", Some(CHROMIUM_ACCEPT)),
+        ("GET", "/api/uploads", "POST", None),
+    ] {
+        let response = send(&app, method, path, accept).await;
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+    }
 }
