@@ -44,7 +44,7 @@ struct Saved {
     file_name: String,
     /// "23 bytes", "1.3 MB".
     size: String,
-    /// "JPEG image".
+    /// "JPEG image (as declared by the upload)".
     kind: String,
     bytes: Option<u64>,
     etag: String,
@@ -68,12 +68,13 @@ impl Saved {
     }
 }
 
-/// "JPEG image"; a media type without a common name is not shown as itself here (the
-/// technical details have it).
+/// "JPEG image (as declared by the upload)": the store keeps the type the upload declared,
+/// and nothing looked inside the file. A media type without a common name is not shown as
+/// itself here (the technical details have it).
 fn kind_in_words(content_type: &str) -> String {
     type_in_words(content_type).map_or_else(
-        || "Another kind of file (see the technical details)".to_owned(),
-        |words| capitalize(&words),
+        || "As declared by the upload (see the technical details)".to_owned(),
+        |words| format!("{} (as declared by the upload)", capitalize(&words)),
     )
 }
 

@@ -15,7 +15,7 @@ use crate::upload::profile::Profile;
 use crate::upload::service::{UploadError, Uploader};
 use crate::upload::words::limits_in_words;
 use crate::upload::words::times::clock_time;
-use crate::upload::words::types::{names_every_type, types_in_words};
+use crate::upload::words::types::{a_type_in_words, names_every_type, types_in_words};
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
 #[derive(Debug, Clone)]
@@ -127,6 +127,8 @@ struct UploadPage<'a> {
     kinds: String,
     /// Whether `kinds` names every type; else the page points to the exact media types.
     all_named: bool,
+    /// What type a file is saved with, and that nothing looks inside it; `None` for any type.
+    type_note: Option<String>,
     /// The form policy; `None` where the profile's types need the script's per-file policies.
     post: Option<PresignedPost>,
     expiry: Option<FormExpiry>,
@@ -191,6 +193,20 @@ fn form_policy_error_page(site: &Site, error: UploadError) -> HttpResponse {
     }
 }
 
+/// What type an upload is saved with: the one type `media_types` holds when the form stamps
+/// it (`stamped`), else the type the browser gives each file. `None` for any type.
+fn type_note(media_types: &[String], stamped: bool) -> Option<String> {
+    let saved_as = match media_types {
+        [] => return None,
+        [only] if stamped => match a_type_in_words(only) {
+            Some(kind) => format!("Whatever file you choose is saved as {kind}"),
+            None => "Whatever file you choose is saved with the type listed below".to_owned(),
+        },
+        _ => "Each file is saved with the type your browser gives it".to_owned(),
+    };
+    Some(format!("{saved_as}; nothing looks inside it."))
+}
+
 /// The upload page for `profile`, with form policy `post` (if any) posting to `action`.
 fn upload_page_for(
     profile: &Profile,
@@ -219,6 +235,7 @@ fn upload_page_for(
         min_size: profile.size().min(),
         types: media_types.join(","),
         kinds: types_in_words(&media_types),
+        type_note: type_note(&media_types, post.is_some()),
         all_named: names_every_type(&media_types),
         media_types,
         needs_script: post.is_none(),

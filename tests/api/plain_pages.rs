@@ -135,14 +135,20 @@ async fn no_page_refreshes_itself() {
 #[tokio::test]
 async fn the_limits_are_stated_in_words_next_to_the_file_input() {
     let app = app_with(PROFILES).await;
-    for (profile, limits, media_types) in [
-        ("forms", "PDF files up to 10 MB.", "application/pdf"),
+    for (profile, limits, media_types, type_note) in [
+        (
+            "forms",
+            "PDF files up to 10 MB.",
+            "application/pdf",
+            "Whatever file you choose is saved as a PDF; nothing looks inside it.",
+        ),
         (
             "photos",
             "PNG or JPEG images up to 2 MB.",
             "image/png,image/jpeg",
+            "Each file is saved with the type your browser gives it; nothing looks inside it.",
         ),
-        ("anything", "Any file up to 5.3 GB.", ""),
+        ("anything", "Any file up to 5.3 GB.", "", ""),
     ] {
         let (_, page) = page(&app, &format!("/upload/{profile}")).await;
         let input = file_input(&page);
@@ -162,10 +168,7 @@ async fn the_limits_are_stated_in_words_next_to_the_file_input() {
             input.contains(&format!(r#"accept="{media_types}""#)),
             "{input}"
         );
-        assert!(
-            visible.contains("The type is a label the upload declares"),
-            "{visible}"
-        );
+        assert!(visible.contains(type_note), "{type_note} in {visible}");
         // The exact media types are technical details, behind a <details> element.
         for media_type in media_types.split(',') {
             assert!(!visible.contains(media_type), "{media_type} in {visible}");
@@ -334,7 +337,10 @@ async fn the_landing_page_says_what_was_saved_in_plain_words() {
     assert_eq!(status, 200, "{saved}");
     let visible = visible_text(&saved);
     assert!(visible.contains("Saved as beach.jpg."), "{visible}");
-    for words in [r#"<dd id="size">1 KB</dd>"#, "<dd>JPEG image</dd>"] {
+    for words in [
+        r#"<dd id="size">1 KB</dd>"#,
+        "<dd>JPEG image (as declared by the upload)</dd>",
+    ] {
         assert!(saved.contains(words), "{words} in {saved}");
     }
     assert!(saved.contains("<title>Uploaded beach.jpg · presigned-post</title>"));

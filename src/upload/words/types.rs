@@ -122,6 +122,24 @@ pub fn type_in_words(media_type: &str) -> Option<String> {
     kind(media_type).map(|kind| kind.one)
 }
 
+/// One media type with its article, as in "saved as a PDF", "an MP3 audio file", "an image";
+/// `None` for a type without a common name.
+pub fn a_type_in_words(media_type: &str) -> Option<String> {
+    let words = type_in_words(media_type)?;
+    let first_word = words.split(' ').next().unwrap_or_default();
+    let abbreviation = first_word.len() > 1 && first_word.bytes().all(|b| !b.is_ascii_lowercase());
+    // An abbreviation is read letter by letter: "an MP3", "an SVG image", "a PDF".
+    let vowel_sound = if abbreviation {
+        first_word.starts_with([
+            'A', 'E', 'F', 'H', 'I', 'L', 'M', 'N', 'O', 'R', 'S', 'X', '8',
+        ])
+    } else {
+        first_word.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U'])
+    };
+    let article = if vowel_sound { "an" } else { "a" };
+    Some(format!("{article} {words}"))
+}
+
 /// Whether every one of `media_types` has a common name, so that [`types_in_words`] names
 /// them all; else it speaks of "certain kinds of file", and the exact types must be shown.
 pub fn names_every_type<T: AsRef<str>>(media_types: &[T]) -> bool {
@@ -239,6 +257,24 @@ mod tests {
             let words = words.map(str::to_owned);
             assert_eq!(type_in_words(media_type), words, "{media_type}");
         }
+    }
+
+    #[test]
+    fn one_type_takes_its_article() {
+        for (media_type, words) in [
+            ("application/pdf", "a PDF"),
+            ("audio/mpeg", "an MP3 audio file"),
+            ("image/svg+xml", "an SVG image"),
+            ("image/jpeg", "a JPEG image"),
+            ("image/*", "an image"),
+            ("application/vnd.ms-excel", "an Excel spreadsheet"),
+            ("application/msword", "a Word document"),
+            ("text/html", "an HTML"),
+            ("application/x-7z-compressed", "a 7-Zip archive"),
+        ] {
+            assert_eq!(a_type_in_words(media_type).as_deref(), Some(words));
+        }
+        assert_eq!(a_type_in_words("application/vnd.example"), None);
     }
 
     #[test]
