@@ -111,6 +111,24 @@ async fn without_javascript_the_form_says_until_when_it_works_and_offers_a_new_l
 }
 
 #[tokio::test]
+async fn without_javascript_a_store_refusal_is_not_a_dead_end() {
+    let app = app_with(PROFILES).await;
+    let (_, page) = page(&app, "/upload/forms").await;
+    let button = page
+        .find(r#"<button type="submit""#)
+        .expect("a submit button");
+    let after = &page[button..page.find("</form>").unwrap()];
+    // Next to the button, and hidden by the script (which shows its own failures).
+    assert!(
+        after.contains(
+            "<p class=\"hint no-js-only\" id=\"store-refusal\">If the storage answers with an \
+             error page, go back, then choose a smaller file or get a new upload link.</p>"
+        ),
+        "{after}"
+    );
+}
+
+#[tokio::test]
 async fn no_page_refreshes_itself() {
     let profiles = format!(
         "{PROFILES}\n[profiles.brief]\nkey_prefix = \"brief/\"\nmax_size = 10\nexpires = \"3s\"\n"
