@@ -33,6 +33,11 @@ function enhance(form) {
   document.getElementById('status').setAttribute('aria-atomic', 'false');
   input.multiple = true;
   input.required = false;
+  // A page whose profile needs the script has its input disabled, described by a notice that
+  // exists only without the script.
+  input.disabled = false;
+  const described = input.getAttribute('aria-describedby').split(' ').filter((id) => id !== 'needs-script');
+  input.setAttribute('aria-describedby', described.join(' '));
   input.removeAttribute('name');
   document.querySelector('.drop-title').textContent = 'Choose files';
   form.addEventListener('submit', (event) => event.preventDefault());

@@ -636,6 +636,14 @@ async fn a_page_for_several_types_uploads_each_file_with_its_own_policy(store: &
     browser.open_upload_page(&app, "docs").await;
     let source = browser.client.source().await.unwrap();
     assert!(!source.contains(r#"name="policy""#), "{source}");
+    // The script enables the input, and leaves the notice that is only there without it.
+    let input = browser
+        .run(
+            "const input = document.getElementById('file');
+              return [input.disabled, input.getAttribute('aria-describedby')];",
+        )
+        .await;
+    assert_eq!(input, serde_json::json!([false, "limits type-note"]));
     let note = file(&browser.name, "note.txt", b"a note of some length");
     let page = file(&browser.name, "page.html", b"<script>alert(1)</script>");
     browser.drop_files(&[&note, &page]).await;

@@ -69,6 +69,16 @@ async fn a_profile_with_several_types_needs_javascript_rather_than_a_wider_form(
     let (status, page, _) = get(format!("{}/upload/docs", app.address)).await;
     assert_eq!(status, 200);
     assert!(page.contains("needs JavaScript"), "{page}");
+    // Without the script nothing could send the file: the input is disabled, and described by
+    // the notice, which comes before it.
+    let input = &page[page.find(r#"<input id="file""#).unwrap()..];
+    let input = &input[..input.find('>').unwrap()];
+    assert!(input.contains(" disabled "), "{input}");
+    assert!(
+        input.contains(r#"aria-describedby="needs-script limits type-note""#),
+        "{input}"
+    );
+    assert!(page.find(r#"id="needs-script""#) < page.find(r#"<input id="file""#));
     assert!(
         !page.contains("no-js-submit"),
         "no plain submit button: {page}"
