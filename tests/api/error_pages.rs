@@ -85,6 +85,19 @@ async fn a_wrong_method_is_a_page_for_a_browser_and_still_counted() {
     );
 }
 
+/// Anyone can make up addresses: an unknown route or a missing asset is answered, not counted.
+#[tokio::test]
+async fn unknown_routes_and_missing_assets_are_not_counted() {
+    let app = spawn_offline_app().await;
+    let counted = "presigned_post_refusals_total{reason=\"not-found\"}";
+    for path in ["/nope", "/static/nope.css", "/api/nope"] {
+        for accept in [None, Some(CHROMIUM_ACCEPT)] {
+            assert_eq!(answer(&app, "GET", path, accept).await.0, 404, "{path}");
+        }
+    }
+    assert_eq!(app.metric(counted).await, None);
+}
+
 #[tokio::test]
 async fn the_icon_is_served_and_linked() {
     let app = spawn_offline_app().await;
