@@ -271,8 +271,10 @@ class Item {
     this.finish('done', 'Uploaded.', `${this.name} uploaded.`);
     const where = document.createElement('span');
     where.className = 'file-key';
+    // The file name part of the key; the whole key is in the title, for whoever needs it.
     const stored = document.createElement('code');
-    stored.textContent = key;
+    stored.textContent = key.slice(key.lastIndexOf('/') + 1);
+    stored.title = key;
     where.append('Saved as ', stored);
     this.li.append(where);
   }

@@ -31,8 +31,9 @@ struct LandingPage {
     problem: &'static str,
     /// What to do about it.
     advice: &'static str,
-    bucket: String,
-    key: String,
+    /// The bucket and key the redirect named, for the technical details; `None` where they
+    /// do not belong to this service (a forged link's words are not repeated).
+    technical: Option<(String, String)>,
     /// Where to upload again, and the link's words.
     back: String,
     back_words: &'static str,
@@ -97,8 +98,7 @@ pub async fn uploaded(
         saved: None,
         problem: "",
         advice: "",
-        bucket: query.bucket.clone(),
-        key: query.key.clone(),
+        technical: Some((query.bucket.clone(), query.key.clone())),
         back: "/".to_owned(),
         back_words: "Try again",
     };
@@ -119,6 +119,7 @@ pub async fn uploaded(
             StatusCode::NOT_FOUND
         }
         Ok(Confirmation::NotMadeHere) => {
+            page.technical = None;
             page.problem = "This link does not point to an upload made with this service.";
             page.advice = "Choose an upload and send the file again.";
             StatusCode::NOT_FOUND

@@ -340,15 +340,26 @@ async fn with_javascript_dropped_files_all_upload(store: &TestStore) {
     browser.drop_files(&[&first, &second]).await;
     browser.wait_for_files("done", 2).await;
     browser.screenshot("after").await;
-    let keys: Vec<String> = browser
-        .run("return [...document.querySelectorAll('#queue li code')].map(c => c.textContent);")
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k.as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(keys.len(), 2);
+    // Each item says the file name it was saved as, with the whole key in its title.
+    let saved: Vec<(String, String)> = serde_json::from_value(
+        browser
+            .run("return [...document.querySelectorAll('#queue li code')].map(c => [c.textContent, c.title]);")
+            .await,
+    )
+    .unwrap();
+    assert_eq!(saved.len(), 2);
+    let mut keys = Vec::new();
+    for (name, key) in saved {
+        assert!(
+            key.starts_with("files/") && key.ends_with(&format!("/{name}")),
+            "{name} {key}"
+        );
+        assert!(
+            ["first.txt", "second é.txt"].contains(&name.as_str()),
+            "{name}"
+        );
+        keys.push(key);
+    }
     let mut contents = Vec::new();
     for key in &keys {
         contents.push(object(store, &app.bucket, key).await);
@@ -473,9 +484,13 @@ async fn an_expired_policy_is_replaced_and_the_upload_succeeds(store: &TestStore
         2.0,
         "one expired policy, then a fresh one"
     );
-    let key = browser.text("#queue li code").await;
+    // The item shows the file name; its title holds the whole key.
+    assert_eq!(browser.text("#queue li code").await, "late.txt");
+    let key = browser
+        .run("return document.querySelector('#queue li code').title;")
+        .await;
     assert_eq!(
-        object(store, &app.bucket, &key).await,
+        object(store, &app.bucket, key.as_str().unwrap()).await,
         b"uploaded on the second try"
     );
 }

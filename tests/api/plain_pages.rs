@@ -298,7 +298,12 @@ async fn every_page_has_one_heading_its_landmarks_and_its_own_title() {
             "{path}"
         );
         assert_eq!(page.matches("<h1").count(), 1, "{path}: {page}");
-        assert_eq!(page.matches("<main id=\"main\"").count(), 1, "{path}");
+        // The skip link's target takes the focus (tabindex) so that Tab goes on from there.
+        assert_eq!(
+            page.matches("<main id=\"main\" tabindex=\"-1\">").count(),
+            1,
+            "{path}"
+        );
         assert!(
             page.contains(r##"<a class="skip" href="#main">"##),
             "{path}"
@@ -391,4 +396,21 @@ async fn an_unconfirmed_upload_says_what_happened_and_links_back() {
         missing.contains(r#"<a class="button" href="/upload/files">Try again</a>"#),
         "{missing}"
     );
+}
+
+#[tokio::test]
+async fn a_link_not_made_here_shows_nothing_it_names() {
+    let app = app_with(PROFILES).await;
+    for path in [
+        "/uploaded?bucket=offline-bucket&key=elsewhere%2Fcall-555-0100.txt&etag=x",
+        "/uploaded?bucket=call-555-0100&key=forms%2Fa.txt&etag=x",
+    ] {
+        let (status, page) = page(&app, path).await;
+        assert_eq!(status, 404, "{path}: {page}");
+        assert!(
+            page.contains("does not point to an upload made with this service"),
+            "{path}: {page}"
+        );
+        assert!(!page.contains("555-0100"), "{path}: {page}");
+    }
 }
