@@ -31,6 +31,7 @@ mod embedded_store;
 mod error_pages;
 mod flood;
 mod helpers;
+mod landing_pages;
 mod pages;
 mod plain_pages;
 mod policy_bounds;

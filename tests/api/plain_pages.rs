@@ -12,7 +12,7 @@ use crate::error_pages::CHROMIUM_ACCEPT;
 use crate::helpers::{AppOptions, TestApp, spawn_offline_app_with, upload_page_form};
 
 /// Profiles in the words people would give them.
-const PROFILES: &str = r#"
+pub(crate) const PROFILES: &str = r#"
 [profiles.forms]
 title = "Tax <script>alert(1)</script> forms"
 description = "Signed & scanned, <b>one</b> per file."
@@ -36,7 +36,7 @@ fn afternoon() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_962_030)
 }
 
-async fn app_with(profiles: &str) -> TestApp {
+pub(crate) async fn app_with(profiles: &str) -> TestApp {
     spawn_offline_app_with(AppOptions {
         profiles: profiles.to_owned(),
         ..AppOptions::at(afternoon())
@@ -45,7 +45,7 @@ async fn app_with(profiles: &str) -> TestApp {
 }
 
 /// A page as a browser asks for it: status and body.
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let response = app
         .http
         .get(format!("{}{path}", app.address))
@@ -59,7 +59,7 @@ async fn page(app: &TestApp, path: &str) -> (u16, String) {
 }
 
 /// The text a reader sees with every `<details>` closed: no tags, no attributes.
-fn visible_text(html: &str) -> String {
+pub(crate) fn visible_text(html: &str) -> String {
     let mut text = html.to_owned();
     while let (Some(start), Some(end)) = (text.find("<details"), text.find("</details>")) {
         text.replace_range(start..end + "</details>".len(), "");
@@ -316,101 +316,5 @@ async fn every_page_has_one_heading_its_landmarks_and_its_own_title() {
         let title = &page[page.find("<title>").unwrap()..page.find("</title>").unwrap()];
         assert!(!titles.contains(&title.to_owned()), "{path}: {title} twice");
         titles.push(title.to_owned());
-    }
-}
-
-/// The path of the landing page the store redirects to after an upload.
-fn landing(bucket: &str, key: &str, etag: &str) -> String {
-    let pairs = [("bucket", bucket), ("key", key), ("etag", etag)];
-    let url = reqwest::Url::parse_with_params("http://x/uploaded", pairs).unwrap();
-    format!("{}?{}", url.path(), url.query().unwrap())
-}
-
-/// An app on ministack and a 1,000-byte `beach.jpg` it took: the app, bucket, key and ETag.
-async fn uploaded_beach() -> (TestApp, String, String, String) {
-    let store = crate::servers::ministack();
-    let bucket = store.new_bucket().await;
-    let app = crate::helpers::spawn_app(store, &bucket, AppOptions::default()).await;
-    let post = app
-        .presign(serde_json::json!({
-            "profile": "files", "filename": "beach.jpg", "content_type": "image/jpeg"
-        }))
-        .await;
-    let answer = crate::helpers::upload(&post, "image/jpeg", vec![7; 1000]).await;
-    assert_eq!(answer.status, 204, "{answer:?}");
-    let key = post["key"].as_str().unwrap().to_owned();
-    let head = store.s3().head_object().bucket(&bucket).key(&key);
-    let etag = head
-        .send()
-        .await
-        .unwrap()
-        .e_tag()
-        .unwrap()
-        .trim_matches('"')
-        .to_owned();
-    (app, bucket, key, etag)
-}
-
-#[tokio::test]
-async fn the_landing_page_says_what_was_saved_in_plain_words() {
-    let (app, bucket, key, etag) = uploaded_beach().await;
-    let (status, saved) = page(&app, &landing(&bucket, &key, &etag)).await;
-    assert_eq!(status, 200, "{saved}");
-    let visible = visible_text(&saved);
-    assert!(visible.contains("Saved as beach.jpg."), "{visible}");
-    for words in [
-        r#"<dd id="size">1 KB</dd>"#,
-        "<dd>JPEG image (as declared by the upload)</dd>",
-    ] {
-        assert!(saved.contains(words), "{words} in {saved}");
-    }
-    assert!(saved.contains("<title>Uploaded beach.jpg · presigned-post</title>"));
-    // Bucket, key, ETag and media type are technical details, behind <details>.
-    let technical = [bucket.as_str(), &key, &etag, "image/jpeg"];
-    for technical in technical {
-        assert!(!visible.contains(technical), "{technical} in {visible}");
-    }
-    let details = &saved[saved.find("<details").unwrap()..saved.find("</details>").unwrap()];
-    assert!(
-        details.contains("<summary>Technical details</summary>"),
-        "{details}"
-    );
-    for technical in technical.iter().chain(&["1000"]) {
-        assert!(details.contains(technical), "{technical} in {details}");
-    }
-}
-
-#[tokio::test]
-async fn an_unconfirmed_upload_says_what_happened_and_links_back() {
-    let (app, bucket, key, etag) = uploaded_beach().await;
-    let missing_key = key.replace("beach", "lake");
-    let (status, missing) = page(&app, &landing(&bucket, &missing_key, &etag)).await;
-    assert_eq!(status, 404);
-    assert!(missing.contains("<title>Upload not confirmed · presigned-post</title>"));
-    assert!(
-        missing.contains("<h1>We could not confirm this upload</h1>"),
-        "{missing}"
-    );
-    assert!(visible_text(&missing).contains("Please upload the file again."));
-    assert!(
-        missing.contains(r#"<a class="button" href="/upload/files">Try again</a>"#),
-        "{missing}"
-    );
-}
-
-#[tokio::test]
-async fn a_link_not_made_here_shows_nothing_it_names() {
-    let app = app_with(PROFILES).await;
-    for path in [
-        "/uploaded?bucket=offline-bucket&key=elsewhere%2Fcall-555-0100.txt&etag=x",
-        "/uploaded?bucket=call-555-0100&key=forms%2Fa.txt&etag=x",
-    ] {
-        let (status, page) = page(&app, path).await;
-        assert_eq!(status, 404, "{path}: {page}");
-        assert!(
-            page.contains("does not point to an upload made with this service"),
-            "{path}: {page}"
-        );
-        assert!(!page.contains("555-0100"), "{path}: {page}");
     }
 }
