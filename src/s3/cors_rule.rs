@@ -1,9 +1,11 @@
 //! The bucket CORS rule that browser uploads from script need — pure: the rule to set
-//! ([`configuration`]), and whether a bucket's rule will do ([`allows_uploads`]).
+//! ([`configuration`]), and what a bucket's rules lack ([`upload_gaps`]).
 //!
 //! A plain form POST needs no CORS, but the upload page's script (and any SPA) posts with
 //! XHR/fetch: the browser sends a preflight and reads the answer only if the bucket allows the
-//! page's origin. S3 uses the first rule whose origin matches.
+//! page's origin. Multipart uploads PUT their parts, and the script must read each part's `ETag`
+//! to complete the upload (Uppy hangs at 100 % without it). S3 answers a request with the first
+//! rule whose origin and method match.
 
 use serde_json::{Value, json};
 
@@ -28,13 +30,13 @@ pub fn origin_of(url: &str) -> Option<String> {
 }
 
 /// The rule as `aws s3api put-bucket-cors --cors-configuration file://cors.json` takes it:
-/// POST (and GET/HEAD for downloads) from `origins`, any request header, `ETag` and `Location`
-/// exposed, preflights cached for 50 minutes.
+/// POST (single uploads), PUT (parts of multipart uploads) and GET/HEAD (downloads) from
+/// `origins`, any request header, `ETag` and `Location` exposed, preflights cached for 50 minutes.
 pub fn configuration(origins: &[String]) -> Value {
     json!({
         "CORSRules": [{
             "AllowedOrigins": origins,
-            "AllowedMethods": ["POST", "GET", "HEAD"],
+            "AllowedMethods": ["POST", "PUT", "GET", "HEAD"],
             "AllowedHeaders": ["*"],
             "ExposeHeaders": ["ETag", "Location"],
             "MaxAgeSeconds": 3000
@@ -42,15 +44,51 @@ pub fn configuration(origins: &[String]) -> Value {
     })
 }
 
-/// Whether `rule` lets script at `origin` post uploads and read the answer's `ETag`: what
-/// [`configuration`] sets up.
-pub fn allows_uploads(rule: &CorsRule, origin: &str) -> bool {
-    rule.allowed_origins.iter().any(|o| o == "*" || o == origin)
-        && rule.allowed_methods.iter().any(|m| m == "POST")
-        && rule
-            .expose_headers
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case("etag"))
+/// The methods uploads from script send to the bucket: POST (a form), PUT (a part).
+pub const UPLOAD_METHODS: [&str; 2] = ["POST", "PUT"];
+
+/// What a bucket's CORS rules lack for uploads from script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadGap {
+    /// No rule allows this method from the origin.
+    Method(&'static str),
+    /// The rule that answers this method from the origin does not expose `ETag`.
+    ETag(&'static str),
+}
+
+impl std::fmt::Display for UploadGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadGap::Method(method) => write!(f, "no rule allows {method}"),
+            UploadGap::ETag(method) => write!(f, "the rule for {method} does not expose ETag"),
+        }
+    }
+}
+
+/// What `rules` lack for script at `origin` to POST uploads and PUT parts and read the answers'
+/// `ETag` (for each method, the first rule matching origin and method answers, as S3 does);
+/// empty when [`configuration`]'s rule, or one as good, is in place.
+pub fn upload_gaps(rules: &[CorsRule], origin: &str) -> Vec<UploadGap> {
+    let allows = |rule: &CorsRule, method: &str| {
+        rule.allowed_origins.iter().any(|o| o == "*" || o == origin)
+            && rule.allowed_methods.iter().any(|m| m == method)
+    };
+    UPLOAD_METHODS
+        .into_iter()
+        .filter_map(
+            |method| match rules.iter().find(|rule| allows(rule, method)) {
+                None => Some(UploadGap::Method(method)),
+                Some(rule) if !exposes_etag(rule) => Some(UploadGap::ETag(method)),
+                Some(_) => None,
+            },
+        )
+        .collect()
+}
+
+fn exposes_etag(rule: &CorsRule) -> bool {
+    rule.expose_headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("etag"))
 }
 
 #[cfg(test)]
@@ -75,15 +113,13 @@ mod tests {
     }
 
     #[test]
-    fn the_rule_allows_post_and_exposes_etag() {
+    fn the_rule_allows_post_and_put_and_exposes_etag() {
         let rule = configuration(&["http://127.0.0.1:8080".into()]);
         let rule = &rule["CORSRules"][0];
         assert_eq!(rule["AllowedOrigins"][0], "http://127.0.0.1:8080");
-        assert!(
-            rule["AllowedMethods"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("POST"))
+        assert_eq!(
+            rule["AllowedMethods"],
+            json!(["POST", "PUT", "GET", "HEAD"])
         );
         assert_eq!(rule["ExposeHeaders"], json!(["ETag", "Location"]));
     }
@@ -105,9 +141,49 @@ mod tests {
             allowed_methods: strings("AllowedMethods"),
             expose_headers: strings("ExposeHeaders"),
         };
+        let rules = [rule];
         for origin in &origins {
-            assert!(allows_uploads(&rule, origin), "{origin}: {rule:?}");
+            assert_eq!(upload_gaps(&rules, origin), [], "{origin}: {rules:?}");
         }
-        assert!(!allows_uploads(&rule, "https://other.test"));
+        assert_eq!(
+            upload_gaps(&rules, "https://other.test"),
+            [UploadGap::Method("POST"), UploadGap::Method("PUT")]
+        );
+    }
+
+    fn rule(origins: &[&str], methods: &[&str], exposed: &[&str]) -> CorsRule {
+        let strings = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        CorsRule {
+            allowed_origins: strings(origins),
+            allowed_methods: strings(methods),
+            expose_headers: strings(exposed),
+        }
+    }
+
+    #[test]
+    fn each_method_is_answered_by_the_first_rule_that_matches_it() {
+        const ORIGIN: &str = "https://app.example.test";
+        let post_only = rule(&[ORIGIN], &["POST"], &["ETag"]);
+        let put_any = rule(&["*"], &["PUT"], &["etag"]);
+        let put_hidden = rule(&[ORIGIN], &["PUT", "GET"], &["Location"]);
+        let gaps = |rules: &[CorsRule]| upload_gaps(rules, ORIGIN);
+        assert_eq!(gaps(&[post_only.clone(), put_any.clone()]), []);
+        assert_eq!(
+            gaps(std::slice::from_ref(&post_only)),
+            [UploadGap::Method("PUT")]
+        );
+        assert_eq!(
+            gaps(&[post_only.clone(), put_hidden.clone(), put_any]),
+            [UploadGap::ETag("PUT")]
+        );
+        assert_eq!(
+            gaps(&[]),
+            [UploadGap::Method("POST"), UploadGap::Method("PUT")]
+        );
+        assert_eq!(
+            UploadGap::ETag("PUT").to_string(),
+            "the rule for PUT does not expose ETag"
+        );
+        assert_eq!(UploadGap::Method("PUT").to_string(), "no rule allows PUT");
     }
 }

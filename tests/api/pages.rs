@@ -214,6 +214,10 @@ fn the_cors_command_prints_the_rule_for_the_public_origin() {
         rule["CORSRules"][0]["ExposeHeaders"],
         json!(["ETag", "Location"])
     );
+    assert_eq!(
+        rule["CORSRules"][0]["AllowedMethods"],
+        json!(["POST", "PUT", "GET", "HEAD"])
+    );
 }
 
 /// A Prometheus sample line: a metric name, optional labels, and a number.

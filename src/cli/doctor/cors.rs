@@ -1,9 +1,9 @@
 //! The `cors` check: whether the bucket's CORS rules let the pages' script at the service's
-//! origin post uploads and read their ETag.
+//! origin POST uploads and PUT parts of multipart uploads, and read their ETag.
 
 use super::report::Check;
 use crate::app::telemetry::with_causes;
-use crate::s3::cors_rule::allows_uploads;
+use crate::s3::cors_rule::upload_gaps;
 use crate::upload::ports::{BucketCors, StoreCallFailed};
 
 const NAME: &str = "cors";
@@ -31,17 +31,17 @@ pub(super) fn check(
         }
         Err(error) => return Check::fail(NAME, with_causes(&error).to_string(), fix),
     };
-    if rules.iter().any(|rule| allows_uploads(rule, origin)) {
-        Check::pass(
-            NAME,
-            format!("POST from {origin} is allowed and ETag is exposed"),
-        )
+    let gaps = upload_gaps(&rules, origin);
+    if gaps.is_empty() {
+        let detail = format!("POST and PUT from {origin} are allowed and ETag is exposed");
+        Check::pass(NAME, detail)
     } else {
-        Check::fail(
-            NAME,
-            format!("no CORS rule allows POST from {origin} and exposes ETag"),
-            fix,
-        )
+        let gaps: Vec<String> = gaps.iter().map(ToString::to_string).collect();
+        let detail = format!(
+            "for uploads from {origin} (POST, and PUT for the parts of large files), {}",
+            gaps.join("; ")
+        );
+        Check::fail(NAME, detail, fix)
     }
 }
 
@@ -67,33 +67,47 @@ mod tests {
     }
 
     #[test]
-    fn a_rule_for_the_origin_or_any_with_post_and_etag_passes() {
+    fn a_rule_for_the_origin_or_any_with_post_put_and_etag_passes() {
         for origin in [ORIGIN, "*"] {
             let check = with_rules(vec![
-                rule(&["https://other.test"], &["POST"], &["ETag"]),
-                rule(&[origin], &["GET", "POST"], &["Location", "etag"]),
+                rule(&["https://other.test"], &["POST", "PUT"], &["ETag"]),
+                rule(&[origin], &["GET", "POST", "PUT"], &["Location", "etag"]),
             ]);
             assert_eq!(check.outcome, Outcome::Pass, "{check:?}");
             assert_eq!(
                 check.detail,
-                "POST from https://app.example.test is allowed and ETag is exposed"
+                "POST and PUT from https://app.example.test are allowed and ETag is exposed"
             );
         }
     }
 
     #[test]
-    fn rules_missing_the_origin_post_or_etag_fail_with_the_command_that_sets_them() {
+    fn rules_missing_the_origin_a_method_or_etag_fail_saying_what_and_how_to_fix() {
+        let all = "no rule allows POST; no rule allows PUT";
         let cases = [
-            rule(&["https://other.test"], &["POST"], &["ETag"]),
-            rule(&[ORIGIN], &["GET", "HEAD"], &["ETag"]),
-            rule(&[ORIGIN], &["POST"], &["Location"]),
+            (
+                rule(&["https://other.test"], &["POST", "PUT"], &["ETag"]),
+                all,
+            ),
+            (rule(&[ORIGIN], &["GET", "HEAD"], &["ETag"]), all),
+            (
+                rule(&[ORIGIN], &["POST", "GET", "HEAD"], &["ETag"]),
+                "no rule allows PUT",
+            ),
+            (
+                rule(&[ORIGIN], &["POST", "PUT"], &["Location"]),
+                "the rule for POST does not expose ETag; the rule for PUT does not expose ETag",
+            ),
         ];
-        for case in cases {
+        for (case, gaps) in cases {
             let check = with_rules(vec![case.clone()]);
             assert_eq!(check.outcome, Outcome::Fail, "{case:?}");
             assert_eq!(
                 check.detail,
-                "no CORS rule allows POST from https://app.example.test and exposes ETag"
+                format!(
+                    "for uploads from https://app.example.test (POST, and PUT for the parts of \
+                     large files), {gaps}"
+                )
             );
             assert!(
                 check

@@ -150,7 +150,7 @@ mod tests {
     async fn a_ready_bucket_passes_the_bucket_cors_and_upload_checks() {
         let cors = CorsRule {
             allowed_origins: vec![ORIGIN.into()],
-            allowed_methods: vec!["POST".into()],
+            allowed_methods: vec!["POST".into(), "PUT".into()],
             expose_headers: vec!["ETag".into()],
         };
         let objects = MemoryObjects {
