@@ -44,6 +44,8 @@ pub struct Store {
     bucket: String,
     region: String,
     bucket_url: Url,
+    endpoint: Option<String>,
+    style: AddressStyle,
 }
 
 fn valid_bucket(name: &str) -> bool {
@@ -83,10 +85,19 @@ impl Store {
             Some(endpoint) => custom_url(bucket, endpoint, style)?,
             None => aws_url(bucket, region, style)?,
         };
+        let path_style = match endpoint {
+            Some(_) => style.path_style != Some(false),
+            None => !style.accelerate && (bucket.contains('.') || style.path_style == Some(true)),
+        };
         Ok(Store {
             bucket: bucket.to_owned(),
             region: region.to_owned(),
             bucket_url,
+            endpoint: endpoint.map(str::to_owned),
+            style: AddressStyle {
+                path_style: Some(path_style),
+                ..style
+            },
         })
     }
 
@@ -103,6 +114,17 @@ impl Store {
     /// The URL a POST upload goes to (the form's `action`).
     pub fn bucket_url(&self) -> &str {
         self.bucket_url.as_str()
+    }
+
+    /// The custom endpoint as configured; `None` on AWS.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// How the bucket is addressed, with `path_style` decided (always `Some`): what an S3 client
+    /// needs to reach [`bucket_url`](Self::bucket_url) from [`endpoint`](Self::endpoint).
+    pub fn address_style(&self) -> AddressStyle {
+        self.style
     }
 }
 

@@ -1,10 +1,9 @@
-//! Reading S3's answers into the port's types — pure: a status, a header, an XML body in; a
-//! [`BucketStatus`], [`BucketCors`] or [`WriteAnswer`] out.
+//! Reading S3's answers into the port's types — pure: a status, a header, a refusal or an XML
+//! body in; a [`BucketStatus`], [`BucketCors`] or [`WriteAnswer`] out.
 //!
-//! The XML is read by tag, which is all these small documents need: S3's `CORSConfiguration`
-//! and `Error` have no attributes, namespaces or nesting of the tags read here.
+//! The SDK reads the answers of the calls it makes; only the test upload's answer (a form POST)
+//! is read here. Its XML is read by tag, which is all S3's small `Error` document needs.
 
-use crate::s3::cors_rule::CorsRule;
 use crate::upload::ports::{BucketAccess, BucketCors, BucketStatus, StoreRefusal, WriteAnswer};
 
 /// What a `HEAD` on the bucket answered with `status` and the `x-amz-bucket-region` header.
@@ -19,24 +18,16 @@ pub(super) fn bucket_status(status: u16, region: Option<String>) -> BucketStatus
     BucketStatus { access, region }
 }
 
-/// The CORS configuration in the answer to `GET ?cors`.
-pub(super) fn bucket_cors(status: u16, body: &str) -> BucketCors {
-    if status == 404 || body.contains("NoSuchCORSConfiguration") {
-        return BucketCors::NotSet;
+/// What a refused `GET ?cors` means: no configuration (`404`, `NoSuchCORSConfiguration`), or
+/// one the store will not show.
+pub(super) fn cors_refusal(refusal: &StoreRefusal) -> BucketCors {
+    if refusal.status == 404 || refusal.code.as_deref() == Some("NoSuchCORSConfiguration") {
+        BucketCors::NotSet
+    } else {
+        BucketCors::Unreadable {
+            status: refusal.status,
+        }
     }
-    if status != 200 {
-        return BucketCors::Unreadable { status };
-    }
-    let owned = |values: Vec<&str>| values.into_iter().map(str::to_owned).collect();
-    let rules = xml_values(body, "CORSRule")
-        .into_iter()
-        .map(|rule| CorsRule {
-            allowed_origins: owned(xml_values(rule, "AllowedOrigin")),
-            allowed_methods: owned(xml_values(rule, "AllowedMethod")),
-            expose_headers: owned(xml_values(rule, "ExposeHeader")),
-        })
-        .collect();
-    BucketCors::Rules(rules)
 }
 
 /// A write's answer: done on `2xx`, else refused with the error document's code and message.
@@ -67,55 +58,28 @@ fn xml_values<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
 mod tests {
     use super::*;
 
-    const TWO_RULES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <CORSRule>
-    <AllowedOrigin>http://app.example.test</AllowedOrigin>
-    <AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod>
-    <AllowedHeader>*</AllowedHeader>
-    <ExposeHeader>ETag</ExposeHeader><ExposeHeader>Location</ExposeHeader>
-  </CORSRule>
-  <CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>
-</CORSConfiguration>"#;
-
-    fn strings(values: &[&str]) -> Vec<String> {
-        values.iter().map(|v| v.to_string()).collect()
-    }
-
-    #[test]
-    fn cors_rules_are_read_in_order_with_what_uploads_need() {
-        let BucketCors::Rules(rules) = bucket_cors(200, TWO_RULES) else {
-            panic!("no rules read");
-        };
-        assert_eq!(
-            rules,
-            [
-                CorsRule {
-                    allowed_origins: strings(&["http://app.example.test"]),
-                    allowed_methods: strings(&["POST", "GET"]),
-                    expose_headers: strings(&["ETag", "Location"]),
-                },
-                CorsRule {
-                    allowed_origins: strings(&["*"]),
-                    allowed_methods: strings(&["GET"]),
-                    expose_headers: vec![],
-                },
-            ]
-        );
+    fn refusal(status: u16, code: Option<&str>) -> StoreRefusal {
+        StoreRefusal {
+            status,
+            code: code.map(str::to_owned),
+            message: None,
+        }
     }
 
     #[test]
     fn no_cors_configuration_is_not_set_and_other_refusals_unreadable() {
-        let missing = "<Error><Code>NoSuchCORSConfiguration</Code></Error>";
-        assert_eq!(bucket_cors(404, missing), BucketCors::NotSet);
-        assert_eq!(bucket_cors(404, ""), BucketCors::NotSet);
-        assert_eq!(bucket_cors(200, missing), BucketCors::NotSet);
-        let denied = "<Error><Code>AccessDenied</Code></Error>";
+        let missing = Some("NoSuchCORSConfiguration");
+        assert_eq!(cors_refusal(&refusal(404, missing)), BucketCors::NotSet);
+        assert_eq!(cors_refusal(&refusal(404, None)), BucketCors::NotSet);
+        assert_eq!(cors_refusal(&refusal(400, missing)), BucketCors::NotSet);
         assert_eq!(
-            bucket_cors(403, denied),
+            cors_refusal(&refusal(403, Some("AccessDenied"))),
             BucketCors::Unreadable { status: 403 }
         );
-        assert_eq!(bucket_cors(200, ""), BucketCors::Rules(vec![]));
+        assert_eq!(
+            cors_refusal(&refusal(501, Some("NotImplemented"))),
+            BucketCors::Unreadable { status: 501 }
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The store over S3's HTTP API: [`S3Objects`] asks with presigned requests; [`answers`] reads
-//! what S3 answers into the port's types.
+//! The store: [`S3Objects`] makes its calls through `aws-sdk-s3` ([`sdk`]: the client, signing
+//! in the store-corrected time, what its errors mean), except the test upload, which posts a
+//! form as a browser would; [`answers`] reads what the store answers into the port's types.
 
 mod answers;
+mod sdk;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,16 +13,13 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{RequestBuilder, Response};
 
 use crate::clock::Clock;
-use crate::s3::presigned_url::{object_url, presign_url};
+use crate::s3::cors_rule::CorsRule;
 use crate::s3::store::Store;
 use crate::upload::ports::{
     BucketCors, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed, StoredObject,
     WriteAnswer,
 };
 use crate::upload::presign::PresignedPost;
-
-/// How long the URL of each presigned request lives.
-const URL_LIFE: Duration = Duration::from_secs(60);
 
 /// How long connecting to the store may take: a store that does not accept the connection by
 /// then is unreachable.
@@ -35,15 +34,16 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 enum HeadFailed {
     /// The store answered with a server error.
     #[error("HEAD answered {0}")]
-    Status(reqwest::StatusCode),
+    Status(u16),
 }
 
-/// An S3 bucket reached over HTTP, signing each request with presigned-URL credentials.
+/// An S3 bucket, asked through `aws-sdk-s3` signing at the clock's time with `credentials`.
 #[derive(Debug)]
 pub struct S3Objects {
     store: Store,
     clock: Arc<dyn Clock>,
     credentials: Arc<dyn CredentialSource>,
+    s3: aws_sdk_s3::Client,
     http: reqwest::Client,
 }
 
@@ -54,26 +54,28 @@ impl S3Objects {
         clock: Arc<dyn Clock>,
         credentials: Arc<dyn CredentialSource>,
     ) -> Self {
+        Self::with_timeouts(store, clock, credentials, CONNECT_TIMEOUT, CALL_TIMEOUT)
+    }
+
+    fn with_timeouts(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        credentials: Arc<dyn CredentialSource>,
+        connect: Duration,
+        call: Duration,
+    ) -> Self {
         S3Objects {
+            s3: sdk::client(&store, clock.clone(), connect, call),
+            http: http_client(connect, call),
             store,
             clock,
             credentials,
-            http: http_client(CONNECT_TIMEOUT, CALL_TIMEOUT),
         }
     }
 
-    /// `url` (of this store) presigned for `method`, at the clock's time.
-    async fn presign(&self, method: &str, url: &str) -> Result<String, StoreCallFailed> {
-        let now = self.clock.now();
-        let credentials = self.credentials.get(now, URL_LIFE).await?;
-        Ok(presign_url(
-            method,
-            url,
-            &self.store,
-            &credentials,
-            now,
-            URL_LIFE,
-        )?)
+    /// The per-call configuration: credentials valid now.
+    async fn signed(&self) -> Result<aws_sdk_s3::config::Builder, StoreCallFailed> {
+        sdk::signed_by(self.credentials.as_ref(), self.clock.now()).await
     }
 }
 
@@ -103,47 +105,60 @@ async fn send_for_body(request: RequestBuilder) -> Result<(u16, String), StoreCa
     Ok((status, response.text().await.unwrap_or_default()))
 }
 
-/// The value of header `name`, if it is text.
-fn header(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
 #[async_trait]
 impl ObjectStore for S3Objects {
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreCallFailed> {
-        let url = self.presign("HEAD", &object_url(&self.store, key)).await?;
-        let response = send(self.http.head(url)).await?;
-        // Any refusal (404, 403, a key the store will not take) means: nothing to confirm.
-        if response.status().is_client_error() {
-            return Ok(None);
+        let call = self.s3.head_object().bucket(self.store.bucket()).key(key);
+        let answer = call
+            .customize()
+            .config_override(self.signed().await?)
+            .send();
+        match sdk::answer(answer.await)? {
+            Ok(head) => Ok(Some(StoredObject {
+                size: head.content_length().and_then(|n| u64::try_from(n).ok()),
+                content_type: head.content_type().map(str::to_owned),
+                etag: head.e_tag().map(|e| e.trim_matches('"').to_owned()),
+            })),
+            // Any refusal (404, 403, a key the store will not take) means: nothing to confirm.
+            Err(refused) if (400..500).contains(&refused.refusal.status) => Ok(None),
+            Err(refused) => {
+                let failed = HeadFailed::Status(refused.refusal.status);
+                Err(StoreCallFailed::Unreachable(Box::new(failed)))
+            }
         }
-        if !response.status().is_success() {
-            let failed = HeadFailed::Status(response.status());
-            return Err(StoreCallFailed::Unreachable(Box::new(failed)));
-        }
-        Ok(Some(StoredObject {
-            size: header(&response, "content-length").and_then(|v| v.parse().ok()),
-            content_type: header(&response, "content-type"),
-            etag: header(&response, "etag").map(|e| e.trim_matches('"').to_owned()),
-        }))
     }
 
     async fn bucket_status(&self) -> Result<BucketStatus, StoreCallFailed> {
-        let url = self.presign("HEAD", self.store.bucket_url()).await?;
-        let response = send(self.http.head(url)).await?;
-        let region = header(&response, "x-amz-bucket-region");
-        Ok(answers::bucket_status(response.status().as_u16(), region))
+        let call = self.s3.head_bucket().bucket(self.store.bucket());
+        let answer = call
+            .customize()
+            .config_override(self.signed().await?)
+            .send();
+        Ok(match sdk::answer(answer.await)? {
+            Ok(bucket) => answers::bucket_status(200, bucket.bucket_region().map(str::to_owned)),
+            Err(refused) => answers::bucket_status(refused.refusal.status, refused.region),
+        })
     }
 
     async fn bucket_cors(&self) -> Result<BucketCors, StoreCallFailed> {
-        let url = format!("{}?cors", self.store.bucket_url());
-        let url = self.presign("GET", &url).await?;
-        let (status, body) = send_for_body(self.http.get(url)).await?;
-        Ok(answers::bucket_cors(status, &body))
+        let call = self.s3.get_bucket_cors().bucket(self.store.bucket());
+        let answer = call
+            .customize()
+            .config_override(self.signed().await?)
+            .send();
+        Ok(match sdk::answer(answer.await)? {
+            Ok(cors) => BucketCors::Rules(
+                cors.cors_rules()
+                    .iter()
+                    .map(|rule| CorsRule {
+                        allowed_origins: rule.allowed_origins().to_vec(),
+                        allowed_methods: rule.allowed_methods().to_vec(),
+                        expose_headers: rule.expose_headers().to_vec(),
+                    })
+                    .collect(),
+            ),
+            Err(refused) => answers::cors_refusal(&refused.refusal),
+        })
     }
 
     async fn post_form(
@@ -163,11 +178,15 @@ impl ObjectStore for S3Objects {
     }
 
     async fn delete(&self, key: &str) -> Result<WriteAnswer, StoreCallFailed> {
-        let url = self
-            .presign("DELETE", &object_url(&self.store, key))
-            .await?;
-        let (status, body) = send_for_body(self.http.delete(url)).await?;
-        Ok(answers::write_answer(status, &body))
+        let call = self.s3.delete_object().bucket(self.store.bucket()).key(key);
+        let answer = call
+            .customize()
+            .config_override(self.signed().await?)
+            .send();
+        Ok(match sdk::answer(answer.await)? {
+            Ok(_) => WriteAnswer::Done,
+            Err(refused) => WriteAnswer::Refused(refused.refusal),
+        })
     }
 }
 
@@ -192,14 +211,13 @@ mod tests {
             Some(&endpoint),
             AddressStyle::default(),
         );
-        let objects = S3Objects {
-            http: http_client(CONNECT_TIMEOUT, Duration::from_millis(300)),
-            ..S3Objects::new(
-                store.unwrap(),
-                Arc::new(FixedClock(SystemTime::now())),
-                Arc::new(FixedCredentials),
-            )
-        };
+        let objects = S3Objects::with_timeouts(
+            store.unwrap(),
+            Arc::new(FixedClock(SystemTime::now())),
+            Arc::new(FixedCredentials),
+            CONNECT_TIMEOUT,
+            Duration::from_millis(300),
+        );
         let started = Instant::now();
         let answer = tokio::time::timeout(Duration::from_secs(10), objects.head("a/b.txt"))
             .await
