@@ -10,8 +10,8 @@ use aws_credential_types::Credentials;
 
 use super::catalog::Catalog;
 use super::ports::{
-    BucketAccess, BucketCors, BucketStatus, CredentialSource, CredentialsUnavailable, ObjectStore,
-    StoreCallFailed, StoredObject, WriteAnswer,
+    BucketAccess, BucketCors, BucketLifecycle, BucketStatus, CredentialSource,
+    CredentialsUnavailable, ObjectStore, StoreCallFailed, StoredObject, WriteAnswer,
 };
 use super::presign::PresignedPost;
 use super::profile::Profile;
@@ -41,7 +41,7 @@ impl CredentialSource for FixedCredentials {
 
 /// A bucket held in memory that counts the questions it is asked; `None` objects make it
 /// unreachable. Its answers about the bucket and to writes are set by the test (by default: a
-/// usable bucket without CORS rules that takes every write), and it logs the writes it is sent.
+/// usable bucket without CORS or lifecycle rules that takes every write), and it logs the writes it is sent.
 #[derive(Debug)]
 pub struct MemoryObjects {
     /// The objects by key, or `None` for a store that does not answer.
@@ -52,6 +52,8 @@ pub struct MemoryObjects {
     pub bucket: BucketStatus,
     /// What `GET ?cors` answers.
     pub cors: BucketCors,
+    /// What `GET ?lifecycle` answers.
+    pub lifecycle: BucketLifecycle,
     /// How a form upload is answered.
     pub post_answer: WriteAnswer,
     /// How a delete is answered.
@@ -70,6 +72,7 @@ impl Default for MemoryObjects {
                 region: None,
             },
             cors: BucketCors::NotSet,
+            lifecycle: BucketLifecycle::NotSet,
             post_answer: WriteAnswer::Done,
             delete_answer: WriteAnswer::Done,
             writes: Mutex::new(Vec::new()),
@@ -133,6 +136,10 @@ impl ObjectStore for MemoryObjects {
 
     async fn bucket_cors(&self) -> Result<BucketCors, StoreCallFailed> {
         self.answer(&self.cors)
+    }
+
+    async fn bucket_lifecycle(&self) -> Result<BucketLifecycle, StoreCallFailed> {
+        self.answer(&self.lifecycle)
     }
 
     async fn post_form(

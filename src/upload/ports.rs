@@ -10,6 +10,7 @@ use aws_credential_types::provider::error::CredentialsError;
 
 use super::presign::PresignedPost;
 use crate::s3::cors_rule::CorsRule;
+use crate::s3::lifecycle::LifecycleRule;
 use crate::s3::presigned_url::PresignUrlError;
 
 /// No credentials could be had (why is its [`source`](std::error::Error::source)).
@@ -120,6 +121,20 @@ pub enum BucketCors {
     },
 }
 
+/// The bucket's lifecycle configuration, as the store answers `GET ?lifecycle`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketLifecycle {
+    /// The bucket has none (`404`, `NoSuchLifecycleConfiguration`).
+    NotSet,
+    /// Its rules, in the store's order.
+    Rules(Vec<LifecycleRule>),
+    /// The store would not show it (or does not implement it).
+    Unreadable {
+        /// The status it answered.
+        status: u16,
+    },
+}
+
 /// What the store answered to a write: a form upload or a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteAnswer {
@@ -152,6 +167,9 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// The bucket's CORS rules.
     async fn bucket_cors(&self) -> Result<BucketCors, StoreCallFailed>;
+
+    /// The bucket's lifecycle rules.
+    async fn bucket_lifecycle(&self) -> Result<BucketLifecycle, StoreCallFailed>;
 
     /// Posts `post`'s form as a browser would, with a file named `file_name` holding `bytes`.
     async fn post_form(

@@ -50,14 +50,26 @@ async fn a_correctly_configured_store_passes_every_check() {
     let store = ministack();
     let bucket = store.new_bucket().await;
     store.allow_cors(&bucket, ORIGIN).await;
+    store.abort_incomplete_uploads(&bucket).await;
     let (ok, report) = doctor(store, &bucket, "us-east-1");
     assert!(ok, "{report}");
-    for check in ["credentials", "clock", "bucket", "cors", "upload"] {
+    for check in [
+        "credentials",
+        "clock",
+        "bucket",
+        "cors",
+        "lifecycle",
+        "upload",
+    ] {
         assert!(
             line(&report, check).starts_with("PASS"),
             "{check}:\n{report}"
         );
     }
+    assert!(
+        line(&report, "lifecycle").contains("aborted after 1 day"),
+        "{report}"
+    );
     assert!(
         line(&report, "credentials")
             .contains("long-lived key AKIDMINISTACKTEST01 from Environment"),
@@ -102,6 +114,23 @@ async fn each_misconfiguration_is_named_with_its_fix() {
         "{report}"
     );
     assert!(line(&report, "upload").starts_with("PASS"), "{report}");
+
+    // No lifecycle rule either: only a warning, with the command that sets one.
+    store.allow_cors(&bucket, ORIGIN).await;
+    let (ok, report) = doctor(store, &bucket, "us-east-1");
+    assert!(ok, "a warning does not fail doctor:\n{report}");
+    assert!(line(&report, "lifecycle").starts_with("WARN"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "fix: `aws s3api put-bucket-lifecycle-configuration --bucket {bucket} \
+             --lifecycle-configuration '{{\"Rules\":[{{\"AbortIncompleteMultipartUpload\""
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("it replaces any lifecycle rules the bucket has"),
+        "{report}"
+    );
 }
 
 #[tokio::test]

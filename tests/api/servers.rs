@@ -629,6 +629,39 @@ impl TestStore {
             .unwrap_or_else(|e| panic!("{}: cannot set CORS on {bucket}: {e:?}", self.name));
     }
 
+    /// Gives `bucket` the lifecycle rule `doctor` recommends: incomplete multipart uploads are
+    /// aborted after the days it says.
+    pub async fn abort_incomplete_uploads(&self, bucket: &str) {
+        use aws_sdk_s3::types::{
+            AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+            LifecycleRule, LifecycleRuleFilter,
+        };
+        let recommended = presigned_post::s3::lifecycle::recommended(1);
+        let rule = &recommended["Rules"][0];
+        let days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].as_i64();
+        let abort = AbortIncompleteMultipartUpload::builder()
+            .days_after_initiation(days.unwrap() as i32)
+            .build();
+        let rule = LifecycleRule::builder()
+            .id(rule["ID"].as_str().unwrap())
+            .status(ExpirationStatus::from(rule["Status"].as_str().unwrap()))
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .abort_incomplete_multipart_upload(abort)
+            .build()
+            .unwrap();
+        let configuration = BucketLifecycleConfiguration::builder()
+            .rules(rule)
+            .build()
+            .unwrap();
+        self.s3()
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(configuration)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: cannot set a lifecycle on {bucket}: {e:?}", self.name));
+    }
+
     /// Creates a bucket with a fresh name and returns the name.
     ///
     /// Tried again (for up to 30 s) only while the store is still starting; any other error

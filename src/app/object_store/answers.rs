@@ -1,10 +1,15 @@
 //! Reading S3's answers into the port's types — pure: a status, a header, a refusal or an XML
-//! body in; a [`BucketStatus`], [`BucketCors`] or [`WriteAnswer`] out.
+//! body in; a [`BucketStatus`], [`BucketCors`], [`BucketLifecycle`] or [`WriteAnswer`] out.
 //!
 //! The SDK reads the answers of the calls it makes; only the test upload's answer (a form POST)
 //! is read here. Its XML is read by tag, which is all S3's small `Error` document needs.
 
-use crate::upload::ports::{BucketAccess, BucketCors, BucketStatus, StoreRefusal, WriteAnswer};
+use aws_sdk_s3::types::{ExpirationStatus, LifecycleRule as SdkLifecycleRule};
+
+use crate::s3::lifecycle::LifecycleRule;
+use crate::upload::ports::{
+    BucketAccess, BucketCors, BucketLifecycle, BucketStatus, StoreRefusal, WriteAnswer,
+};
 
 /// What a `HEAD` on the bucket answered with `status` and the `x-amz-bucket-region` header.
 pub(super) fn bucket_status(status: u16, region: Option<String>) -> BucketStatus {
@@ -27,6 +32,54 @@ pub(super) fn cors_refusal(refusal: &StoreRefusal) -> BucketCors {
         BucketCors::Unreadable {
             status: refusal.status,
         }
+    }
+}
+
+/// What a refused `GET ?lifecycle` means: no configuration (`404`,
+/// `NoSuchLifecycleConfiguration`), or one the store will not show (or cannot: `501`).
+pub(super) fn lifecycle_refusal(refusal: &StoreRefusal) -> BucketLifecycle {
+    let code = refusal.code.as_deref();
+    if refusal.status == 404 || code == Some("NoSuchLifecycleConfiguration") {
+        BucketLifecycle::NotSet
+    } else {
+        BucketLifecycle::Unreadable {
+            status: refusal.status,
+        }
+    }
+}
+
+/// A lifecycle rule as the SDK read it, as far as incomplete uploads care: its prefix from the
+/// filter, the filter's `And`, or the legacy top-level `Prefix`; any tag or size in the filter
+/// makes it [`other_filter`](LifecycleRule::other_filter).
+pub(super) fn lifecycle_rule(rule: &SdkLifecycleRule) -> LifecycleRule {
+    let filter = rule.filter();
+    let and = filter.and_then(|f| f.and());
+    let prefix = filter
+        .and_then(|f| f.prefix())
+        .or_else(|| and.and_then(|a| a.prefix()))
+        // Deprecated in the API, but buckets configured long ago still answer with it.
+        .or_else(|| {
+            #[allow(deprecated)]
+            rule.prefix()
+        });
+    let other_filter = filter.is_some_and(|f| {
+        f.tag().is_some()
+            || f.object_size_greater_than().is_some()
+            || f.object_size_less_than().is_some()
+    }) || and.is_some_and(|a| {
+        !a.tags().is_empty()
+            || a.object_size_greater_than().is_some()
+            || a.object_size_less_than().is_some()
+    });
+    let days = rule
+        .abort_incomplete_multipart_upload()
+        .and_then(|abort| abort.days_after_initiation())
+        .and_then(|days| u32::try_from(days).ok());
+    LifecycleRule {
+        enabled: *rule.status() == ExpirationStatus::Enabled,
+        prefix: prefix.unwrap_or_default().to_owned(),
+        other_filter,
+        abort_incomplete_days: days,
     }
 }
 
@@ -80,6 +133,77 @@ mod tests {
             cors_refusal(&refusal(501, Some("NotImplemented"))),
             BucketCors::Unreadable { status: 501 }
         );
+    }
+
+    #[test]
+    fn no_lifecycle_configuration_is_not_set_and_other_refusals_unreadable() {
+        let missing = Some("NoSuchLifecycleConfiguration");
+        assert_eq!(
+            lifecycle_refusal(&refusal(404, missing)),
+            BucketLifecycle::NotSet
+        );
+        assert_eq!(
+            lifecycle_refusal(&refusal(404, None)),
+            BucketLifecycle::NotSet
+        );
+        assert_eq!(
+            lifecycle_refusal(&refusal(501, Some("NotImplemented"))),
+            BucketLifecycle::Unreadable { status: 501 }
+        );
+        assert_eq!(
+            lifecycle_refusal(&refusal(403, Some("AccessDenied"))),
+            BucketLifecycle::Unreadable { status: 403 }
+        );
+    }
+
+    #[test]
+    fn lifecycle_rules_keep_their_prefix_status_filters_and_abort_days() {
+        use aws_sdk_s3::types::{
+            AbortIncompleteMultipartUpload, LifecycleRuleAndOperator, LifecycleRuleFilter, Tag,
+        };
+        let abort = AbortIncompleteMultipartUpload::builder()
+            .days_after_initiation(2)
+            .build();
+        let rule = |filter: Option<LifecycleRuleFilter>, status| {
+            let rule = SdkLifecycleRule::builder()
+                .status(status)
+                .abort_incomplete_multipart_upload(abort.clone());
+            match filter {
+                Some(filter) => rule.filter(filter),
+                #[allow(deprecated)]
+                None => rule.prefix("legacy/"),
+            }
+            .build()
+            .unwrap()
+        };
+        let enabled = ExpirationStatus::Enabled;
+        let by_prefix = LifecycleRuleFilter::builder().prefix("files/").build();
+        assert_eq!(
+            lifecycle_rule(&rule(Some(by_prefix), enabled.clone())),
+            LifecycleRule {
+                enabled: true,
+                prefix: "files/".into(),
+                other_filter: false,
+                abort_incomplete_days: Some(2),
+            }
+        );
+        let legacy = lifecycle_rule(&rule(None, ExpirationStatus::Disabled));
+        assert_eq!((legacy.enabled, legacy.prefix.as_str()), (false, "legacy/"));
+        let tag = Tag::builder().key("k").value("v").build().unwrap();
+        let and = LifecycleRuleAndOperator::builder()
+            .prefix("users/")
+            .tags(tag)
+            .build();
+        let tagged = LifecycleRuleFilter::builder().and(and).build();
+        let tagged = lifecycle_rule(&rule(Some(tagged), enabled.clone()));
+        assert_eq!(
+            (tagged.prefix.as_str(), tagged.other_filter),
+            ("users/", true)
+        );
+        let sized = LifecycleRuleFilter::builder()
+            .object_size_greater_than(1)
+            .build();
+        assert!(lifecycle_rule(&rule(Some(sized), enabled)).other_filter);
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::clock::Clock;
 use crate::s3::cors_rule::CorsRule;
 use crate::s3::store::Store;
 use crate::upload::ports::{
-    BucketCors, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed, StoredObject,
-    WriteAnswer,
+    BucketCors, BucketLifecycle, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed,
+    StoredObject, WriteAnswer,
 };
 use crate::upload::presign::PresignedPost;
 
@@ -158,6 +158,27 @@ impl ObjectStore for S3Objects {
                     .collect(),
             ),
             Err(refused) => answers::cors_refusal(&refused.refusal),
+        })
+    }
+
+    async fn bucket_lifecycle(&self) -> Result<BucketLifecycle, StoreCallFailed> {
+        let call = self
+            .s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(self.store.bucket());
+        let answer = call
+            .customize()
+            .config_override(self.signed().await?)
+            .send();
+        Ok(match sdk::answer(answer.await)? {
+            Ok(lifecycle) => BucketLifecycle::Rules(
+                lifecycle
+                    .rules()
+                    .iter()
+                    .map(answers::lifecycle_rule)
+                    .collect(),
+            ),
+            Err(refused) => answers::lifecycle_refusal(&refused.refusal),
         })
     }
 

@@ -3,12 +3,13 @@
 //!
 //! [`run`] wires the checks to the store; each check is a function of what the store answered
 //! through [`ObjectStore`], in a module of its own: [`credentials`], [`clock_skew`], [`bucket`],
-//! [`cors`] and [`test_upload`]. [`report`] holds [`Check`] and [`render`].
+//! [`cors`], [`lifecycle`] and [`test_upload`]. [`report`] holds [`Check`] and [`render`].
 
 mod bucket;
 mod clock_skew;
 mod cors;
 mod credentials;
+mod lifecycle;
 mod report;
 mod test_upload;
 
@@ -39,6 +40,11 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
     let mut checks: Vec<Check> = credentials_check.into_iter().collect();
     let clock = Arc::new(SkewCorrectedClock::new(clock_settings.correct));
     let store = config.catalog.store();
+    let prefixes: Vec<String> = config
+        .catalog
+        .profiles()
+        .map(|profile| profile.key_prefix().fixed_part().to_owned())
+        .collect();
     let bucket_url = store.bucket_url();
     checks.push(clock_skew::measure(&clock, bucket_url, &clock_settings).await);
     if !found {
@@ -63,17 +69,20 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
         credential_cache.clone(),
     ));
     let uploader = Uploader::new(catalog, clock, credential_cache, objects.clone());
-    checks.extend(store_checks(objects.as_ref(), &uploader, origin, probe).await);
+    let store_checks = store_checks(objects.as_ref(), &uploader, origin, &prefixes, probe);
+    checks.extend(store_checks.await);
     checks
 }
 
 /// The checks of the store itself, asked through `objects`: the bucket of `uploader`'s catalog,
-/// then, if it exists, its CORS rules for `origin` and a test upload under `probe` (the profile
-/// it uses, or why there is none; no test upload without profiles).
+/// then, if it exists, its CORS rules for `origin`, its lifecycle rules for the profiles'
+/// `prefixes` (what their keys start with) and a test upload under `probe` (the profile it uses,
+/// or why there is none; no test upload without profiles).
 async fn store_checks(
     objects: &dyn ObjectStore,
     uploader: &Uploader,
     origin: &str,
+    prefixes: &[String],
     probe: Option<Result<Profile, Vec<String>>>,
 ) -> Vec<Check> {
     let store = uploader.catalog().store();
@@ -86,6 +95,12 @@ async fn store_checks(
         store.bucket(),
         origin,
         objects.bucket_cors().await,
+    ));
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    checks.push(lifecycle::check(
+        store.bucket(),
+        &prefixes,
+        objects.bucket_lifecycle().await,
     ));
     match probe {
         Some(Ok(profile)) => {
@@ -115,8 +130,9 @@ mod tests {
 
     use super::*;
     use crate::s3::cors_rule::CorsRule;
+    use crate::s3::lifecycle::LifecycleRule;
     use crate::upload::fakes::{MemoryObjects, uploader};
-    use crate::upload::ports::{BucketAccess, BucketCors};
+    use crate::upload::ports::{BucketAccess, BucketCors, BucketLifecycle};
     use crate::upload::profile::ProfileSpec;
 
     const ORIGIN: &str = "https://app.example.test";
@@ -134,7 +150,8 @@ mod tests {
     ) -> (Vec<(&'static str, Outcome)>, Vec<String>) {
         let objects = Arc::new(objects);
         let uploader = uploader(vec![files()], objects.clone());
-        let checks = store_checks(objects.as_ref(), &uploader, ORIGIN, probe).await;
+        let prefixes = ["files/".to_owned()];
+        let checks = store_checks(objects.as_ref(), &uploader, ORIGIN, &prefixes, probe).await;
         let outcomes = checks.iter().map(|c| (c.name, c.outcome)).collect();
         (outcomes, objects.writes())
     }
@@ -153,14 +170,34 @@ mod tests {
             allowed_methods: vec!["POST".into(), "PUT".into()],
             expose_headers: vec!["ETag".into()],
         };
+        let lifecycle = LifecycleRule {
+            enabled: true,
+            prefix: String::new(),
+            other_filter: false,
+            abort_incomplete_days: Some(1),
+        };
         let objects = MemoryObjects {
             cors: BucketCors::Rules(vec![cors]),
+            lifecycle: BucketLifecycle::Rules(vec![lifecycle]),
             ..MemoryObjects::reachable()
         };
         let (checks, writes) = checks_of(objects, Some(Ok(files()))).await;
         let pass = Outcome::Pass;
-        assert_eq!(checks, [("bucket", pass), ("cors", pass), ("upload", pass)]);
+        let expected = [
+            ("bucket", pass),
+            ("cors", pass),
+            ("lifecycle", pass),
+            ("upload", pass),
+        ];
+        assert_eq!(checks, expected);
         assert_eq!(writes.len(), 2, "{writes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_bucket_without_a_lifecycle_rule_only_warns() {
+        let (checks, _) = checks_of(MemoryObjects::reachable(), Some(Ok(files()))).await;
+        assert_eq!(checks[2], ("lifecycle", Outcome::Warn));
+        assert_eq!(checks[3], ("upload", Outcome::Pass));
     }
 
     #[tokio::test]
@@ -190,7 +227,7 @@ mod tests {
         };
         let (checks, _) = checks_of(objects, Some(Ok(files()))).await;
         let names: Vec<_> = checks.iter().map(|(name, _)| *name).collect();
-        assert_eq!(names, ["bucket", "cors", "upload"]);
+        assert_eq!(names, ["bucket", "cors", "lifecycle", "upload"]);
         assert_eq!(checks[0].1, Outcome::Fail);
     }
 
@@ -198,9 +235,9 @@ mod tests {
     async fn a_profile_that_cannot_be_probed_fails_the_upload_check_without_writing() {
         let problems = Some(Err(vec!["bad prefix".to_owned()]));
         let (checks, writes) = checks_of(MemoryObjects::reachable(), problems).await;
-        assert_eq!(checks[2], ("upload", Outcome::Fail));
+        assert_eq!(checks[3], ("upload", Outcome::Fail));
         assert!(writes.is_empty());
         let (checks, _) = checks_of(MemoryObjects::reachable(), None).await;
-        assert_eq!(checks.len(), 2, "no profile, no test upload: {checks:?}");
+        assert_eq!(checks.len(), 3, "no profile, no test upload: {checks:?}");
     }
 }

@@ -63,6 +63,12 @@ impl KeyPrefix {
         }
     }
 
+    /// What every key under the prefix starts with, whoever the user: the prefix up to its
+    /// `{user}` segment (all of it if it has none).
+    pub fn fixed_part(&self) -> &str {
+        self.0.split(USER_PLACEHOLDER).next().unwrap_or_default()
+    }
+
     /// Whether the prefix has a `{user}` segment.
     pub fn names_user(&self) -> bool {
         self.segments().any(|s| s == USER_PLACEHOLDER)
@@ -177,6 +183,15 @@ mod tests {
 
     fn prefix(text: &str) -> KeyPrefix {
         KeyPrefix::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_fixed_part_stops_at_the_user_folder() {
+        assert_eq!(prefix("users/{user}/").fixed_part(), "users/");
+        assert_eq!(prefix("team/{user}/docs/").fixed_part(), "team/");
+        assert_eq!(prefix("{user}/").fixed_part(), "");
+        assert_eq!(prefix("avatars/").fixed_part(), "avatars/");
+        assert_eq!(prefix("").fixed_part(), "");
     }
 
     #[test]
