@@ -142,6 +142,9 @@ struct Body<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
+    /// The detail again, under the name Uppy's companion client shows a 4xx's reason by (an
+    /// extension member, RFC 9457 §3.2); without it Uppy says only "Could not GET …".
+    message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
@@ -237,6 +240,7 @@ impl ResponseError for Problem {
             title: self.code.title(),
             status: self.code.status().as_u16(),
             detail: &self.detail,
+            message: &self.detail,
             field: self.field.as_deref(),
         };
         let mut response = HttpResponse::build(self.code.status());
@@ -412,6 +416,18 @@ mod tests {
                 "{shown}:\n{log}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_body_repeats_the_detail_as_message_for_uppy() {
+        let problem = Problem::new(ProblemCode::FileTooLarge, "at most 1 KiB").with_field("size");
+        let body = actix_web::body::to_bytes(problem.error_response().into_body())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["detail"], "at most 1 KiB");
+        assert_eq!(body["message"], body["detail"]);
+        assert_eq!(body["field"], "size");
     }
 
     #[test]

@@ -311,7 +311,8 @@ async fn every_bad_request_gets_a_clear_4xx_problem() {
                 .as_str()
                 .is_some_and(|t| t.starts_with("urn:presigned-post:problem:"))
             && problem["title"].is_string()
-            && problem["detail"].as_str().is_some_and(|d| !d.is_empty());
+            && problem["detail"].as_str().is_some_and(|d| !d.is_empty())
+            && problem["message"] == problem["detail"];
         if status != case.status || field != case.field || !well_formed {
             failures.push(format!(
                 "{}: expected {} field {:?}, got {status} {content_type:?} {text}",

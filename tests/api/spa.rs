@@ -112,6 +112,14 @@ async fn uppy_companion_params_work_with_an_unchanged_front_end() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 422);
+    // Uppy shows a 4xx's `message` to the user (else only "Could not GET …").
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    let message = problem["message"].as_str().unwrap();
+    assert_eq!(problem["detail"], message);
+    assert!(
+        message.contains("`text/html` is not accepted here"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]
