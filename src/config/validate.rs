@@ -215,7 +215,7 @@ mod tests {
             r#"
             [profiles.x]
             key_prefix = "../"
-            max_size = "6 GiB"
+            max_size = "6 TiB"
             expires = 900000
             cache_control = "a$b"
             "#,
@@ -227,7 +227,7 @@ mod tests {
             "store.bucket",
             "store.region",
             "key_prefix",
-            "5 GiB",
+            "5 TiB",
             "milliseconds",
             "cache_control",
         ];

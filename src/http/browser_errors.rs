@@ -105,6 +105,7 @@ fn fixed_words(code: ProblemCode) -> (&'static str, &'static str) {
         | C::ContentTypeNotAllowed
         | C::FileTooLarge
         | C::FileTooSmall
+        | C::MultipartRequired
         | C::MetadataNotAllowed
         | C::InvalidMetadata => ("Upload refused", refusal_words(code)),
         C::RateLimited => (
@@ -126,6 +127,9 @@ fn refusal_words(code: ProblemCode) -> &'static str {
         C::InvalidFilename => "This upload does not take a file with that name.",
         C::FileTooLarge => "The file is larger than this upload allows.",
         C::FileTooSmall => "The file is smaller than this upload needs.",
+        C::MultipartRequired => {
+            "The file is too large to send in one piece; it needs an uploader that sends it in parts."
+        }
         C::MetadataNotAllowed | C::InvalidMetadata => {
             "This upload does not take the details sent with the file."
         }

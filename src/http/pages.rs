@@ -231,7 +231,8 @@ fn upload_page_for(
         title: profile.presentation().title(),
         description: profile.presentation().description(),
         limits: limits_in_words(profile),
-        max_size: profile.size().max(),
+        // What the page's form (one POST) can carry, until its script uploads in parts.
+        max_size: profile.size().post_range().max(),
         min_size: profile.size().min(),
         types: media_types.join(","),
         kinds: types_in_words(&media_types),

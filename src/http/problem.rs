@@ -93,6 +93,8 @@ problem_codes! {
     FileTooLarge => ("file-too-large", UNPROCESSABLE_ENTITY, "Upload refused"),
     /// The file is under the profile's minimum.
     FileTooSmall => ("file-too-small", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The file is over what one POST carries (5 GiB): it needs a multipart upload.
+    MultipartRequired => ("multipart-required", UNPROCESSABLE_ENTITY, "Upload refused"),
     /// A metadata name the profile does not list.
     MetadataNotAllowed => ("metadata-not-allowed", UNPROCESSABLE_ENTITY, "Upload refused"),
     /// Metadata S3 cannot carry: a bad value, a name given twice, or over 2 KB.
@@ -117,6 +119,7 @@ impl From<&Refusal> for ProblemCode {
             Refusal::ContentTypeRequired { .. } => ProblemCode::ContentTypeRequired,
             Refusal::ContentTypeNotAllowed { .. } => ProblemCode::ContentTypeNotAllowed,
             Refusal::TooLarge { .. } => ProblemCode::FileTooLarge,
+            Refusal::NeedsMultipart { .. } => ProblemCode::MultipartRequired,
             Refusal::TooSmall { .. } => ProblemCode::FileTooSmall,
             Refusal::MetadataNotAllowed { .. } => ProblemCode::MetadataNotAllowed,
             Refusal::MetadataValue { .. }

@@ -20,4 +20,5 @@ pub mod presign;
 pub mod profile;
 pub mod request;
 pub mod service;
+pub mod size_range;
 pub mod words;

@@ -107,7 +107,7 @@ pub fn presign_post(
         key,
         expires_at: signer.expires_at,
         expires_in: signer.expires_in(),
-        max_size: profile.size().max(),
+        max_size: profile.size().post_range().max(),
     })
 }
 

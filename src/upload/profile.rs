@@ -5,21 +5,20 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::disposition::Disposition;
-use crate::s3::policy::{
-    Condition, ContentLengthRange, FieldName, Operator, PolicyBuilder, PolicyError, PolicyValue,
-};
+use crate::s3::policy::{Condition, FieldName, Operator, PolicyBuilder, PolicyError, PolicyValue};
 use crate::upload::access::{Access, UserId};
 use crate::upload::content_type::ContentTypePattern;
 use crate::upload::expiry::Expiry;
 use crate::upload::keys::KeyPrefix;
 use crate::upload::presentation::Presentation;
+use crate::upload::size_range::SizeRange;
 
 /// A checked upload profile, made by [`ProfileSpec::build`]; read-only once made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     name: String,
     key_prefix: KeyPrefix,
-    size: ContentLengthRange,
+    size: SizeRange,
     content_types: Vec<ContentTypePattern>,
     expiry: Expiry,
     metadata: BTreeSet<String>,
@@ -131,7 +130,7 @@ impl ProfileSpec {
         let key_prefix = KeyPrefix::parse(&self.key_prefix)
             .map_err(|e| problems.push(format!("key_prefix {e}")))
             .ok();
-        let size = ContentLengthRange::new(self.min_size, self.max_size)
+        let size = SizeRange::new(self.min_size, self.max_size)
             .map_err(|e| problems.push(format!("max_size/min_size: {e}")))
             .ok();
         let content_types = parse_content_types(&self.content_types, &mut problems);
@@ -250,8 +249,8 @@ impl Profile {
         &self.key_prefix
     }
 
-    /// Accepted file sizes.
-    pub fn size(&self) -> ContentLengthRange {
+    /// Accepted file sizes (above 5 GiB, in parts only: see [`SizeRange::post_range`]).
+    pub fn size(&self) -> SizeRange {
         self.size
     }
 
@@ -313,10 +312,11 @@ impl Profile {
         }
     }
 
-    /// A policy builder for `bucket` holding this profile's size range and fixed fields.
+    /// A policy builder for `bucket` holding the size range one POST can carry of this
+    /// profile's, and its fixed fields.
     pub fn policy_builder(&self, bucket: &str) -> Result<PolicyBuilder, PolicyError> {
         self.fixed_fields.iter().try_fold(
-            PolicyBuilder::new(bucket, self.size)?,
+            PolicyBuilder::new(bucket, self.size.post_range())?,
             |builder, (name, value)| builder.exact(name, value),
         )
     }
@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_spec_reports_every_problem_at_once() {
-        let problems = ProfileSpec::new("Bad Name", "../", 0..=6 << 30, Duration::ZERO)
+        let problems = ProfileSpec::new("Bad Name", "../", 0..=6 << 40, Duration::ZERO)
             .content_types(["nope"])
             .metadata(["a b"])
             .fixed_fields(vec![("Cache-Control", "a$b".into())])

@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::s3::policy::{FieldName, PolicyValue};
+use crate::s3::policy::{FieldName, MAX_POST_SIZE, PolicyValue};
 use crate::upload::content_type::{ContentType, MalformedContentType};
 use crate::upload::keys::{FileName, KeyError};
 use crate::upload::profile::Profile;
+use crate::upload::size_range::SizeRange;
 use crate::upload::words::sizes;
 
 /// S3's limit on user metadata: names and values together, in bytes.
@@ -63,6 +64,17 @@ pub enum Refusal {
         /// The minimum.
         min: u64,
     },
+    /// The file fits the profile but is over what one POST upload can carry (5 GiB).
+    #[error(
+        "this file is {}; one POST upload carries at most {}, so larger files need a multipart \
+         upload (in parts)",
+        sizes::about(*size),
+        sizes::at_most(MAX_POST_SIZE)
+    )]
+    NeedsMultipart {
+        /// Declared size.
+        size: u64,
+    },
     /// A metadata name the profile does not list.
     #[error("metadata `{name}` is not accepted here; this profile accepts {allowed}")]
     MetadataNotAllowed {
@@ -113,7 +125,9 @@ impl Refusal {
             Refusal::ContentTypeMalformed(_)
             | Refusal::ContentTypeRequired { .. }
             | Refusal::ContentTypeNotAllowed { .. } => "content_type".into(),
-            Refusal::TooLarge { .. } | Refusal::TooSmall { .. } => "size".into(),
+            Refusal::TooLarge { .. }
+            | Refusal::TooSmall { .. }
+            | Refusal::NeedsMultipart { .. } => "size".into(),
             Refusal::MetadataNotAllowed { name, .. }
             | Refusal::MetadataValue { name }
             | Refusal::MetadataDuplicate { name } => format!("metadata.{name}"),
@@ -190,6 +204,15 @@ pub fn validate(profile: &Profile, request: &UploadRequest) -> Result<ValidUploa
     })
 }
 
+/// Refuses a request (valid for its profile) whose declared size is over what one POST upload
+/// can carry: the policy could not take it, and S3 would refuse it after the whole upload.
+pub fn fits_one_post(request: &UploadRequest) -> Result<(), Refusal> {
+    match request.size {
+        Some(size) if SizeRange::needs_parts(size) => Err(Refusal::NeedsMultipart { size }),
+        _ => Ok(()),
+    }
+}
+
 fn metadata(
     profile: &Profile,
     requested: &BTreeMap<String, String>,
@@ -252,6 +275,28 @@ mod tests {
         assert_eq!(
             too_small.to_string(),
             "this file is 10 bytes; the minimum is 2.1 KB"
+        );
+        let huge = Refusal::NeedsMultipart { size: 6 << 30 };
+        assert_eq!(
+            huge.to_string(),
+            "this file is 6.4 GB; one POST upload carries at most 5.3 GB, so larger files need \
+             a multipart upload (in parts)"
+        );
+    }
+
+    #[test]
+    fn only_declared_sizes_over_5_gib_are_refused_for_a_post() {
+        let sized = |size| UploadRequest {
+            size,
+            ..UploadRequest::default()
+        };
+        assert_eq!(fits_one_post(&sized(None)), Ok(()));
+        assert_eq!(fits_one_post(&sized(Some(5 << 30))), Ok(()));
+        assert_eq!(
+            fits_one_post(&sized(Some((5 << 30) + 1))),
+            Err(Refusal::NeedsMultipart {
+                size: (5 << 30) + 1
+            })
         );
     }
 }

@@ -12,7 +12,7 @@ use super::expiry::{CredentialsExpiring, policy_expiration};
 use super::ports::{CredentialSource, CredentialsUnavailable, ObjectStore, UploadEvents};
 use super::presign::{PresignedPost, Signer, Target, presign_post};
 use super::profile::{FormContentType, Profile};
-use super::request::{Refusal, UploadRequest, validate};
+use super::request::{Refusal, UploadRequest, fits_one_post, validate};
 use crate::clock::Clock;
 use crate::s3::policy::PolicyError;
 use crate::s3::presigned_url::PresignUrlError;
@@ -120,6 +120,7 @@ impl Uploader {
     ) -> Result<PresignedPost, UploadError> {
         let profile = self.profile_for(profile_name, caller.user())?;
         let upload = validate(&profile, request)?;
+        fits_one_post(request)?;
         self.sign(&profile, Target::File(&upload)).await
     }
 

@@ -228,13 +228,13 @@ async fn bad_settings_stop_the_binary_with_every_problem_named() {
     let mut running = start(
         &dir,
         "presigned-post.toml",
-        "[profiles.x]\nmax_size = \"6 GiB\"\nexpires = 900000\n",
+        "[profiles.x]\nmax_size = \"6 TiB\"\nexpires = 900000\n",
     );
     let status = running.wait_for_exit();
     let log = running.log();
     assert!(!status.success());
     assert!(
-        log.contains("5 GiB") && log.contains("milliseconds"),
+        log.contains("5 TiB") && log.contains("milliseconds"),
         "{log}"
     );
 }

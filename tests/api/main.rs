@@ -32,6 +32,7 @@ mod error_pages;
 mod flood;
 mod helpers;
 mod landing_pages;
+mod large_files;
 mod pages;
 mod plain_pages;
 mod policy_bounds;

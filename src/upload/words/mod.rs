@@ -15,7 +15,8 @@ pub fn limits_in_words(profile: &Profile) -> String {
         .map(ToString::to_string)
         .collect();
     let what = types::types_in_words(&patterns);
-    let size = profile.size();
+    // The pages upload with one POST, so they promise what one POST can carry.
+    let size = profile.size().post_range();
     let sentence = match size.min() {
         0 => format!("{what} up to {}", sizes::at_most(size.max())),
         min => format!(
@@ -61,6 +62,11 @@ mod tests {
         );
         assert_eq!(
             limits_in_words(&profile(0..=5 << 30, &[])),
+            "Any file up to 5.3 GB"
+        );
+        // The pages upload with one POST, so a larger profile is promised what one carries.
+        assert_eq!(
+            limits_in_words(&profile(0..=1 << 40, &[])),
             "Any file up to 5.3 GB"
         );
         assert_eq!(
