@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::access::{Access, Caller};
+use super::access::Caller;
 use super::expiry::{Expiry, policy_expiration};
 use super::service::{UploadError, Uploader};
 use crate::s3::presigned_url::presign_object_url;
@@ -25,21 +25,13 @@ pub struct Download {
 }
 
 impl Uploader {
-    /// A presigned GET URL for `key`, if its owning profile offers downloads and `caller` may
-    /// read it: anyone for a public profile; for a token profile, a user, and only the user
-    /// whose `{user}` folder holds the key.
+    /// A presigned GET URL for `key`, if `caller` may touch it (`key_access`) and
+    /// its profile offers downloads.
     pub async fn download_url(&self, key: &str, caller: &Caller) -> Result<Download, UploadError> {
-        let user = caller.user();
-        let not_yours = || UploadError::NotYourKey(key.to_owned());
-        let (profile, owner) = self.key_owner(key).ok_or_else(not_yours)?;
-        let may_read = match profile.access() {
-            Access::Public => true,
-            Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
-        };
+        let (profile, _) = self.key_access(key, caller)?;
         let expiry = profile
             .downloads()
-            .filter(|_| may_read)
-            .ok_or_else(not_yours)?;
+            .ok_or_else(|| UploadError::NotYourKey(key.to_owned()))?;
         let now = self.clock.now();
         let credentials = self.credentials.get(now, expiry.duration()).await?;
         let expiry = match credentials.session_token() {
@@ -73,7 +65,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::upload::access::UserId;
+    use crate::upload::access::{Access, UserId};
     use crate::upload::fakes::{MemoryObjects, uploader};
     use crate::upload::profile::{Profile, ProfileSpec};
 
@@ -116,6 +108,18 @@ mod tests {
         }
         let climbing = "users/ana/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/../../bob/x.txt";
         let refused = uploader.download_url(climbing, &user("ana")).await;
+        assert!(matches!(refused, Err(UploadError::NotYourKey(_))));
+    }
+
+    #[tokio::test]
+    async fn a_key_the_caller_may_touch_is_not_downloadable_without_downloads() {
+        let photos = ProfileSpec::new("photos", "photos/", 0..=1 << 20, Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let uploader = uploader(vec![photos], Arc::new(MemoryObjects::default()));
+        let key = "photos/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/beach.jpg";
+        assert!(uploader.key_access(key, &Caller::Anonymous).is_ok());
+        let refused = uploader.download_url(key, &Caller::Anonymous).await;
         assert!(matches!(refused, Err(UploadError::NotYourKey(_))));
     }
 }

@@ -124,18 +124,6 @@ impl Uploader {
         self.sign(&profile, Target::File(&upload)).await
     }
 
-    /// The profile a key sent back by a client belongs to, with the user whose `{user}` folder
-    /// holds it: the most specific profile whose prefix the key has exactly the shape of
-    /// (prefix, ULID folder, one file name). `None` for any other key — traversal, empty or
-    /// encoded segments, or a key this service could not have made.
-    pub(super) fn key_owner(&self, key: &str) -> Option<(&Profile, Option<UserId>)> {
-        self.catalog
-            .profiles()
-            .filter_map(|profile| Some((profile, profile.key_prefix().match_key(key)?)))
-            .max_by_key(|(_, matched)| matched.specificity)
-            .map(|(profile, matched)| (profile, matched.user))
-    }
-
     /// A signed policy for Uppy Companion's `/s3/params`: the profile named, else
     /// `default_profile`, else the only one; metadata names the profile does not list are left
     /// out (Uppy sends `name` and `type` for every file), the rest checked as on the JSON API.
