@@ -30,7 +30,8 @@ pub enum UploadError {
     /// The profile needs a bearer token and none (or an unknown one) was given.
     #[error("profile `{0}` needs a valid bearer token")]
     Unauthorized(String),
-    /// The key is not under any prefix the caller may download from.
+    /// The key is outside the caller's reach (see `key_access`), or its profile offers no
+    /// downloads. (The message speaks of downloads, the only call that refuses keys so far.)
     #[error("`{0}` is not under a prefix you may download from")]
     NotYourKey(String),
     /// The request does not fit the profile.

@@ -55,8 +55,9 @@ problem_codes! {
     UnreadableBody => ("unreadable-body", BAD_REQUEST, "Unreadable request body"),
     /// No valid bearer token where one is needed.
     Unauthorized => ("unauthorized", UNAUTHORIZED, "Authentication required"),
-    /// A download for a key outside the caller's prefixes.
-    NotYourKey => ("not-your-key", FORBIDDEN, "Not yours to download"),
+    /// A key outside the caller's reach (`Uploader::key_access`): not one this service could
+    /// have made for them, or (for downloads) of a profile without downloads.
+    NotYourKey => ("not-your-key", FORBIDDEN, "Not your key"),
     /// No such route.
     NotFound => ("not-found", NOT_FOUND, "Not found"),
     /// No profile by that name.
