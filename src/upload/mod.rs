@@ -15,6 +15,7 @@ pub mod expiry;
 pub(crate) mod fakes;
 pub mod key_access;
 pub mod keys;
+pub mod multipart;
 pub mod ports;
 pub mod presentation;
 pub mod presign;

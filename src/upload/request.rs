@@ -103,6 +103,25 @@ pub enum Refusal {
     },
 }
 
+/// Whether a file of `size` bytes is within `profile`'s range (`TooLarge`, `TooSmall`): for a
+/// size declared up front, and for the total of a multipart upload's parts at completion.
+pub fn fits_profile(profile: &Profile, size: u64) -> Result<(), Refusal> {
+    let range = profile.size();
+    if size > range.max() {
+        return Err(Refusal::TooLarge {
+            size,
+            max: range.max(),
+        });
+    }
+    if size < range.min() {
+        return Err(Refusal::TooSmall {
+            size,
+            min: range.min(),
+        });
+    }
+    Ok(())
+}
+
 /// A file's size and a limit in words, in bytes when the words would read the same
 /// ("10 MB; the limit is 10 MB" says nothing).
 fn compared(size: u64, limit: u64) -> (String, String) {
@@ -183,18 +202,7 @@ pub fn validate(profile: &Profile, request: &UploadRequest) -> Result<ValidUploa
         }
     };
     if let Some(size) = request.size {
-        if size > profile.size().max() {
-            return Err(Refusal::TooLarge {
-                size,
-                max: profile.size().max(),
-            });
-        }
-        if size < profile.size().min() {
-            return Err(Refusal::TooSmall {
-                size,
-                min: profile.size().min(),
-            });
-        }
+        fits_profile(profile, size)?;
     }
     let metadata = metadata(profile, &request.metadata)?;
     Ok(ValidUpload {
