@@ -31,8 +31,8 @@ struct LandingPage {
     problem: &'static str,
     /// What to do about it.
     advice: &'static str,
-    /// The bucket and key the redirect named, for the technical details; `None` where they
-    /// do not belong to this service (a forged link's words are not repeated).
+    /// The bucket and key the redirect named, for the technical details: only once the store
+    /// confirms them (the words of a link the store does not back are not repeated).
     technical: Option<(String, String)>,
     /// Where to upload again, and the link's words.
     back: String,
@@ -98,7 +98,7 @@ pub async fn uploaded(
         saved: None,
         problem: "",
         advice: "",
-        technical: Some((query.bucket.clone(), query.key.clone())),
+        technical: None,
         back: "/".to_owned(),
         back_words: "Try again",
     };
@@ -110,6 +110,7 @@ pub async fn uploaded(
             page.back = format!("/upload/{}", profile.name());
             page.back_words = "Upload another file";
             page.saved = Some(Saved::new(&query.key, object));
+            page.technical = Some((query.bucket.clone(), query.key.clone()));
             StatusCode::OK
         }
         Ok(Confirmation::NotStored { profile }) => {
@@ -119,7 +120,6 @@ pub async fn uploaded(
             StatusCode::NOT_FOUND
         }
         Ok(Confirmation::NotMadeHere) => {
-            page.technical = None;
             page.problem = "This link does not point to an upload made with this service.";
             page.advice = "Choose an upload and send the file again.";
             StatusCode::NOT_FOUND

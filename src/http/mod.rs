@@ -29,7 +29,7 @@ use problem::Problem;
 use operations::Operations;
 
 pub use cors::cors;
-pub use uploads::MAX_BODY_BYTES;
+pub use uploads::{BODY_TIMEOUT, MAX_BODY_BYTES};
 
 /// Every route, for the server and for tests alike. Every route that takes GET takes HEAD.
 pub fn configure(cfg: &mut web::ServiceConfig) {

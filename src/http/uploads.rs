@@ -70,6 +70,10 @@ fn require_json(request: &HttpRequest) -> Result<(), Problem> {
     }
 }
 
+/// How long the whole request body may take to arrive (64 KiB at most; 10 s is slow even on
+/// a poor mobile link).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn too_large() -> Problem {
     Problem::new(
         ProblemCode::BodyTooLarge,
@@ -87,13 +91,30 @@ async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<V
         return Err(too_large());
     }
     let mut bytes = Vec::with_capacity(declared.unwrap_or(1024));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Problem::new(ProblemCode::UnreadableBody, e.to_string()))?;
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(too_large());
+    let read_all = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| Problem::new(ProblemCode::UnreadableBody, e.to_string()))?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        bytes.extend_from_slice(&chunk);
-    }
+        Ok(())
+    };
+    // actix-web times out a request's head but not its body: a client that stops sending would
+    // otherwise hold its connection for ever.
+    tokio::time::timeout(BODY_TIMEOUT, read_all)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                ProblemCode::UnreadableBody,
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            )
+        })??;
     Ok(bytes)
 }
 

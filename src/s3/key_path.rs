@@ -5,7 +5,8 @@
 //! another object's metadata, out of the bucket); `.` and empty segments name one file several
 //! ways, and `\` is a separator on some systems. AWS keeps such keys literally; MinIO refuses
 //! them (`XMinioInvalidObjectName`). This service never makes such a key and never signs for
-//! one a client sends back, and the development store refuses them: one rule, here.
+//! one a client sends back, and the development store refuses them: one rule, here. Control
+//! characters (NUL above all, which no file name may hold) are refused the same way.
 
 use std::borrow::Cow;
 
@@ -29,6 +30,9 @@ pub enum BadKey {
     /// It contains `\`.
     #[error("contains '\\'")]
     Backslash,
+    /// It contains a control character (NUL among them, which no file name may hold).
+    #[error("contains a control character")]
+    ControlCharacter,
 }
 
 /// Percent-decoded once; bytes that are not UTF-8 become U+FFFD, which is none of the
@@ -54,6 +58,9 @@ pub fn check(key: &str) -> Result<(), BadKey> {
 fn check_literal(key: &str) -> Result<(), BadKey> {
     if key.contains('\\') {
         return Err(BadKey::Backslash);
+    }
+    if key.chars().any(char::is_control) {
+        return Err(BadKey::ControlCharacter);
     }
     if key.starts_with('/') {
         return Err(BadKey::LeadingSlash);
@@ -106,6 +113,10 @@ mod tests {
             ("uploads/1%2F%2Fx", BadKey::EmptySegment),
             ("%2Fetc", BadKey::LeadingSlash),
             ("uploads/1/%5C", BadKey::Backslash),
+            ("uploads/1/a\0", BadKey::ControlCharacter),
+            ("uploads/1/a%00", BadKey::ControlCharacter),
+            ("uploads/1/a%2500", BadKey::ControlCharacter),
+            ("uploads/1/a%0A.txt", BadKey::ControlCharacter),
         ] {
             assert_eq!(check(key), Err(why), "{key}");
         }

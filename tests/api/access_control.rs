@@ -73,6 +73,9 @@ async fn downloads_never_leave_the_callers_folder(store: &TestStore) {
         format!("/users/bob/{in_bob}"),
         format!("files/../users/bob/{in_bob}"),
         format!("files/01KB0000000000000000000000/../../users/bob/{in_bob}"),
+        // Control characters, also percent-encoded once or twice, name no file of ours.
+        format!("{alice_folder}/a%00.txt"),
+        format!("{alice_folder}/a%2500.txt"),
         bob_key.clone(),
     ];
     for key in &climbs {

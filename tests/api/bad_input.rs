@@ -346,3 +346,31 @@ async fn refusals_explain_the_rule_in_words() {
         "`text/html` is not accepted here; this profile accepts text/plain, image/*"
     );
 }
+
+/// A client that declares a body and stops sending it gets a 400 once the body's time is up,
+/// instead of holding its connection for ever.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_not_waited_for() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_offline_app().await;
+    let host = app.address.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    socket
+        .write_all(
+            b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0; 4096];
+    let wait = presigned_post::http::BODY_TIMEOUT + std::time::Duration::from_secs(5);
+    let read = tokio::time::timeout(wait, socket.read(&mut answer))
+        .await
+        .expect("an answer once the body's time is up, not a connection held open")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("unreadable-body"), "{answer}");
+    assert!(started.elapsed() >= presigned_post::http::BODY_TIMEOUT);
+}

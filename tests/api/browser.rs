@@ -574,6 +574,39 @@ async fn serve_page(html: String) -> String {
     origin
 }
 
+/// A page of another origin running `script` as a module (with `app`, the service's address,
+/// already read from its query string), an app on `store` that lists that origin in
+/// `cors_origins`, and a browser named `name` on the page once the script sets `window.ready`.
+async fn page_on_another_origin(
+    store: &TestStore,
+    bucket: &str,
+    name: &str,
+    script: &str,
+) -> (String, TestApp, Browser) {
+    // The page's origin is only known once it serves, and the app must list it, so the page
+    // learns the app's address from its query string.
+    let page_origin = serve_page(format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>SPA</title><input type=\"file\" id=\"pick\">
+<script type=\"module\">
+const app = new URLSearchParams(location.search).get('app');
+{script}</script>"
+    ))
+    .await;
+    let options = AppOptions {
+        top_level: format!("cors_origins = [\"{page_origin}\"]"),
+        ..AppOptions::default()
+    };
+    let app = spawn_app(store, bucket, options).await;
+    let browser = Browser::start(name, true).await;
+    browser
+        .goto(&format!("{page_origin}/?app={}", app.address))
+        .await;
+    browser
+        .wait_until("the module", "window.ready === true")
+        .await;
+    (page_origin, app, browser)
+}
+
 /// A single-page app on another origin imports the bundled module and uploads through the
 /// JSON API: CORS on the API (configured origin) and on the bucket (its rule) both for real.
 #[tokio::test]
@@ -582,11 +615,11 @@ async fn a_page_on_another_origin_uploads_with_the_bundled_module() {
     let bucket = store.new_bucket().await;
     // The page's origin is only known once it serves, and the app must list it, so the page
     // learns the app's address from its query string.
-    let page_origin = serve_page(
-        r#"<!doctype html><meta charset="utf-8"><title>SPA</title><input type="file" id="pick">
-<script type="module">
-const app = new URLSearchParams(location.search).get('app');
-const { uploadFile } = await import(`${app}/static/presigned-post.js`);
+    let (page_origin, app, browser) = page_on_another_origin(
+        store,
+        &bucket,
+        "spa-module",
+        r#"const { uploadFile } = await import(`${app}/static/presigned-post.js`);
 window.progress = [];
 document.getElementById('pick').addEventListener('change', async (event) => {
   try {
@@ -599,24 +632,10 @@ document.getElementById('pick').addEventListener('change', async (event) => {
   }
 });
 window.ready = true;
-</script>"#
-            .to_owned(),
+"#,
     )
     .await;
-    let options = AppOptions {
-        top_level: format!("cors_origins = [\"{page_origin}\"]"),
-        ..AppOptions::default()
-    };
-    let app = spawn_app(store, &bucket, options).await;
     store.allow_cors(&bucket, &page_origin).await;
-
-    let browser = Browser::start("spa-module", true).await;
-    browser
-        .goto(&format!("{page_origin}/?app={}", app.address))
-        .await;
-    browser
-        .wait_until("the module", "window.ready === true")
-        .await;
     let path = file(
         &browser.name,
         "from-the-spa.txt",
@@ -759,11 +778,11 @@ impl SilentServer {
 async fn the_module_rejects_only_with_upload_errors_and_lets_go_of_the_signal() {
     let store = crate::servers::embedded("module-errors").await;
     let bucket = store.new_bucket().await;
-    let page_origin = serve_page(
-        r#"<!doctype html><meta charset="utf-8"><title>SPA</title><input type="file" id="pick">
-<script type="module">
-const app = new URLSearchParams(location.search).get('app');
-const { uploadFile, UploadError } = await import(`${app}/static/presigned-post.js`);
+    let (_, _app, browser) = page_on_another_origin(
+        &store,
+        &bucket,
+        "module-errors",
+        r#"const { uploadFile, UploadError } = await import(`${app}/static/presigned-post.js`);
 window.requests = 0;
 const realFetch = window.fetch;
 window.fetch = (...args) => { window.requests += 1; return realFetch(...args); };
@@ -791,22 +810,9 @@ shared.addEventListener = (type, listener, options) => { window.listening.add(li
 shared.removeEventListener = (type, listener, options) => { window.listening.delete(listener); remove(type, listener, options); };
 window.shared = shared;
 window.ready = true;
-</script>"#
-            .to_owned(),
+"#,
     )
     .await;
-    let options = AppOptions {
-        top_level: format!("cors_origins = [\"{page_origin}\"]"),
-        ..AppOptions::default()
-    };
-    let app = spawn_app(&store, &bucket, options).await;
-    let browser = Browser::start("module-errors", true).await;
-    browser
-        .goto(&format!("{page_origin}/?app={}", app.address))
-        .await;
-    browser
-        .wait_until("the module", "window.ready === true")
-        .await;
     let path = file(&browser.name, "module.txt", b"uploaded by the module");
     let input = browser.client.find(Locator::Id("pick")).await.unwrap();
     input.send_keys(&path.display().to_string()).await.unwrap();

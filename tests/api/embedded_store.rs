@@ -342,6 +342,9 @@ async fn form_keys_that_leave_their_folder_are_refused_and_nothing_is_written() 
         (format!("{folder}${{filename}}"), ".."),
         (format!("{folder}${{filename}}"), "C:\\docs\\.."),
         (format!("{folder}${{filename}}/../../x"), "a.txt"),
+        // No file name holds NUL: refused, not a 500 from the file system.
+        (format!("{folder}a\u{0}.txt"), "x.txt"),
+        (format!("{folder}a%00.txt"), "x.txt"),
     ];
     for (key, file_name) in &escapes {
         let answer = post_form(

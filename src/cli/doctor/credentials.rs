@@ -13,13 +13,13 @@ const NAME: &str = "credentials";
 /// Below this much life left, temporary credentials are worth a warning.
 const SHORT_LIFE_S: u64 = 15 * 60;
 
-/// Fetches credentials from `cache`: the check, if there is one to show, and whether any were
-/// found (the store's checks need them).
-pub(super) async fn fetch(cache: &CredentialCache) -> (Option<Check>, bool) {
-    match cache.get(SystemTime::now(), Duration::from_secs(900)).await {
+/// Fetches credentials from `cache` at `now` (the signing clock's time): the check, if there is
+/// one to show, and whether any were found (the store's checks need them).
+pub(super) async fn fetch(cache: &CredentialCache, now: SystemTime) -> (Option<Check>, bool) {
+    match cache.get(now, Duration::from_secs(900)).await {
         // `get` succeeded, so they are cached.
         Ok(_) => {
-            let report = cache.report(SystemTime::now()).await;
+            let report = cache.report(now).await;
             (report.cached.as_ref().map(check), true)
         }
         Err(error) => (Some(missing(&error)), false),

@@ -19,6 +19,7 @@ pub use report::{Check, Outcome, render};
 
 use crate::app::object_store::S3Objects;
 use crate::cli::startup::Resolved;
+use crate::clock::Clock as _;
 use crate::clock::store_offset::SkewCorrectedClock;
 use crate::upload::catalog::Catalog;
 use crate::upload::ports::{BucketStatus, ObjectStore, StoreCallFailed};
@@ -36,8 +37,8 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
         clock_settings,
         embedded_store: _embedded_store,
     } = resolved;
-    let (credentials_check, found) = credentials::fetch(&credential_cache).await;
-    let mut checks: Vec<Check> = credentials_check.into_iter().collect();
+    // The clock first (its probe needs no credentials), so that credentials are fetched and
+    // judged in the same time the service signs with; the report lists credentials first.
     let clock = Arc::new(SkewCorrectedClock::new(clock_settings.correct));
     let store = config.catalog.store();
     let prefixes: Vec<String> = config
@@ -46,7 +47,10 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
         .map(|profile| profile.key_prefix().fixed_part().to_owned())
         .collect();
     let bucket_url = store.bucket_url();
-    checks.push(clock_skew::measure(&clock, bucket_url, &clock_settings).await);
+    let clock_check = clock_skew::measure(&clock, bucket_url, &clock_settings).await;
+    let (credentials_check, found) = credentials::fetch(&credential_cache, clock.now()).await;
+    let mut checks: Vec<Check> = credentials_check.into_iter().collect();
+    checks.push(clock_check);
     if !found {
         return checks;
     }
