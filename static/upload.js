@@ -4,7 +4,10 @@
 // drag and drop, several files, checks of size and type before any byte is sent, and for each
 // file a progress bar, a cancel button and the outcome in words. The upload itself — a fresh
 // policy per file, the post to the store, its XML errors, one retry with a fresh policy when a
-// policy expired — is presigned-post.js, the module single-page apps use.
+// policy expired; for a file over 100 MiB, an upload in parts, several at once, each retried,
+// aborted on cancel — is presigned-post.js, the module single-page apps use. So with the script
+// the page takes files up to the profile's limit (up to 5 TiB); the plain form, one POST,
+// carries at most 5 GiB.
 
 import { uploadFile } from './presigned-post.js';
 
@@ -163,7 +166,7 @@ async function downloadUrl(key) {
 
 /** An UploadError in words for the person uploading, as the end of "NAME was not uploaded: …". */
 function explain(error, file) {
-  if (error.stage === 'policy') {
+  if (error.source === 'service') {
     switch (error.code) {
       case 'network-error':
         return 'the upload service could not be reached. Check your connection and try again.';
@@ -182,8 +185,8 @@ function explain(error, file) {
     case 'EntityTooSmall':
       return `it is ${humanSize(file.size)}; that is below this upload's minimum size.`;
     case 'AccessDenied':
-      if (/policy expired/i.test(error.message)) {
-        return 'its upload link expired twice. Check that this computer\'s clock is right, then try again.';
+      if (/policy expired|request has expired/i.test(error.message)) {
+        return 'its upload link expired again after a retry. Check that this computer\'s clock is right, then try again.';
       }
       return 'the storage refused it: it does not match what this upload allows.';
     case 'RequestTimeTooSkewed':
@@ -196,6 +199,8 @@ function explain(error, file) {
       return 'the credentials of its upload link are no longer valid. Please try again.';
     case 'network-error':
       return 'the storage could not be reached. If this keeps happening, the bucket may be missing its CORS rule.';
+    case 'missing-etag':
+      return 'the storage hides the ETag header the parts of a large file need. The bucket\'s CORS rule must expose ETag.';
     default:
       return `the storage refused it (${error.code}: ${error.message}).`;
   }

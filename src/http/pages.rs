@@ -13,9 +13,9 @@ use crate::s3::policy::iso8601;
 use crate::upload::presign::PresignedPost;
 use crate::upload::profile::Profile;
 use crate::upload::service::{UploadError, Uploader};
-use crate::upload::words::limits_in_words;
 use crate::upload::words::times::clock_time;
 use crate::upload::words::types::{a_type_in_words, names_every_type, types_in_words};
+use crate::upload::words::{limits_in_words, without_script_in_words};
 
 /// Where browsers reach this service and the store: for redirects and the page's CSP.
 #[derive(Debug, Clone)]
@@ -119,8 +119,11 @@ struct UploadPage<'a> {
     profile: &'a str,
     title: &'a str,
     description: Option<&'a str>,
-    /// "PDF files up to 10 MB".
+    /// "PDF files up to 10 MB": the profile's range, which the script reaches (in parts).
     limits: String,
+    /// "Without JavaScript, files up to 5.3 GB; …", when the plain form (one POST) carries less
+    /// than `limits` says; shown only without the script.
+    without_script: Option<String>,
     /// The exact media types, for the technical details; empty for any.
     media_types: Vec<String>,
     /// "PNG or JPEG images": what the script says a wrong type is not.
@@ -134,6 +137,7 @@ struct UploadPage<'a> {
     expiry: Option<FormExpiry>,
     /// Where the form posts: the bucket.
     action: String,
+    /// The largest file the script sends: the profile's, as it uploads large files in parts.
     max_size: u64,
     min_size: u64,
     types: String,
@@ -231,8 +235,9 @@ fn upload_page_for(
         title: profile.presentation().title(),
         description: profile.presentation().description(),
         limits: limits_in_words(profile),
-        // What the page's form (one POST) can carry, until its script uploads in parts.
-        max_size: profile.size().post_range().max(),
+        // A page that needs the script has no plain form to speak for.
+        without_script: post.as_ref().and_then(|_| without_script_in_words(profile)),
+        max_size: profile.size().max(),
         min_size: profile.size().min(),
         types: media_types.join(","),
         kinds: types_in_words(&media_types),
