@@ -23,6 +23,10 @@ struct Histogram {
 pub struct Metrics {
     issued: Mutex<BTreeMap<String, u64>>,
     refused: Mutex<BTreeMap<String, u64>>,
+    multipart_created: Mutex<BTreeMap<String, u64>>,
+    multipart_completed: Mutex<BTreeMap<String, u64>>,
+    /// By `(profile, reason)`.
+    multipart_refused: Mutex<BTreeMap<(String, &'static str), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
 }
 
@@ -75,6 +79,7 @@ impl Metrics {
             "Upload requests refused, by reason.",
             &self.refused,
         );
+        self.render_multipart(&mut text);
         self.render_latency(&mut text);
         if let ClockReport::Store(store) = clock {
             render_store_clock(&mut text, store);
@@ -83,6 +88,33 @@ impl Metrics {
             render_credentials(&mut text, cached);
         }
         text
+    }
+
+    /// The uploads in parts: started, completed and refused at completion.
+    fn render_multipart(&self, text: &mut String) {
+        render_counter(
+            text,
+            "presigned_post_multipart_uploads_created_total",
+            "profile",
+            "Uploads in parts started, by profile.",
+            &self.multipart_created,
+        );
+        render_counter(
+            text,
+            "presigned_post_multipart_uploads_completed_total",
+            "profile",
+            "Uploads in parts completed, by profile.",
+            &self.multipart_completed,
+        );
+        const REFUSED: &str = "presigned_post_multipart_uploads_refused_total";
+        let help = "Uploads in parts refused at completion, by profile and reason.";
+        family(text, REFUSED, "counter", help);
+        for ((profile, reason), count) in lock(&self.multipart_refused).iter() {
+            let _ = writeln!(
+                text,
+                "{REFUSED}{{profile=\"{profile}\",reason=\"{reason}\"}} {count}"
+            );
+        }
     }
 
     /// The request duration histogram: buckets, sum and count per route.
@@ -109,10 +141,23 @@ impl Metrics {
     }
 }
 
-/// Counts each policy signed, by profile.
+/// Counts each policy signed, and each upload in parts started, completed or refused, by profile.
 impl UploadEvents for Metrics {
     fn issued(&self, profile: &str) {
         bump(&self.issued, profile);
+    }
+
+    fn multipart_created(&self, profile: &str) {
+        bump(&self.multipart_created, profile);
+    }
+
+    fn multipart_completed(&self, profile: &str) {
+        bump(&self.multipart_completed, profile);
+    }
+
+    fn multipart_refused(&self, profile: &str, reason: &'static str) {
+        let mut refused = lock(&self.multipart_refused);
+        *refused.entry((profile.to_owned(), reason)).or_default() += 1;
     }
 }
 
@@ -221,6 +266,10 @@ mod tests {
         metrics.issued("photos");
         metrics.issued("docs");
         metrics.refused("too-large");
+        metrics.multipart_created("videos");
+        metrics.multipart_created("videos");
+        metrics.multipart_completed("videos");
+        metrics.multipart_refused("videos", "too-large");
         metrics.observe("/upload/{profile}", 0.003);
         metrics.observe("/upload/{profile}", 0.7);
         metrics.observe("/odd \\ \"route\"", 9.0);
@@ -237,6 +286,15 @@ presigned_post_policies_issued_total{profile="photos"} 2
 # HELP presigned_post_refusals_total Upload requests refused, by reason.
 # TYPE presigned_post_refusals_total counter
 presigned_post_refusals_total{reason="too-large"} 1
+# HELP presigned_post_multipart_uploads_created_total Uploads in parts started, by profile.
+# TYPE presigned_post_multipart_uploads_created_total counter
+presigned_post_multipart_uploads_created_total{profile="videos"} 2
+# HELP presigned_post_multipart_uploads_completed_total Uploads in parts completed, by profile.
+# TYPE presigned_post_multipart_uploads_completed_total counter
+presigned_post_multipart_uploads_completed_total{profile="videos"} 1
+# HELP presigned_post_multipart_uploads_refused_total Uploads in parts refused at completion, by profile and reason.
+# TYPE presigned_post_multipart_uploads_refused_total counter
+presigned_post_multipart_uploads_refused_total{profile="videos",reason="too-large"} 1
 # HELP presigned_post_request_duration_seconds Time to answer HTTP requests, by route.
 # TYPE presigned_post_request_duration_seconds histogram
 presigned_post_request_duration_seconds_bucket{route="/odd \\ \"route\"",le="0.001"} 0

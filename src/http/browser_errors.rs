@@ -108,6 +108,11 @@ fn fixed_words(code: ProblemCode) -> (&'static str, &'static str) {
         | C::MultipartRequired
         | C::MetadataNotAllowed
         | C::InvalidMetadata => ("Upload refused", refusal_words(code)),
+        C::NoSuchUpload | C::InvalidParts | C::MultipartUnavailable => (
+            "Upload in parts failed",
+            "This address is for the uploader of the application that uses this service, and \
+             the upload it names cannot be finished. Start the upload again.",
+        ),
         C::RateLimited => (
             "Too many requests",
             "This address has made too many requests. Please try again in a minute.",

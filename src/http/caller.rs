@@ -20,6 +20,24 @@ use crate::upload::access::{Caller, Token, UserId, authenticate};
 /// failed authentications, and an address over that budget has no token checked at all, so
 /// guessing runs into `429`.
 pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
+    identify_counting(request, operations, true)
+}
+
+/// As [`identify`], but a request that authenticates (or presents no token) is not counted
+/// against the rate limit: for signing the parts of an upload whose creation was counted (a
+/// 1 GiB file has some 200). A failed token still spends the address's budgets.
+pub fn identify_uncounted(
+    request: &HttpRequest,
+    operations: &Operations,
+) -> Result<Caller, Problem> {
+    identify_counting(request, operations, false)
+}
+
+fn identify_counting(
+    request: &HttpRequest,
+    operations: &Operations,
+    counted: bool,
+) -> Result<Caller, Problem> {
     let budgets = &operations.budgets;
     let now = budgets.time(|| operations.now());
     let settings = &operations.settings;
@@ -35,10 +53,12 @@ pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller
         )?),
     };
     let client = user.map_or(address, |user| Client::User(user.as_str()));
-    budgets
-        .requests
-        .check(client, now)
-        .map_err(Problem::too_many_requests)?;
+    if counted {
+        budgets
+            .requests
+            .check(client, now)
+            .map_err(Problem::too_many_requests)?;
+    }
     Ok(user.cloned().map_or(Caller::Anonymous, Caller::User))
 }
 

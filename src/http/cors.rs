@@ -66,7 +66,7 @@ fn preflight_answer(request: &ServiceRequest, origin: Option<&HeaderValue>) -> H
         .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
         .cloned();
     response
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, DELETE"))
         .insert_header((
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             requested.unwrap_or(HeaderValue::from_static("content-type, authorization")),

@@ -8,6 +8,7 @@ mod cors;
 mod downloads;
 mod health;
 mod landing;
+mod multipart;
 mod negotiate;
 pub mod operations;
 mod page_limit;
@@ -58,6 +59,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             RateLimit::InHandler,
         ))
         .service(counted(
+            "/s3/multipart",
+            Methods::post().to(multipart::create),
+            RateLimit::InHandler,
+        ))
+        // Before `{upload_id}/{part_number}`, which would take `complete` as a part number.
+        .service(counted(
+            "/s3/multipart/{upload_id}/complete",
+            Methods::post().to(multipart::complete),
+            RateLimit::InHandler,
+        ))
+        .service(counted(
+            "/s3/multipart/{upload_id}/{part_number}",
+            read().to(multipart::sign_part),
+            RateLimit::InHandler,
+        ))
+        .service(counted(
+            "/s3/multipart/{upload_id}",
+            read()
+                .to(multipart::list_parts)
+                .and(Methods::delete().to(multipart::abort)),
+            RateLimit::InHandler,
+        ))
+        .service(counted(
             "/api/downloads",
             read().to(downloads::download),
             RateLimit::InHandler,
@@ -82,14 +106,39 @@ impl Methods {
         }
     }
 
+    fn delete() -> Self {
+        Methods {
+            guard: guard::Any(guard::Delete()),
+            allow: "DELETE",
+        }
+    }
+
     /// The route answering these methods with `handler`.
-    fn to<F, Args>(self, handler: F) -> (actix_web::Route, &'static str)
+    fn to<F, Args>(self, handler: F) -> Routes
     where
         F: actix_web::Handler<Args>,
         Args: actix_web::FromRequest + 'static,
         F::Output: actix_web::Responder + 'static,
     {
-        (web::route().guard(self.guard).to(handler), self.allow)
+        Routes {
+            routes: vec![web::route().guard(self.guard).to(handler)],
+            allow: self.allow.to_owned(),
+        }
+    }
+}
+
+/// The routes of one path, and the `Allow` of its 405s.
+struct Routes {
+    routes: Vec<actix_web::Route>,
+    allow: String,
+}
+
+impl Routes {
+    /// These routes and `other`'s, on one path.
+    fn and(mut self, other: Routes) -> Routes {
+        self.routes.extend(other.routes);
+        self.allow = format!("{}, {}", self.allow, other.allow);
+        self
     }
 }
 
@@ -115,7 +164,7 @@ enum RateLimit {
 /// other methods.
 fn counted(
     path: &str,
-    route: (actix_web::Route, &'static str),
+    routes: Routes,
     rate_limit: RateLimit,
 ) -> actix_web::Resource<
     impl actix_web::dev::ServiceFactory<
@@ -130,29 +179,32 @@ fn counted(
         rate_limit == RateLimit::ByAddress,
         from_fn(page_limit::limit_by_address),
     );
-    api(path, route)
+    api(path, routes)
         .wrap(by_address)
         .wrap(from_fn(refusals::count))
 }
 
 /// A route answering `route`, and 405 with `Allow` for other methods; its problems are
 /// problem+json, or the error page for a browser.
-fn api(path: &str, (route, allow): (actix_web::Route, &'static str)) -> actix_web::Resource {
+fn api(path: &str, Routes { routes, allow }: Routes) -> actix_web::Resource {
     let pages = || from_fn(browser_errors::pages_for_browsers);
-    web::resource(path)
-        .route(route.wrap(pages()))
-        .default_service(web::to(move || method_not_allowed(allow)).wrap(pages()))
+    let resource = routes
+        .into_iter()
+        .fold(web::resource(path), |resource, route| {
+            resource.route(route.wrap(pages()))
+        });
+    resource.default_service(web::to(move || method_not_allowed(allow.clone())).wrap(pages()))
 }
 
 async fn not_found() -> Result<HttpResponse, Problem> {
     Err(Problem::not_found())
 }
 
-async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+async fn method_not_allowed(allow: String) -> HttpResponse {
     let mut response = Problem::method_not_allowed().error_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    if let Ok(allow) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
     response
 }
 

@@ -14,7 +14,7 @@ use super::problem::{Problem, ProblemCode};
 use crate::upload::request::UploadRequest;
 use crate::upload::service::Uploader;
 
-/// The largest request body accepted, in bytes.
+/// The largest request body accepted, in bytes (but see `multipart::MAX_COMPLETE_BYTES`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
@@ -39,7 +39,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     let caller = identify(&request, &operations)?;
     require_json(&request)?;
-    let bytes = read_body(&request, body).await?;
+    let bytes = read_body(&request, body, MAX_BODY_BYTES).await?;
     let body: UploadBody = parse_json(&bytes)?;
     let upload = UploadRequest {
         filename: body.filename,
@@ -53,7 +53,7 @@ pub async fn create(
         .json(post))
 }
 
-fn require_json(request: &HttpRequest) -> Result<(), Problem> {
+pub(super) fn require_json(request: &HttpRequest) -> Result<(), Problem> {
     let essence = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -70,33 +70,38 @@ fn require_json(request: &HttpRequest) -> Result<(), Problem> {
     }
 }
 
-/// How long the whole request body may take to arrive (64 KiB at most; 10 s is slow even on
-/// a poor mobile link).
+/// How long the whole request body may take to arrive (64 KiB, or 1 MiB for completing an
+/// upload in parts, at most; 10 s is slow even on a poor mobile link).
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn too_large() -> Problem {
+fn too_large(limit: usize) -> Problem {
     Problem::new(
         ProblemCode::BodyTooLarge,
-        format!("the request body may be at most {MAX_BODY_BYTES} bytes"),
+        format!("the request body may be at most {limit} bytes"),
     )
 }
 
-async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, Problem> {
+/// The request body, if it holds at most `limit` bytes and arrives within [`BODY_TIMEOUT`].
+pub(super) async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, Problem> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
     }
     let mut bytes = Vec::with_capacity(declared.unwrap_or(1024));
     let read_all = async {
         while let Some(chunk) = payload.next().await {
             let chunk =
                 chunk.map_err(|e| Problem::new(ProblemCode::UnreadableBody, e.to_string()))?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large());
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large(limit));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -120,7 +125,7 @@ async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<V
 
 /// Parses JSON, answering 400 for malformed JSON and 422 (naming the field) for JSON of the
 /// wrong shape.
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let malformed =
         |error: serde_json::Error| Problem::new(ProblemCode::MalformedJson, error.to_string());
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

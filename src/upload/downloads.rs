@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::access::Caller;
 use super::expiry::{Expiry, policy_expiration};
+use super::key_access::KeyUse;
 use super::service::{UploadError, Uploader};
 use crate::s3::presigned_url::presign_object_url;
 
@@ -28,10 +29,11 @@ impl Uploader {
     /// A presigned GET URL for `key`, if `caller` may touch it (`key_access`) and
     /// its profile offers downloads.
     pub async fn download_url(&self, key: &str, caller: &Caller) -> Result<Download, UploadError> {
-        let (profile, _) = self.key_access(key, caller)?;
-        let expiry = profile
-            .downloads()
-            .ok_or_else(|| UploadError::NotYourKey(key.to_owned()))?;
+        let (profile, _) = self.key_access(key, caller, KeyUse::Download)?;
+        let expiry = profile.downloads().ok_or_else(|| UploadError::NotYourKey {
+            key: key.to_owned(),
+            purpose: KeyUse::Download,
+        })?;
         let now = self.clock.now();
         let credentials = self.credentials.get(now, expiry.duration()).await?;
         let expiry = match credentials.session_token() {
@@ -102,13 +104,13 @@ mod tests {
         for caller in [user("bob"), Caller::Anonymous] {
             let refused = uploader.download_url(key, &caller).await;
             assert!(
-                matches!(refused, Err(UploadError::NotYourKey(_))),
+                matches!(refused, Err(UploadError::NotYourKey { .. })),
                 "{caller:?}"
             );
         }
         let climbing = "users/ana/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/../../bob/x.txt";
         let refused = uploader.download_url(climbing, &user("ana")).await;
-        assert!(matches!(refused, Err(UploadError::NotYourKey(_))));
+        assert!(matches!(refused, Err(UploadError::NotYourKey { .. })));
     }
 
     #[tokio::test]
@@ -118,8 +120,12 @@ mod tests {
             .unwrap();
         let uploader = uploader(vec![photos], Arc::new(MemoryObjects::default()));
         let key = "photos/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/beach.jpg";
-        assert!(uploader.key_access(key, &Caller::Anonymous).is_ok());
+        assert!(
+            uploader
+                .key_access(key, &Caller::Anonymous, KeyUse::Download)
+                .is_ok()
+        );
         let refused = uploader.download_url(key, &Caller::Anonymous).await;
-        assert!(matches!(refused, Err(UploadError::NotYourKey(_))));
+        assert!(matches!(refused, Err(UploadError::NotYourKey { .. })));
     }
 }

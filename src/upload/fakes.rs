@@ -9,14 +9,17 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 
 use super::catalog::Catalog;
+use super::multipart::{UploadId, UploadedPart};
 use super::ports::{
-    BucketAccess, BucketCors, BucketLifecycle, BucketStatus, CredentialSource,
-    CredentialsUnavailable, ObjectStore, StoreCallFailed, StoredObject, WriteAnswer,
+    Answer, BucketAccess, BucketCors, BucketLifecycle, BucketStatus, CredentialSource,
+    CredentialsUnavailable, NewObject, ObjectStore, StoreCallFailed, StoreRefusal, StoredObject,
+    WriteAnswer,
 };
 use super::presign::PresignedPost;
 use super::profile::Profile;
 use super::service::Uploader;
 use crate::clock::FixedClock;
+use crate::s3::multipart::PartNumber;
 use crate::s3::store::{AddressStyle, Store};
 
 /// The bucket of [`uploader`]'s catalog.
@@ -58,8 +61,20 @@ pub struct MemoryObjects {
     pub post_answer: WriteAnswer,
     /// How a delete is answered.
     pub delete_answer: WriteAnswer,
-    /// The writes it was sent, in order: `POST key file-name size` and `DELETE key`.
+    /// The writes it was sent, in order: `POST key file-name size`, `DELETE key`,
+    /// `CREATE key`, `COMPLETE key size`, `ABORT key`.
     pub writes: Mutex<Vec<String>>,
+    /// The open uploads in parts, by id.
+    pub uploads: Mutex<BTreeMap<String, OpenUpload>>,
+}
+
+/// An upload in parts the fake store holds open.
+#[derive(Debug, Clone)]
+pub struct OpenUpload {
+    /// What it was created with.
+    pub object: NewObject,
+    /// Its parts: number → (size, ETag).
+    pub parts: BTreeMap<u16, (u64, String)>,
 }
 
 impl Default for MemoryObjects {
@@ -76,6 +91,7 @@ impl Default for MemoryObjects {
             post_answer: WriteAnswer::Done,
             delete_answer: WriteAnswer::Done,
             writes: Mutex::new(Vec::new()),
+            uploads: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -92,6 +108,15 @@ impl MemoryObjects {
     /// The writes logged so far.
     pub fn writes(&self) -> Vec<String> {
         self.writes.lock().unwrap().clone()
+    }
+
+    /// Stores part `number` of `size` bytes for upload `id`, as a PUT to its URL would.
+    pub fn put_part(&self, id: &str, number: u16, size: u64) {
+        let mut uploads = self.uploads.lock().unwrap();
+        let upload = uploads.get_mut(id).expect("an open upload");
+        upload
+            .parts
+            .insert(number, (size, format!("etag-{number}-{size}")));
     }
 
     /// `answer`, if the store is reachable; else logged nowhere and refused a connection.
@@ -154,6 +179,87 @@ impl ObjectStore for MemoryObjects {
 
     async fn delete(&self, key: &str) -> Result<WriteAnswer, StoreCallFailed> {
         self.log_write(format!("DELETE {key}"), &self.delete_answer)
+    }
+
+    async fn create_multipart(
+        &self,
+        object: &NewObject,
+    ) -> Result<Answer<String>, StoreCallFailed> {
+        self.log_write(format!("CREATE {}", object.key), &WriteAnswer::Done)?;
+        let mut uploads = self.uploads.lock().unwrap();
+        let id = format!("upload-{}", uploads.len() + 1);
+        let upload = OpenUpload {
+            object: object.clone(),
+            parts: BTreeMap::new(),
+        };
+        uploads.insert(id.clone(), upload);
+        Ok(Ok(id))
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        id: &UploadId,
+    ) -> Result<Answer<Vec<UploadedPart>>, StoreCallFailed> {
+        self.answer(&())?;
+        Ok(self.open(key, id).map(|upload| {
+            let parts = upload.parts.iter();
+            parts
+                .map(|(&number, (size, etag))| UploadedPart {
+                    number: PartNumber::new(number).expect("a valid part number"),
+                    size: *size,
+                    etag: Some(etag.clone()),
+                })
+                .collect()
+        }))
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+        parts: &[(PartNumber, String)],
+    ) -> Result<Answer<Option<String>>, StoreCallFailed> {
+        self.answer(&())?;
+        let upload = match self.open(key, id) {
+            Ok(upload) => upload,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let size: u64 = parts
+            .iter()
+            .map(|(n, _)| upload.parts.get(&n.get()).map_or(0, |p| p.0))
+            .sum();
+        self.uploads.lock().unwrap().remove(id.as_str());
+        self.log_write(format!("COMPLETE {key} {size}"), &WriteAnswer::Done)?;
+        Ok(Ok(None))
+    }
+
+    async fn abort_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+    ) -> Result<WriteAnswer, StoreCallFailed> {
+        self.answer(&())?;
+        if let Err(refusal) = self.open(key, id) {
+            return Ok(WriteAnswer::Refused(refusal));
+        }
+        self.uploads.lock().unwrap().remove(id.as_str());
+        self.log_write(format!("ABORT {key}"), &WriteAnswer::Done)
+    }
+}
+
+impl MemoryObjects {
+    /// The open upload `id` of `key`, or S3's `NoSuchUpload`.
+    fn open(&self, key: &str, id: &UploadId) -> Answer<OpenUpload> {
+        let uploads = self.uploads.lock().unwrap();
+        match uploads.get(id.as_str()) {
+            Some(upload) if upload.object.key == key => Ok(upload.clone()),
+            _ => Err(StoreRefusal {
+                status: 404,
+                code: Some("NoSuchUpload".into()),
+                message: Some("The specified upload does not exist.".into()),
+            }),
+        }
     }
 }
 

@@ -1,9 +1,29 @@
 //! Who may touch which key a client sends back: one rule for downloads and, with multipart
 //! uploads, for signing, listing, completing and aborting the parts of a key.
 
+use std::fmt;
+
 use super::access::{Access, Caller, UserId};
 use super::profile::Profile;
 use super::service::{UploadError, Uploader};
+
+/// What a caller wants to do with a key it sends back (for the words of a refusal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Read the object.
+    Download,
+    /// Sign, list, complete or abort the parts of an upload to it.
+    Upload,
+}
+
+impl fmt::Display for KeyUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyUse::Download => "download from",
+            KeyUse::Upload => "upload to",
+        })
+    }
+}
 
 impl Uploader {
     /// The profile a key sent back by a client belongs to, with the user whose `{user}` folder
@@ -27,6 +47,7 @@ impl Uploader {
         &self,
         key: &str,
         caller: &Caller,
+        purpose: KeyUse,
     ) -> Result<(&Profile, Option<UserId>), UploadError> {
         let user = caller.user();
         self.key_owner(key)
@@ -34,7 +55,10 @@ impl Uploader {
                 Access::Public => true,
                 Access::Token => user.is_some() && (owner.is_none() || owner.as_ref() == user),
             })
-            .ok_or_else(|| UploadError::NotYourKey(key.to_owned()))
+            .ok_or_else(|| UploadError::NotYourKey {
+                key: key.to_owned(),
+                purpose,
+            })
     }
 }
 
@@ -71,12 +95,12 @@ mod tests {
 
     /// The profile's name and the owner `caller` gets for `key`, or `None` when refused.
     fn access(uploader: &Uploader, key: &str, caller: &Caller) -> Option<(String, Option<String>)> {
-        match uploader.key_access(key, caller) {
+        match uploader.key_access(key, caller, KeyUse::Upload) {
             Ok((profile, owner)) => Some((
                 profile.name().to_owned(),
                 owner.map(|o| o.as_str().to_owned()),
             )),
-            Err(UploadError::NotYourKey(refused)) => {
+            Err(UploadError::NotYourKey { key: refused, .. }) => {
                 assert_eq!(refused, key, "the refusal names the key");
                 None
             }

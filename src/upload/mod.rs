@@ -16,6 +16,9 @@ pub(crate) mod fakes;
 pub mod key_access;
 pub mod keys;
 pub mod multipart;
+pub mod multipart_service;
+#[cfg(test)]
+mod multipart_service_tests;
 pub mod ports;
 pub mod presentation;
 pub mod presign;

@@ -8,9 +8,11 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 
+use super::multipart::{UploadId, UploadedPart};
 use super::presign::PresignedPost;
 use crate::s3::cors_rule::CorsRule;
 use crate::s3::lifecycle::LifecycleRule;
+use crate::s3::multipart::PartNumber;
 use crate::s3::presigned_url::PresignUrlError;
 
 /// No credentials could be had (why is its [`source`](std::error::Error::source)).
@@ -155,6 +157,27 @@ pub struct StoreRefusal {
     pub message: Option<String>,
 }
 
+/// An object to be uploaded in parts, as the store is told of it when the upload is created:
+/// everything it keeps with the object is fixed then (S3's parts carry only bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewObject {
+    /// Its key.
+    pub key: String,
+    /// Its media type, if any.
+    pub content_type: Option<String>,
+    /// Its `Content-Disposition`, if the profile sets one.
+    pub content_disposition: Option<String>,
+    /// `x-amz-meta-*` names (without the prefix, lower case) and values.
+    pub metadata: Vec<(String, String)>,
+    /// The profile's fixed fields, named as in a form (`acl`, `Cache-Control`,
+    /// `x-amz-storage-class`, `x-amz-server-side-encryption`, …); `success_action_status`,
+    /// which only a form has, is left out by the store.
+    pub fixed_fields: Vec<(&'static str, String)>,
+}
+
+/// What the store answered to a call that may be refused: its answer, or the refusal.
+pub type Answer<T> = Result<T, StoreRefusal>;
+
 /// The calls made to the store itself (signing needs none): the upload service asks about
 /// objects; `doctor` also asks about the bucket and makes a test upload.
 #[async_trait::async_trait]
@@ -181,10 +204,48 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// Removes the object under `key`.
     async fn delete(&self, key: &str) -> Result<WriteAnswer, StoreCallFailed>;
+
+    /// Starts an upload in parts of `object`: the store's id for it.
+    async fn create_multipart(&self, object: &NewObject)
+    -> Result<Answer<String>, StoreCallFailed>;
+
+    /// Every part the store holds for upload `id` of `key`, in ascending order of number.
+    async fn list_parts(
+        &self,
+        key: &str,
+        id: &UploadId,
+    ) -> Result<Answer<Vec<UploadedPart>>, StoreCallFailed>;
+
+    /// Makes the object of upload `id` of `key` from `parts` (number and ETag, ascending): the
+    /// object's URL if the store names one.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+        parts: &[(PartNumber, String)],
+    ) -> Result<Answer<Option<String>>, StoreCallFailed>;
+
+    /// Drops upload `id` of `key` and the parts it holds.
+    async fn abort_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+    ) -> Result<WriteAnswer, StoreCallFailed>;
 }
 
-/// Told of each policy the service issues (for counting).
+/// Told of each policy the service issues and of each upload in parts it starts, completes or
+/// refuses at completion (for counting).
 pub trait UploadEvents: Send + Sync + std::fmt::Debug {
     /// A policy for profile `profile` was issued.
     fn issued(&self, profile: &str);
+
+    /// An upload in parts under `profile` was started.
+    fn multipart_created(&self, profile: &str);
+
+    /// An upload in parts under `profile` was completed: its object exists.
+    fn multipart_completed(&self, profile: &str);
+
+    /// An upload in parts under `profile` was refused at completion, for `reason`
+    /// (`too-large`, `too-small`, `invalid-parts`), and aborted if its size was the reason.
+    fn multipart_refused(&self, profile: &str, reason: &'static str);
 }

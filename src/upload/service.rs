@@ -9,7 +9,12 @@ use ulid::Ulid;
 use super::access::{Access, Caller, UserId};
 use super::catalog::Catalog;
 use super::expiry::{CredentialsExpiring, policy_expiration};
-use super::ports::{CredentialSource, CredentialsUnavailable, ObjectStore, UploadEvents};
+use super::key_access::KeyUse;
+use super::multipart::{PartBeyondLimit, Verdict};
+use super::ports::{
+    CredentialSource, CredentialsUnavailable, ObjectStore, StoreCallFailed, StoreRefusal,
+    UploadEvents,
+};
 use super::presign::{PresignedPost, Signer, Target, presign_post};
 use super::profile::{FormContentType, Profile};
 use super::request::{Refusal, UploadRequest, fits_one_post, validate};
@@ -31,9 +36,14 @@ pub enum UploadError {
     #[error("profile `{0}` needs a valid bearer token")]
     Unauthorized(String),
     /// The key is outside the caller's reach (see `key_access`), or its profile offers no
-    /// downloads. (The message speaks of downloads, the only call that refuses keys so far.)
-    #[error("`{0}` is not under a prefix you may download from")]
-    NotYourKey(String),
+    /// downloads.
+    #[error("`{key}` is not under a prefix you may {purpose}")]
+    NotYourKey {
+        /// The key.
+        key: String,
+        /// What the caller wanted to do with it.
+        purpose: KeyUse,
+    },
     /// The request does not fit the profile.
     #[error(transparent)]
     Refused(#[from] Refusal),
@@ -49,6 +59,40 @@ pub enum UploadError {
     /// A checked request still made an unsignable policy (a bug).
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// A part number no file of the profile can need.
+    #[error(transparent)]
+    PartBeyondLimit(#[from] PartBeyondLimit),
+    /// The store holds no such upload in parts for the key: unknown, completed or aborted.
+    #[error(
+        "there is no such upload in parts of `{0}`: it was completed or aborted, or never started"
+    )]
+    NoSuchUpload(String),
+    /// The parts named cannot make the file.
+    #[error(transparent)]
+    InvalidParts(Verdict),
+    /// The store would not make the file of the parts named (a part's ETag or size).
+    #[error("the store refused the parts: {}", .0.message.as_deref().unwrap_or("no reason given"))]
+    PartsRefusedByStore(StoreRefusal),
+    /// The parts make a file the profile does not accept; the upload was aborted.
+    #[error("{0}; the parts were discarded")]
+    Discarded(Refusal),
+    /// The profile shares its prefix with another whose size limits differ, so the key of an
+    /// upload in parts would not say which limits hold when it is completed.
+    #[error(
+        "profile `{profile}` cannot take uploads in parts: it shares its prefix with profile `{other}`, whose size limits differ"
+    )]
+    MultipartUnavailable {
+        /// The profile asked for.
+        profile: String,
+        /// The other profile.
+        other: String,
+    },
+    /// The store refused a call (status, code, message).
+    #[error("the store refused the call (HTTP {})", .0.status)]
+    StoreRefused(StoreRefusal),
+    /// The store could not be asked.
+    #[error(transparent)]
+    StoreCall(#[from] StoreCallFailed),
 }
 
 /// Applies the profiles' rules and issues signed POST policies and URLs.
@@ -58,7 +102,7 @@ pub struct Uploader {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) credentials: Arc<dyn CredentialSource>,
     pub(super) objects: Arc<dyn ObjectStore>,
-    events: Option<Arc<dyn UploadEvents>>,
+    pub(super) events: Option<Arc<dyn UploadEvents>>,
     signing_keys: SigningKeyCache,
 }
 
@@ -94,7 +138,7 @@ impl Uploader {
         &self.catalog
     }
 
-    fn profile(&self, name: &str) -> Result<&Profile, UploadError> {
+    pub(super) fn profile(&self, name: &str) -> Result<&Profile, UploadError> {
         self.catalog
             .profile(name)
             .ok_or_else(|| UploadError::UnknownProfile(name.to_owned()))
@@ -102,7 +146,11 @@ impl Uploader {
 
     /// The profile as `user` sees it: refused if it needs a token and there is no user, and
     /// with `{user}` in its prefix replaced.
-    fn profile_for(&self, name: &str, user: Option<&UserId>) -> Result<Profile, UploadError> {
+    pub(super) fn profile_for(
+        &self,
+        name: &str,
+        user: Option<&UserId>,
+    ) -> Result<Profile, UploadError> {
         let profile = self.profile(name)?;
         if profile.access() == Access::Token && user.is_none() {
             return Err(UploadError::Unauthorized(name.to_owned()));
@@ -134,6 +182,18 @@ impl Uploader {
         mut request: UploadRequest,
         caller: &Caller,
     ) -> Result<PresignedPost, UploadError> {
+        let name = self.companion_profile(profile_name, &mut request)?;
+        self.presign(name, &request, caller).await
+    }
+
+    /// The profile a Companion call (`/s3/params`, `/s3/multipart`) is for: the one named,
+    /// else `default_profile`, else the only one. Metadata names it does not list are dropped
+    /// from `request` (Uppy sends `name` and `type` for every file).
+    pub(super) fn companion_profile<'a>(
+        &'a self,
+        profile_name: Option<&'a str>,
+        request: &mut UploadRequest,
+    ) -> Result<&'a str, UploadError> {
         let name = profile_name
             .or(self.catalog.default_profile())
             .or(self.catalog.only_profile().map(Profile::name))
@@ -142,7 +202,7 @@ impl Uploader {
         request
             .metadata
             .retain(|name, _| listed.contains(&name.to_ascii_lowercase()));
-        self.presign(name, &request, caller).await
+        Ok(name)
     }
 
     /// A signed policy for the HTML form of public profile `profile_name`, for any file name,

@@ -33,6 +33,7 @@ mod flood;
 mod helpers;
 mod landing_pages;
 mod large_files;
+mod multipart;
 mod pages;
 mod plain_pages;
 mod policy_bounds;

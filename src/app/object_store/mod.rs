@@ -3,6 +3,7 @@
 //! form as a browser would; [`answers`] reads what the store answers into the port's types.
 
 mod answers;
+mod multipart;
 mod sdk;
 
 use std::sync::Arc;
@@ -14,10 +15,12 @@ use reqwest::{RequestBuilder, Response};
 
 use crate::clock::Clock;
 use crate::s3::cors_rule::CorsRule;
+use crate::s3::multipart::PartNumber;
 use crate::s3::store::Store;
+use crate::upload::multipart::{UploadId, UploadedPart};
 use crate::upload::ports::{
-    BucketCors, BucketLifecycle, BucketStatus, CredentialSource, ObjectStore, StoreCallFailed,
-    StoredObject, WriteAnswer,
+    Answer, BucketCors, BucketLifecycle, BucketStatus, CredentialSource, NewObject, ObjectStore,
+    StoreCallFailed, StoredObject, WriteAnswer,
 };
 use crate::upload::presign::PresignedPost;
 
@@ -45,6 +48,7 @@ pub struct S3Objects {
     credentials: Arc<dyn CredentialSource>,
     s3: aws_sdk_s3::Client,
     http: reqwest::Client,
+    connect_timeout: Duration,
 }
 
 impl S3Objects {
@@ -67,6 +71,7 @@ impl S3Objects {
         S3Objects {
             s3: sdk::client(&store, clock.clone(), connect, call),
             http: http_client(connect, call),
+            connect_timeout: connect,
             store,
             clock,
             credentials,
@@ -208,6 +213,38 @@ impl ObjectStore for S3Objects {
             Ok(_) => WriteAnswer::Done,
             Err(refused) => WriteAnswer::Refused(refused.refusal),
         })
+    }
+
+    async fn create_multipart(
+        &self,
+        object: &NewObject,
+    ) -> Result<Answer<String>, StoreCallFailed> {
+        self.create(object).await
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        id: &UploadId,
+    ) -> Result<Answer<Vec<UploadedPart>>, StoreCallFailed> {
+        self.parts(key, id).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+        parts: &[(PartNumber, String)],
+    ) -> Result<Answer<Option<String>>, StoreCallFailed> {
+        self.complete(key, id, parts).await
+    }
+
+    async fn abort_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+    ) -> Result<WriteAnswer, StoreCallFailed> {
+        self.abort(key, id).await
     }
 }
 

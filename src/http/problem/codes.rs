@@ -90,11 +90,18 @@ problem_codes! {
     MetadataNotAllowed => ("metadata-not-allowed", UNPROCESSABLE_ENTITY, "Upload refused"),
     /// Metadata S3 cannot carry: a bad value, a name given twice, or over 2 KB.
     InvalidMetadata => ("invalid-metadata", UNPROCESSABLE_ENTITY, "Upload refused"),
+    /// The store holds no such upload in parts for the key (completed, aborted or never started).
+    NoSuchUpload => ("no-such-upload", NOT_FOUND, "No such upload"),
+    /// The parts named cannot make the file: missing, out of order, replaced, or too small.
+    InvalidParts => ("invalid-parts", UNPROCESSABLE_ENTITY, "Invalid parts"),
+    /// The profile cannot take uploads in parts (it shares its prefix with another whose size
+    /// limits differ).
+    MultipartUnavailable => ("multipart-unavailable", UNPROCESSABLE_ENTITY, "Uploads in parts unavailable"),
     /// Over the rate limit.
     RateLimited => ("rate-limited", TOO_MANY_REQUESTS, "Too many requests"),
     /// A bug: a checked request made something that cannot be signed.
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
-    /// The store's URL could not be signed.
+    /// The store refused a call or did not answer, or its URL could not be signed.
     StoreError => ("store-error", BAD_GATEWAY, "Store error"),
     /// No credentials to sign with.
     CredentialsUnavailable => ("credentials-unavailable", SERVICE_UNAVAILABLE, "Signing credentials unavailable"),

@@ -3,6 +3,7 @@
 
 use super::{Problem, ProblemCode};
 use crate::app::telemetry::with_causes;
+use crate::upload::ports::StoreCallFailed;
 use crate::upload::service::UploadError;
 
 /// The problem for an [`UploadError`]. The answers to server errors (5xx) do not say why, so
@@ -18,7 +19,7 @@ impl From<UploadError> for Problem {
             UploadError::ProfileRequired => {
                 Problem::new(ProblemCode::ProfileRequired, detail).with_field("profile")
             }
-            UploadError::NotYourKey(_) => {
+            UploadError::NotYourKey { .. } => {
                 Problem::new(ProblemCode::NotYourKey, detail).with_field("key")
             }
             UploadError::Store(cause) => {
@@ -46,6 +47,38 @@ impl From<UploadError> for Problem {
             UploadError::Policy(cause) => {
                 tracing::error!(error = %with_causes(&cause), "a checked request made an unsignable policy");
                 Problem::new(ProblemCode::Internal, "the policy could not be built")
+            }
+            UploadError::PartBeyondLimit(_) => {
+                Problem::new(ProblemCode::FileTooLarge, detail).with_field("partNumber")
+            }
+            UploadError::NoSuchUpload(_) => {
+                Problem::new(ProblemCode::NoSuchUpload, detail).with_field("uploadId")
+            }
+            UploadError::InvalidParts(_) | UploadError::PartsRefusedByStore(_) => {
+                Problem::new(ProblemCode::InvalidParts, detail).with_field("parts")
+            }
+            UploadError::Discarded(refusal) => {
+                Problem::new(ProblemCode::from(&refusal), detail).with_field("parts")
+            }
+            UploadError::MultipartUnavailable { .. } => {
+                Problem::new(ProblemCode::MultipartUnavailable, detail).with_field("profile")
+            }
+            UploadError::StoreRefused(refusal) => {
+                tracing::error!(status = refusal.status, code = ?refusal.code, message = ?refusal.message, "the store refused a call about an upload in parts");
+                Problem::new(ProblemCode::StoreError, detail)
+            }
+            UploadError::StoreCall(StoreCallFailed::Credentials(cause)) => retry_later(
+                ProblemCode::CredentialsUnavailable,
+                "the service has no credentials to call the store with right now; try again shortly",
+                5,
+                &cause,
+            ),
+            UploadError::StoreCall(cause) => {
+                tracing::error!(error = %with_causes(&cause), "a call to the store failed");
+                Problem::new(
+                    ProblemCode::StoreError,
+                    "the store did not answer; try again shortly",
+                )
             }
         }
     }

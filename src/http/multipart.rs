@@ -1,0 +1,259 @@
+//! Uppy Companion's multipart endpoints (`/s3/multipart…`), for `@uppy/aws-s3` and our own
+//! scripts: files uploaded in parts straight to the bucket. Thin: the request is read into the
+//! service's types here, and the service decides ([`Uploader`]'s multipart calls).
+
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{Error, HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::caller::{identify, identify_uncounted};
+use super::operations::Operations;
+use super::problem::{Problem, ProblemCode};
+use super::uploads::{parse_json, read_body, require_json};
+use crate::s3::multipart::{MAX_PARTS, PartNumber};
+use crate::upload::multipart::UploadId;
+use crate::upload::request::UploadRequest;
+use crate::upload::service::Uploader;
+
+/// The largest body of a create call, in bytes.
+const MAX_CREATE_BYTES: usize = 64 * 1024;
+
+/// The largest body of a complete call: 10,000 parts of about 62 bytes each, with room.
+pub const MAX_COMPLETE_BYTES: usize = 1024 * 1024;
+
+/// `POST /s3/multipart`'s body, as Uppy sends it (`profile` and `size` are ours, optional).
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    filename: String,
+    #[serde(default, rename = "type")]
+    content_type: Option<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    profile: Option<String>,
+}
+
+/// `POST /s3/multipart/{uploadId}/complete`'s body.
+#[derive(Debug, Deserialize)]
+struct CompleteBody {
+    parts: Vec<CompletePart>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletePart {
+    #[serde(rename = "PartNumber")]
+    part_number: u32,
+    #[serde(rename = "ETag")]
+    etag: String,
+}
+
+/// A part as listed: S3's names, as Uppy reads them.
+#[derive(Debug, Serialize)]
+struct ListedPart {
+    #[serde(rename = "PartNumber")]
+    part_number: u16,
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(rename = "Size")]
+    size: u64,
+}
+
+type Query = Result<web::Query<Vec<(String, String)>>, Error>;
+
+/// `POST /s3/multipart[?profile=…]`: starts an upload in parts of the file the body describes.
+pub async fn create(
+    request: HttpRequest,
+    query: Query,
+    body: web::Payload,
+    uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
+) -> Result<HttpResponse, Problem> {
+    let caller = identify(&request, &operations)?;
+    let query = read_query(query)?;
+    require_json(&request)?;
+    let body: CreateBody = parse_json(&read_body(&request, body, MAX_CREATE_BYTES).await?)?;
+    let profile = match (value(&query, "profile"), body.profile) {
+        (Some(asked), Some(named)) if asked != named => {
+            return Err(Problem::new(
+                ProblemCode::InvalidField,
+                "the query and the body name different profiles",
+            )
+            .with_field("profile"));
+        }
+        (asked, named) => asked.map(str::to_owned).or(named),
+    };
+    let upload = UploadRequest {
+        filename: body.filename,
+        content_type: body.content_type.filter(|t| !t.is_empty()),
+        size: body.size,
+        metadata: metadata(body.metadata)?,
+    };
+    let created = uploader
+        .create_multipart(profile.as_deref(), upload, &caller)
+        .await?;
+    Ok(answer(&created))
+}
+
+/// `GET /s3/multipart/{uploadId}/{partNumber}?key=…`: a URL to PUT the part to. Counted only
+/// when authentication fails: a 1 GiB file signs some 200 parts.
+pub async fn sign_part(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: Query,
+    uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
+) -> Result<HttpResponse, Problem> {
+    let caller = identify_uncounted(&request, &operations)?;
+    let (upload_id, part) = path.into_inner();
+    let (key, id) = (key(&read_query(query)?)?, upload_id_of(&upload_id)?);
+    let part = PartNumber::parse(&part).map_err(|e| {
+        Problem::new(ProblemCode::InvalidField, e.to_string()).with_field("partNumber")
+    })?;
+    let signed = uploader.sign_part(&key, &id, part, &caller).await?;
+    Ok(answer(&signed))
+}
+
+/// `GET /s3/multipart/{uploadId}?key=…`: the parts the store holds, as S3 lists them.
+pub async fn list_parts(
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+    uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
+) -> Result<HttpResponse, Problem> {
+    let caller = identify(&request, &operations)?;
+    let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
+    let parts = uploader.list_parts(&key, &id, &caller).await?;
+    let listed: Vec<ListedPart> = parts
+        .into_iter()
+        .map(|part| ListedPart {
+            part_number: part.number.get(),
+            etag: part.etag,
+            size: part.size,
+        })
+        .collect();
+    Ok(answer(&listed))
+}
+
+/// `POST /s3/multipart/{uploadId}/complete?key=…`: makes the object of the parts named.
+pub async fn complete(
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+    body: web::Payload,
+    uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
+) -> Result<HttpResponse, Problem> {
+    let caller = identify(&request, &operations)?;
+    let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
+    require_json(&request)?;
+    let body: CompleteBody = parse_json(&read_body(&request, body, MAX_COMPLETE_BYTES).await?)?;
+    let parts = parts(body.parts)?;
+    let completed = uploader
+        .complete_multipart(&key, &id, &parts, &caller)
+        .await?;
+    Ok(answer(&completed))
+}
+
+/// `DELETE /s3/multipart/{uploadId}?key=…`: drops the upload and its parts; `{}` (Uppy reads
+/// JSON from every answer).
+pub async fn abort(
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+    uploader: web::Data<Uploader>,
+    operations: web::Data<Operations>,
+) -> Result<HttpResponse, Problem> {
+    let caller = identify(&request, &operations)?;
+    let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
+    uploader.abort_multipart(&key, &id, &caller).await?;
+    Ok(answer(&json!({})))
+}
+
+fn answer(body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(body)
+}
+
+fn read_query(query: Query) -> Result<Vec<(String, String)>, Problem> {
+    query
+        .map(web::Query::into_inner)
+        .map_err(|e| Problem::new(ProblemCode::MalformedQuery, e.to_string()))
+}
+
+/// The value of `name` in `query`, if it is there once.
+fn value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let mut values = query.iter().filter(|(k, _)| k == name);
+    match (values.next(), values.next()) {
+        (Some((_, value)), None) => Some(value),
+        _ => None,
+    }
+}
+
+/// The `key` the query names, once.
+fn key(query: &[(String, String)]) -> Result<String, Problem> {
+    value(query, "key").map(str::to_owned).ok_or_else(|| {
+        Problem::new(ProblemCode::InvalidField, "the query needs `key`, once").with_field("key")
+    })
+}
+
+fn upload_id_of(text: &str) -> Result<UploadId, Problem> {
+    UploadId::parse(text)
+        .map_err(|e| Problem::new(ProblemCode::InvalidField, e.to_string()).with_field("uploadId"))
+}
+
+/// Uppy's metadata: strings as they are, numbers and booleans as text, nulls left out.
+fn metadata(
+    metadata: Map<String, Value>,
+) -> Result<std::collections::BTreeMap<String, String>, Problem> {
+    let mut values = std::collections::BTreeMap::new();
+    for (name, value) in metadata {
+        let text = match value {
+            Value::Null => continue,
+            Value::String(text) => text,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(_) | Value::Object(_) => {
+                return Err(Problem::new(
+                    ProblemCode::InvalidField,
+                    format!("metadata `{name}` must be text"),
+                )
+                .with_field(format!("metadata.{name}")));
+            }
+        };
+        values.insert(name, text);
+    }
+    Ok(values)
+}
+
+/// The parts named, as the service takes them: at most 10,000, each with a valid number.
+fn parts(parts: Vec<CompletePart>) -> Result<Vec<(PartNumber, String)>, Problem> {
+    if parts.len() > usize::from(MAX_PARTS) {
+        return Err(Problem::new(
+            ProblemCode::InvalidParts,
+            format!("an upload has at most {MAX_PARTS} parts"),
+        )
+        .with_field("parts"));
+    }
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let number = u16::try_from(part.part_number)
+                .ok()
+                .and_then(PartNumber::new)
+                .ok_or_else(|| {
+                    Problem::new(
+                        ProblemCode::InvalidField,
+                        format!("a part number is 1 to {MAX_PARTS}"),
+                    )
+                    .with_field(format!("parts[{index}].PartNumber"))
+                })?;
+            Ok((number, part.etag))
+        })
+        .collect()
+}

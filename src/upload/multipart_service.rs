@@ -1,0 +1,295 @@
+//! Uploads in parts (S3 multipart, as Uppy's Companion protocol asks for them), with the
+//! profile's rules held without a POST policy: the type, metadata and fixed fields are set when
+//! the upload is created; every later call re-checks that the caller may touch the key
+//! (`key_access`), part numbers are capped by the profile's size ([`check_part`]), and the
+//! parts' total is checked before the object is made ([`settle`]) — a file over or under the
+//! limits is aborted and never appears.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+use ulid::Ulid;
+
+use super::access::Caller;
+use super::expiry::policy_expiration;
+use super::key_access::KeyUse;
+use super::keys::ObjectKey;
+use super::multipart::{UploadId, UploadedPart, Verdict, check_part, settle};
+use super::ports::{NewObject, StoreRefusal, WriteAnswer};
+use super::profile::Profile;
+use super::request::{Refusal, UploadRequest, validate};
+use super::service::{UploadError, Uploader};
+use crate::s3::multipart::PartNumber;
+use crate::s3::presigned_url::{object_url, presign_part_url};
+
+/// S3's error code for an upload id it does not hold for the key.
+const NO_SUCH_UPLOAD: &str = "NoSuchUpload";
+
+/// S3's error codes for parts that cannot make an object.
+const PART_REFUSALS: &[&str] = &["InvalidPart", "InvalidPartOrder", "EntityTooSmall"];
+
+/// An upload in parts the store has started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedUpload {
+    /// The key the object will have.
+    pub key: String,
+    /// The store's id for the upload.
+    #[serde(rename = "uploadId")]
+    pub upload_id: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The largest file the profile accepts, in bytes (checked when the upload is completed).
+    pub max_size: u64,
+}
+
+/// A URL to PUT one part's bytes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedPart {
+    /// The presigned URL.
+    pub url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// Seconds from signing to expiry (Uppy also uses it as the part's upload timeout).
+    pub expires: u64,
+    /// When the URL stops working, by the store's clock.
+    #[serde(serialize_with = "crate::s3::policy::serialize_iso8601")]
+    pub expires_at: SystemTime,
+}
+
+/// An upload in parts made into its object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompletedUpload {
+    /// The object's URL.
+    pub location: String,
+    /// Its key.
+    pub key: String,
+    /// The bucket.
+    pub bucket: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl Uploader {
+    /// Starts an upload in parts of one file under the profile a Companion call names (see
+    /// `companion_profile`), for `caller`: checked as a POST would be, keyed as a POST would be.
+    pub async fn create_multipart(
+        &self,
+        profile_name: Option<&str>,
+        mut request: UploadRequest,
+        caller: &Caller,
+    ) -> Result<CreatedUpload, UploadError> {
+        let name = self.companion_profile(profile_name, &mut request)?;
+        self.check_multipart(self.profile(name)?)?;
+        let profile = self.profile_for(name, caller.user())?;
+        let upload = validate(&profile, &request)?;
+        let id = Ulid::from_datetime(self.clock.now());
+        let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).to_string();
+        let object = NewObject {
+            content_type: upload.content_type.as_ref().map(|t| t.as_str().to_owned()),
+            content_disposition: profile
+                .content_disposition()
+                .map(|d| d.header(upload.file_name.as_str())),
+            metadata: upload
+                .metadata
+                .iter()
+                .map(|(name, value)| {
+                    let name = name.strip_prefix("x-amz-meta-").unwrap_or(name);
+                    (name.to_owned(), value.clone())
+                })
+                .collect(),
+            fixed_fields: profile.fixed_fields().to_vec(),
+            key,
+        };
+        let upload_id = self
+            .objects
+            .create_multipart(&object)
+            .await?
+            .map_err(UploadError::StoreRefused)?;
+        if let Some(events) = &self.events {
+            events.multipart_created(profile.name());
+        }
+        tracing::info!(profile = %profile.name(), key = %object.key, "started upload in parts");
+        Ok(CreatedUpload {
+            key: object.key,
+            upload_id,
+            bucket: self.catalog.store().bucket().to_owned(),
+            max_size: profile.size().max(),
+        })
+    }
+
+    /// A URL to PUT part `part` of upload `id` of `key`, if `caller` may touch the key and a
+    /// file of its profile can have that part; it lives as a policy of the profile would.
+    pub async fn sign_part(
+        &self,
+        key: &str,
+        id: &UploadId,
+        part: PartNumber,
+        caller: &Caller,
+    ) -> Result<SignedPart, UploadError> {
+        let profile = self.multipart_profile(key, caller)?;
+        check_part(profile, part)?;
+        let now = self.clock.now();
+        let credentials = self
+            .credentials
+            .get(now, profile.expiry().duration())
+            .await?;
+        let expires_at = policy_expiration(now, profile.expiry(), credentials.expiry())?;
+        let expires_in = expires_at.duration_since(now).unwrap_or_default();
+        let store = self.catalog.store();
+        let url = presign_part_url(store, &credentials, key, id.as_str(), part, now, expires_in)?;
+        Ok(SignedPart {
+            url,
+            method: "PUT",
+            expires: expires_in.as_secs(),
+            expires_at,
+        })
+    }
+
+    /// The parts the store holds for upload `id` of `key`, if `caller` may touch the key.
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        id: &UploadId,
+        caller: &Caller,
+    ) -> Result<Vec<UploadedPart>, UploadError> {
+        self.multipart_profile(key, caller)?;
+        let parts = self.objects.list_parts(key, id).await?;
+        parts.map_err(|refusal| store_refusal(key, refusal))
+    }
+
+    /// Makes the object of upload `id` of `key` from `parts` (number and ETag, as the client
+    /// names them), if `caller` may touch the key and the parts make a file its profile
+    /// accepts. A file over or under the profile's limits is aborted: it never appears.
+    pub async fn complete_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+        parts: &[(PartNumber, String)],
+        caller: &Caller,
+    ) -> Result<CompletedUpload, UploadError> {
+        let profile = self.multipart_profile(key, caller)?;
+        let stored = self.list_parts(key, id, caller).await?;
+        let size = match settle(profile, parts, &stored) {
+            Ok(size) => size,
+            Err(Verdict::Size(refusal)) => {
+                self.discard(profile, key, id).await;
+                self.refused(profile, refusal_reason(&refusal));
+                return Err(UploadError::Discarded(refusal));
+            }
+            Err(verdict) => {
+                self.refused(profile, "invalid-parts");
+                return Err(UploadError::InvalidParts(verdict));
+            }
+        };
+        let completed = self.objects.complete_multipart(key, id, parts).await?;
+        let location = match completed {
+            Ok(location) => location,
+            Err(refusal) if is_part_refusal(&refusal) => {
+                self.refused(profile, "invalid-parts");
+                return Err(UploadError::PartsRefusedByStore(refusal));
+            }
+            Err(refusal) => return Err(store_refusal(key, refusal)),
+        };
+        if let Some(events) = &self.events {
+            events.multipart_completed(profile.name());
+        }
+        tracing::info!(profile = %profile.name(), %key, size, "completed upload in parts");
+        let store = self.catalog.store();
+        Ok(CompletedUpload {
+            location: location.unwrap_or_else(|| object_url(store, key)),
+            key: key.to_owned(),
+            bucket: store.bucket().to_owned(),
+            size,
+        })
+    }
+
+    /// Drops upload `id` of `key` and its parts, if `caller` may touch the key. An upload the
+    /// store no longer holds counts as dropped (Uppy aborts after any failed completion).
+    pub async fn abort_multipart(
+        &self,
+        key: &str,
+        id: &UploadId,
+        caller: &Caller,
+    ) -> Result<(), UploadError> {
+        self.multipart_profile(key, caller)?;
+        match self.objects.abort_multipart(key, id).await? {
+            WriteAnswer::Done => Ok(()),
+            WriteAnswer::Refused(refusal) if is_no_such_upload(&refusal) => Ok(()),
+            WriteAnswer::Refused(refusal) => Err(UploadError::StoreRefused(refusal)),
+        }
+    }
+
+    /// The profile of `key` if `caller` may upload to it in parts.
+    fn multipart_profile(&self, key: &str, caller: &Caller) -> Result<&Profile, UploadError> {
+        let (profile, _) = self.key_access(key, caller, KeyUse::Upload)?;
+        self.check_multipart(profile)?;
+        Ok(profile)
+    }
+
+    /// Whether `profile` may take uploads in parts: not if another profile has the same prefix
+    /// and other size limits, since a key then does not say whose limits hold at completion.
+    fn check_multipart(&self, profile: &Profile) -> Result<(), UploadError> {
+        let clash = self.catalog.profiles().find(|other| {
+            other.name() != profile.name()
+                && other.key_prefix() == profile.key_prefix()
+                && other.size() != profile.size()
+        });
+        match clash {
+            None => Ok(()),
+            Some(other) => Err(UploadError::MultipartUnavailable {
+                profile: profile.name().to_owned(),
+                other: other.name().to_owned(),
+            }),
+        }
+    }
+
+    /// Aborts an upload refused at completion; a failure is logged (its parts then wait for
+    /// the bucket's lifecycle rule), the refusal stands either way.
+    async fn discard(&self, profile: &Profile, key: &str, id: &UploadId) {
+        let answer = self.objects.abort_multipart(key, id).await;
+        match answer {
+            Ok(WriteAnswer::Done) => {}
+            Ok(WriteAnswer::Refused(refusal)) if is_no_such_upload(&refusal) => {}
+            Ok(WriteAnswer::Refused(refusal)) => {
+                tracing::warn!(profile = %profile.name(), %key, status = refusal.status, code = ?refusal.code, "the store refused to abort a refused upload in parts");
+            }
+            Err(error) => {
+                tracing::warn!(profile = %profile.name(), %key, error = ?error, "could not abort a refused upload in parts");
+            }
+        }
+    }
+
+    /// Tells the events of an upload refused at completion.
+    fn refused(&self, profile: &Profile, reason: &'static str) {
+        if let Some(events) = &self.events {
+            events.multipart_refused(profile.name(), reason);
+        }
+    }
+}
+
+/// The metric's word for a size refusal.
+fn refusal_reason(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::TooSmall { .. } => "too-small",
+        _ => "too-large",
+    }
+}
+
+fn is_no_such_upload(refusal: &StoreRefusal) -> bool {
+    refusal.code.as_deref() == Some(NO_SUCH_UPLOAD)
+}
+
+fn is_part_refusal(refusal: &StoreRefusal) -> bool {
+    refusal
+        .code
+        .as_deref()
+        .is_some_and(|code| PART_REFUSALS.contains(&code))
+}
+
+/// The error for a store's refusal of a call about upload of `key`.
+fn store_refusal(key: &str, refusal: StoreRefusal) -> UploadError {
+    match is_no_such_upload(&refusal) {
+        true => UploadError::NoSuchUpload(key.to_owned()),
+        false => UploadError::StoreRefused(refusal),
+    }
+}
