@@ -25,6 +25,7 @@ mod bad_input;
 mod binary;
 mod browser;
 mod browser_accessibility;
+mod browser_multipart;
 mod browser_page_use;
 mod doctor;
 mod embedded_store;
