@@ -289,16 +289,24 @@ function uploadOf(created) {
   };
 }
 
-/** Asks the service to abort `upload`, so the store drops its parts; never rejects. */
+/**
+ * Asks the service to abort `upload`, so the store drops its parts; never rejects. The request
+ * may outlive the page (`keepalive`); should the browser refuse that (some do for a request
+ * that needs a CORS preflight), it is sent again as a plain one.
+ */
 async function abortUpload(upload, options) {
   if (!upload) return;
-  try {
-    await callService('DELETE', `${upload.path}${upload.query}`, options, 'complete', {
-      signal: null, keepalive: true,
-    });
-  } catch {
-    // The store's lifecycle rule (see `presigned-post doctor`) drops what is left.
+  for (const keepalive of [true, false]) {
+    try {
+      await callService('DELETE', `${upload.path}${upload.query}`, options, 'complete', {
+        signal: null, keepalive,
+      });
+      return;
+    } catch (error) {
+      if (error.code !== 'network-error') break;
+    }
   }
+  // Not aborted: the bucket's lifecycle rule (see `presigned-post doctor`) drops the parts.
 }
 
 /** `promise`, or a cancelled UploadError of `stage` as soon as `signal` aborts. */
