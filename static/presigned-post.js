@@ -33,7 +33,8 @@
 // store says its URL expired). Progress counts the bytes of every part sent. It resolves to
 // { key, url, etag, size } (`url` is the object's location as the store gives it, `etag`
 // null). When the upload fails or is cancelled, it asks the service to abort it
-// (DELETE /s3/multipart/{id}), so the store keeps no parts.
+// (DELETE /s3/multipart/{id}), so the store keeps no parts. A profile the service cannot
+// take in parts (`multipart-unavailable`) gets a file of up to 5 GiB in one POST instead.
 //
 // Every failure rejects with an UploadError: `code` is the service's problem code, the
 // store's error code, or one of `network-error`, `invalid-response`, `missing-etag` and
@@ -78,7 +79,15 @@ export class UploadError extends Error {
 /** Uploads `file`; see the module comment for the options. */
 export async function uploadFile(file, options = {}) {
   const threshold = options.multipartThreshold ?? 100 * MiB;
-  if (file.size > threshold || file.size > MAX_POST_SIZE) return uploadInParts(file, options);
+  if (file.size > threshold || file.size > MAX_POST_SIZE) {
+    try {
+      return await uploadInParts(file, options);
+    } catch (error) {
+      // A profile that cannot take uploads in parts (it shares its key prefix with another
+      // profile of other limits) still takes one POST of up to 5 GiB.
+      if (error.code !== 'multipart-unavailable' || file.size > MAX_POST_SIZE) throw error;
+    }
+  }
   const post = await requestPolicy(file, options);
   try {
     return await send(post, file, options);

@@ -737,6 +737,49 @@ window.ready = true;
     assert_stored_whole(store, &app.bucket, &[&key], SMALL).await;
 }
 
+/// Two profiles sharing a key prefix with other limits: the service takes neither in parts.
+const SHARED: &str = r#"
+[profiles.shared]
+key_prefix = "shared/"
+max_size = "1 MiB"
+
+[profiles.shared-small]
+key_prefix = "shared/"
+max_size = "1 KiB"
+"#;
+
+/// A profile the service cannot take in parts (`multipart-unavailable`) still gets a file our
+/// module would send in parts (here every file: `multipartThreshold: 0`), in one POST.
+#[tokio::test]
+async fn our_module_falls_back_to_one_post_where_parts_are_unavailable() {
+    let store = crate::servers::embedded("parts-unavailable").await;
+    let script = r#"const { uploadFile } = await import(`${app}/static/presigned-post.js`);
+const file = new File(['one POST after all'], 'small.txt', { type: 'text/plain' });
+uploadFile(file, { profile: 'shared', endpoint: app, multipartThreshold: 0 }).then(
+  (result) => { window.outcome = { result }; },
+  (error) => { window.outcome = { error: `${error.code} (${error.stage}): ${error.message}` }; },
+);
+window.ready = true;
+"#;
+    let (app, browser) =
+        page_for_large_files(&store, "parts-unavailable", SHARED, vec![], script).await;
+    browser
+        .wait_until("the upload", "window.outcome !== undefined")
+        .await;
+    let outcome = browser.run("return window.outcome;").await;
+    let key = outcome["result"]["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{outcome:#}"));
+    assert!(key.starts_with("shared/") && key.ends_with("/small.txt"));
+    assert_eq!(
+        browser.service_calls().await,
+        ["POST /s3/multipart 422", "POST /api/uploads 200"]
+    );
+    let object = store.s3().get_object().bucket(&app.bucket).key(key).send();
+    let body = object.await.unwrap().body.collect().await.unwrap();
+    assert_eq!(body.into_bytes().as_ref(), b"one POST after all");
+}
+
 /// Writes `SIZE` bytes of the stream to a fresh file named `name` for `test`; the file goes
 /// when the guard does.
 async fn generated_file(test: &str, name: &str) -> GeneratedFile {
