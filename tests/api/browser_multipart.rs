@@ -806,7 +806,7 @@ impl Drop for GeneratedFile {
 }
 
 /// The upload page of a profile of 6 GiB: it promises the whole 6 GiB (the plain form, one
-/// POST, says it carries 5 GiB); a 120 MiB file chosen in the file input uploads in parts and
+/// POST, says it carries 5 GiB, and passes axe-core); a 120 MiB file chosen in the file input uploads in parts and
 /// is stored whole; the same file cancelled with the page's Cancel button a third of the way is
 /// aborted, and leaves no object and no open upload.
 #[tokio::test]
@@ -833,6 +833,15 @@ async fn the_upload_page_sends_a_large_file_in_parts_and_cancels_one() {
         page.contains(&format!("data-max-size=\"{}\"", 6u64 << 30)),
         "{page}"
     );
+    let plain = Browser::start("page-parts-no-js", false).await;
+    plain.goto(&format!("{}/upload/large", app.address)).await;
+    assert_eq!(
+        plain.text("#limits").await,
+        "Any file up to 6.4 GB. Without JavaScript, files up to 5.3 GB; larger ones need it."
+    );
+    let violations = plain.check_state("upload-large").await;
+    assert!(violations.is_empty(), "{violations:#?}");
+    drop(plain);
 
     let file = generated_file("page-parts", "page.bin").await;
     let browser = Browser::start("page-parts", true).await;
