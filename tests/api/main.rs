@@ -34,6 +34,7 @@ mod helpers;
 mod landing_pages;
 mod large_files;
 mod multipart;
+mod multipart_requests;
 mod pages;
 mod plain_pages;
 mod policy_bounds;
