@@ -15,9 +15,10 @@ use s3s::service::S3Service;
 use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
+use super::object_name::Kept;
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
-use super::{cors, extra_fields, filename, object_name};
+use super::{cors, extra_fields, filename, object_name, query};
 use crate::s3::key_path;
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
@@ -129,7 +130,7 @@ impl FrontDoor {
         let (mut head, first) = read_head(&mut body, boundary).await?;
         check_form(&mut head)?;
         if let Some(key) = head.field("key") {
-            check_fits(parts.uri.path(), key)?;
+            check_fits(parts.uri.path(), key, Kept::Object)?;
         }
         let own_boundary = format!("presigned-post-{:032x}", rand::random::<u128>());
         let written = head.write(&own_boundary).ok_or_else(|| {
@@ -172,7 +173,7 @@ fn preflight(origin: Option<&HeaderValue>, request: &Request<Incoming>) -> Respo
 fn check_object_names<B>(request: &Request<B>) -> Result<(), StoreRefusal> {
     if let Some(key) = object_name::key_in_path(request.uri().path()) {
         key_path::check(&key).map_err(|why| StoreRefusal::bad_key(&key, why))?;
-        check_fits(request.uri().path(), &key)?;
+        check_fits(request.uri().path(), &key, kept_as(request))?;
     }
     if let Some(source) = request.headers().get("x-amz-copy-source") {
         let source = String::from_utf8_lossy(source.as_bytes());
@@ -222,12 +223,21 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
     }
 }
 
-/// Refuses a key the store cannot keep in the bucket a request `path` names.
-fn check_fits(path: &str, key: &str) -> Result<(), StoreRefusal> {
+/// What the store will keep under the key a request names: a pending upload for
+/// `CreateMultipartUpload` (`POST …?uploads`), else an object.
+fn kept_as<B>(request: &Request<B>) -> Kept {
+    match request.method() == Method::POST && query::has(request.uri().query(), "uploads") {
+        true => Kept::PendingUpload,
+        false => Kept::Object,
+    }
+}
+
+/// Refuses a key the store cannot keep, as `kept`, in the bucket a request `path` names.
+fn check_fits(path: &str, key: &str, kept: Kept) -> Result<(), StoreRefusal> {
     let bucket = object_name::bucket_in_path(path).unwrap_or_default();
-    match object_name::fits_in_store(&bucket, key) {
+    match object_name::fits_in_store(&bucket, key, kept) {
         true => Ok(()),
-        false => Err(StoreRefusal::key_too_long(key)),
+        false => Err(StoreRefusal::key_too_long(key, kept)),
     }
 }
 
@@ -280,6 +290,38 @@ mod tests {
             let refusal = check_form(&mut escape).unwrap_err();
             assert!(refusal.xml().contains("InvalidArgument"), "{file_name}");
         }
+    }
+
+    fn request(method: &str, uri: &str) -> Request<()> {
+        Request::builder().method(method).uri(uri).body(()).unwrap()
+    }
+
+    #[test]
+    fn only_create_multipart_upload_has_the_shorter_key_budget() {
+        let pending = Kept::PendingUpload;
+        assert_eq!(kept_as(&request("POST", "/local/k?uploads")), pending);
+        assert_eq!(kept_as(&request("POST", "/local/k?upload%73=")), pending);
+        assert_eq!(
+            kept_as(&request("POST", "/local/k?uploadId=a")),
+            Kept::Object
+        );
+        assert_eq!(kept_as(&request("PUT", "/local/k?uploads")), Kept::Object);
+        assert_eq!(kept_as(&request("POST", "/local/k")), Kept::Object);
+
+        let key = |len: usize| "k".repeat(len);
+        assert_eq!(check_fits("/local/a", &key(130), pending), Ok(()));
+        let refusal = check_fits("/local/a", &key(131), pending).unwrap_err();
+        assert!(
+            refusal.xml().contains("about 130 bytes of key"),
+            "{refusal:?}"
+        );
+        assert!(refusal.xml().contains("(131 given)"), "{refusal:?}");
+        assert_eq!(check_fits("/local/a", &key(163), Kept::Object), Ok(()));
+        let refusal = check_fits("/local/a", &key(164), Kept::Object).unwrap_err();
+        assert!(
+            refusal.xml().contains("about 163 bytes of key"),
+            "{refusal:?}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod filename;
 mod form;
 mod front_door;
 mod object_name;
+mod query;
 mod refusal;
 mod spool;
 

@@ -20,17 +20,38 @@ pub fn bucket_in_path(path: &str) -> Option<String> {
     (!bucket.is_empty()).then(|| bucket.to_owned())
 }
 
-/// Whether `s3s-fs` can keep `key` in `bucket`: it names a file after the base64 of both
-/// (`.bucket-B.object-K.metadata.json`), and a file name, like each folder of the key, holds at
-/// most 255 bytes — about 163 bytes of key in the `local` bucket. (S3 takes 1024.)
-pub fn fits_in_store(bucket: &str, key: &str) -> bool {
+/// What `s3s-fs` keeps in a file named after a key (in the data directory's top folder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// An object's metadata: `.bucket-B.object-K.metadata.json`.
+    Object,
+    /// A pending multipart upload's: `.bucket-B.object-K.upload-<uuid>.metadata.json`, 44
+    /// bytes longer (`.upload-` and a 36-character UUID).
+    PendingUpload,
+}
+
+impl Kept {
+    /// The bytes of its file name besides the base64 of the bucket and the key.
+    fn fixed_len(self) -> usize {
+        let upload = match self {
+            Kept::Object => 0,
+            Kept::PendingUpload => ".upload-".len() + UUID_LEN,
+        };
+        ".bucket-".len() + ".object-".len() + upload + ".metadata.json".len()
+    }
+}
+
+/// The length of an upload id as `s3s-fs` makes them: a hyphenated UUID.
+pub const UUID_LEN: usize = 36;
+
+/// Whether `s3s-fs` can keep `key` in `bucket` as `kept`: it names a file after the base64 of
+/// both, and a file name, like each folder of the key, holds at most 255 bytes — in the `local`
+/// bucket about 163 bytes of key for an object, 130 for a pending multipart upload. (S3 takes
+/// 1024.)
+pub fn fits_in_store(bucket: &str, key: &str, kept: Kept) -> bool {
     let base64 = |bytes: usize| (bytes * 4).div_ceil(3);
-    let metadata_name = ".bucket-".len()
-        + base64(bucket.len())
-        + ".object-".len()
-        + base64(key.len())
-        + ".metadata.json".len();
-    metadata_name <= 255 && key.split('/').all(|segment| segment.len() <= 255)
+    let name = kept.fixed_len() + base64(bucket.len()) + base64(key.len());
+    name <= 255 && key.split('/').all(|segment| segment.len() <= 255)
 }
 
 /// The key an `x-amz-copy-source` header (`/bucket/key` or `bucket/key`, percent-encoded, with
@@ -68,16 +89,39 @@ mod tests {
 
     #[test]
     fn keys_fit_the_store_up_to_its_file_name_limit() {
-        assert!(fits_in_store("local", &"k".repeat(163)));
-        assert!(!fits_in_store("local", &"k".repeat(164)));
+        assert!(fits_in_store("local", &"k".repeat(163), Kept::Object));
+        assert!(!fits_in_store("local", &"k".repeat(164), Kept::Object));
         assert!(!fits_in_store(
             "a-much-longer-bucket-name",
-            &"k".repeat(163)
+            &"k".repeat(163),
+            Kept::Object
         ));
+        let folders = ["k".repeat(100), "k".repeat(60)].join("/");
+        assert!(fits_in_store("local", &folders, Kept::Object));
         assert_eq!(bucket_in_path("/local/a/b").as_deref(), Some("local"));
         assert_eq!(bucket_in_path("/local/").as_deref(), Some("local"));
         assert_eq!(bucket_in_path("/local").as_deref(), Some("local"));
         assert_eq!(bucket_in_path("/"), None);
+    }
+
+    #[test]
+    fn a_pending_upload_leaves_room_for_130_bytes_of_key() {
+        assert!(fits_in_store(
+            "local",
+            &"k".repeat(130),
+            Kept::PendingUpload
+        ));
+        assert!(!fits_in_store(
+            "local",
+            &"k".repeat(131),
+            Kept::PendingUpload
+        ));
+        assert!(fits_in_store("local", &"k".repeat(131), Kept::Object));
+        assert!(!fits_in_store(
+            "longer-bucket",
+            &"k".repeat(130),
+            Kept::PendingUpload
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
+use super::object_name::Kept;
 use crate::s3::key_path::BadKey;
 
 /// A request the front door refuses before `s3s` sees it.
@@ -30,14 +31,21 @@ impl StoreRefusal {
         }
     }
 
-    /// A key longer than the development store can keep as a file name.
-    pub fn key_too_long(key: &str) -> Self {
+    /// A key longer than the development store can keep as a file name, as `kept`.
+    pub fn key_too_long(key: &str, kept: Kept) -> Self {
+        let room = match kept {
+            Kept::Object => "which holds about 163 bytes of key",
+            Kept::PendingUpload => {
+                "which for a multipart upload also holds its upload id, leaving room for about \
+                 130 bytes of key (163 for an upload in one request)"
+            }
+        };
         StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "KeyTooLongError",
             message: format!(
                 "Your key is too long: the development store keeps each key in a file name, \
-                 which holds about 163 bytes of key ({} given); use a shorter file name, or S3.",
+                 {room} ({} given); use a shorter file name, or S3.",
                 key.len()
             ),
         }
