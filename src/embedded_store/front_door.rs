@@ -1,7 +1,8 @@
 //! The development store's front door: every request passes here before `s3s` sees it.
 //!
-//! It answers CORS preflights, refuses object keys that would leave their folder on disk, and
-//! rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
+//! It answers CORS preflights, refuses object keys that would leave their folder on disk (or
+//! that the store cannot keep), answers `NoSuchUpload` for an upload id that names no pending
+//! upload of the request's key ([`super::pending_uploads`]), and rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
 //! checked, the fields re-encoded, and the file streamed to disk ([`super::spool`]).
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
 use super::object_name::Kept;
+use super::pending_uploads::PendingUploads;
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
 use super::{cors, extra_fields, filename, object_name, query};
@@ -30,6 +32,8 @@ pub struct FrontDoor {
     pub service: S3Service,
     /// Where form uploads are spooled.
     pub spool: Spool,
+    /// Which multipart uploads are pending, for which keys.
+    pub pending: PendingUploads,
 }
 
 /// Accepts connections on `listener` until the process ends.
@@ -90,6 +94,7 @@ impl FrontDoor {
     /// The request as `s3s` should see it, or why it is refused.
     async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, StoreRefusal> {
         check_object_names(&request)?;
+        self.pending.check(request.uri()).await?;
         if request.method() == Method::POST {
             // Whatever `s3s` might read as a form (it is lenient: a `+suffix`, a duplicate
             // header, non-ASCII parameters) comes through the form checks, or not at all.

@@ -14,6 +14,7 @@ mod filename;
 mod form;
 mod front_door;
 mod object_name;
+mod pending_uploads;
 mod query;
 mod refusal;
 mod spool;
@@ -27,6 +28,7 @@ use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 
 use self::front_door::FrontDoor;
+use self::pending_uploads::PendingUploads;
 use self::spool::{Spool, SpooledUploads};
 
 /// The bucket the development store serves.
@@ -121,7 +123,15 @@ impl EmbeddedStore {
                 address: listen,
                 source,
             })?;
-        tokio::spawn(front_door::serve(listener, FrontDoor { service, spool }));
+        let pending = PendingUploads::new(data_dir.clone());
+        tokio::spawn(front_door::serve(
+            listener,
+            FrontDoor {
+                service,
+                spool,
+                pending,
+            },
+        ));
         Ok(EmbeddedStore {
             endpoint: format!("http://{address}"),
             data_dir,

@@ -51,6 +51,18 @@ impl StoreRefusal {
         }
     }
 
+    /// An upload id that names no pending upload of the key: unknown, completed, aborted, or
+    /// made for another key (S3's answer, word for word).
+    pub fn no_such_upload() -> Self {
+        StoreRefusal {
+            status: StatusCode::NOT_FOUND,
+            code: "NoSuchUpload",
+            message: "The specified upload does not exist. The upload ID may be invalid, or the \
+                      upload may have been aborted or completed."
+                .into(),
+        }
+    }
+
     /// Form fields the policy has no condition for (S3's answer, word for word).
     pub fn extra_fields(names: &[String]) -> Self {
         StoreRefusal {
@@ -153,6 +165,18 @@ mod tests {
              <Message>Invalid according to Policy: Extra input fields: x-amz-server-side-encryption</Message></Error>"
         );
         assert_eq!(refusal.response().status(), 403);
+    }
+
+    #[test]
+    fn no_such_upload_is_s3s_404() {
+        let refusal = StoreRefusal::no_such_upload();
+        assert_eq!(
+            refusal.xml(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchUpload</Code>\
+             <Message>The specified upload does not exist. The upload ID may be invalid, or the \
+             upload may have been aborted or completed.</Message></Error>"
+        );
+        assert_eq!(refusal.response().status(), 404);
     }
 
     #[test]

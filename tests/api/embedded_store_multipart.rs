@@ -3,9 +3,11 @@
 //! key, an unknown, aborted or completed id → 404 `NoSuchUpload`), nothing left on disk after
 //! an abort, and a key too long for a pending upload refused with a 4xx, not an I/O 500.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::embedded_store::tree;
@@ -17,6 +19,19 @@ const BUCKET: &str = "local";
 async fn store(name: &str) -> (TestStore, PathBuf) {
     let store = embedded(name).await;
     (store, work_dir(&format!("embedded-{name}")))
+}
+
+/// `len` deterministic bytes (xorshift), different for each `seed`.
+fn bytes(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = 0x9e37_79b9 ^ seed.wrapping_mul(0x85eb_ca6b);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
 }
 
 /// The status and S3 error code of a refused call (panics if it succeeded).
@@ -44,6 +59,46 @@ async fn create(s3: &aws_sdk_s3::Client, key: &str, content_type: &str) -> Strin
     created.upload_id().unwrap().to_owned()
 }
 
+async fn upload_part(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+    id: &str,
+    number: i32,
+    body: Vec<u8>,
+) -> Result<String, SdkError<aws_sdk_s3::operation::upload_part::UploadPartError>> {
+    let answer = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(id)
+        .part_number(number)
+        .body(ByteStream::from(body))
+        .send()
+        .await?;
+    Ok(answer.e_tag().unwrap().to_owned())
+}
+
+async fn list_parts(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+    id: &str,
+) -> Result<Vec<(i32, i64)>, SdkError<aws_sdk_s3::operation::list_parts::ListPartsError>> {
+    let answer = s3
+        .list_parts()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(id)
+        .send()
+        .await?;
+    let mut parts: Vec<(i32, i64)> = answer
+        .parts()
+        .iter()
+        .map(|p| (p.part_number().unwrap(), p.size().unwrap()))
+        .collect();
+    parts.sort_unstable();
+    Ok(parts)
+}
+
 async fn abort(
     s3: &aws_sdk_s3::Client,
     key: &str,
@@ -57,6 +112,102 @@ async fn abort(
         .send()
         .await
         .map(drop)
+}
+
+/// The files of the data directory's top level that belong to upload `id` (its parts, its
+/// owner and its object's metadata).
+fn files_of_upload(data_dir: &Path, id: &str) -> Vec<String> {
+    std::fs::read_dir(data_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(id))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upload_id_works_only_with_the_key_it_was_created_for() {
+    let (store, _) = store("multipart-other-key").await;
+    let s3 = store.s3();
+    let (a, b) = ("uploads/01A/a.bin", "uploads/01B/b.bin");
+    let id_of_a = create(&s3, a, "application/octet-stream").await;
+    let _id_of_b = create(&s3, b, "application/octet-stream").await;
+
+    let planted = upload_part(&s3, b, &id_of_a, 1, b"planted".to_vec()).await;
+    assert_eq!(refusal(planted), (404, "NoSuchUpload".into()));
+    assert_eq!(
+        refusal(list_parts(&s3, b, &id_of_a).await),
+        (404, "NoSuchUpload".into())
+    );
+    // A presigned part URL, as browsers get them, is refused the same way.
+    let url = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key(b)
+        .upload_id(&id_of_a)
+        .part_number(1)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    let answer = reqwest::Client::new()
+        .put(url.uri())
+        .body("planted")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("<Code>NoSuchUpload</Code>"), "{text}");
+    assert!(
+        text.contains("The specified upload does not exist."),
+        "{text}"
+    );
+    assert_eq!(
+        list_parts(&s3, a, &id_of_a).await.unwrap(),
+        [],
+        "A got no part"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_upload_id_is_no_such_upload() {
+    let (store, _) = store("multipart-unknown").await;
+    let s3 = store.s3();
+    let key = "uploads/01U/u.bin";
+    let _ = create(&s3, key, "application/octet-stream").await;
+    for id in [
+        "0b8c4e64-2d1f-4c55-9a3e-6f1d2c3b4a59",
+        "not-a-uuid",
+        "../../local/uploads",
+        "0B8C4E64-2D1F-4C55-9A3E-6F1D2C3B4A59",
+    ] {
+        assert_eq!(
+            refusal(list_parts(&s3, key, id).await),
+            (404, "NoSuchUpload".into()),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_aborted_upload_is_gone_and_leaves_no_file() {
+    let (store, data_dir) = store("multipart-abort").await;
+    let s3 = store.s3();
+    let key = "uploads/01ABORT/gone.bin";
+    let id = create(&s3, key, "application/octet-stream").await;
+    upload_part(&s3, key, &id, 1, bytes(1024, 3)).await.unwrap();
+    assert!(!files_of_upload(&data_dir, &id).is_empty());
+
+    abort(&s3, key, &id).await.expect("abort");
+    assert_eq!(
+        refusal(list_parts(&s3, key, &id).await),
+        (404, "NoSuchUpload".into())
+    );
+    assert_eq!(files_of_upload(&data_dir, &id), Vec::<String>::new());
+    assert_eq!(
+        refusal(abort(&s3, key, &id).await),
+        (404, "NoSuchUpload".into()),
+        "aborting twice"
+    );
 }
 
 /// A key of `len` bytes under `uploads/01LONG/`.
