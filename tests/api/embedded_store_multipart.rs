@@ -9,11 +9,13 @@ use std::time::Duration;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
 use crate::embedded_store::tree;
 use crate::servers::{TestStore, embedded, work_dir};
 
 const BUCKET: &str = "local";
+const MIB: usize = 1 << 20;
 
 /// The development store in this process, and the directory it keeps its files in.
 async fn store(name: &str) -> (TestStore, PathBuf) {
@@ -122,6 +124,59 @@ fn files_of_upload(data_dir: &Path, id: &str) -> Vec<String> {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.contains(id))
         .collect()
+}
+
+#[tokio::test]
+async fn a_multipart_upload_of_a_multipart_type_is_stored_whole() {
+    let (store, data_dir) = store("multipart-whole").await;
+    let s3 = store.s3();
+    let key = "uploads/01MULTIPART/mail.eml";
+    let id = create(&s3, key, "multipart/mixed").await;
+    let first = bytes(5 * MIB, 1);
+    let last = bytes(1, 2);
+    let tags = [
+        upload_part(&s3, key, &id, 1, first.clone()).await.unwrap(),
+        upload_part(&s3, key, &id, 2, last.clone()).await.unwrap(),
+    ];
+    assert_eq!(
+        list_parts(&s3, key, &id).await.unwrap(),
+        [(1, 5 * MIB as i64), (2, 1)]
+    );
+    let parts = tags.iter().zip(1..).map(|(tag, number)| {
+        CompletedPart::builder()
+            .e_tag(tag)
+            .part_number(number)
+            .build()
+    });
+    s3.complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts.collect()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+
+    let object = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.content_type(), Some("multipart/mixed"));
+    let stored = object.body.collect().await.unwrap().into_bytes();
+    assert!(stored == [first, last].concat(), "the object is its parts");
+    // A completed upload is gone, as on S3.
+    assert_eq!(
+        refusal(list_parts(&s3, key, &id).await),
+        (404, "NoSuchUpload".into())
+    );
+    assert_eq!(files_of_upload(&data_dir, &id), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -259,4 +314,67 @@ async fn a_key_too_long_for_a_pending_upload_is_refused_with_a_4xx() {
         &object.body.collect().await.unwrap().into_bytes()[..],
         b"fits"
     );
+}
+
+#[tokio::test]
+async fn a_form_sent_to_a_key_is_refused_and_writes_nothing() {
+    // The front door leaves POSTs naming a key to s3s, which refuses a form there.
+    let (store, data_dir) = store("multipart-form-to-key").await;
+    let body = "--B\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n../../zz\r\n\
+                --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n\
+                planted\r\n--B--\r\n";
+    let before = tree(&data_dir);
+    for path in ["/local/a/k", "/local/a/k?uploads"] {
+        let answer = reqwest::Client::new()
+            .post(format!("{}{path}", store.endpoint))
+            .header("content-type", "multipart/form-data; boundary=B")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 405, "{path}");
+    }
+    assert_eq!(tree(&data_dir), before);
+}
+
+/// How the development store completes an upload whose first part is under 5 MiB (what the
+/// service's checks before completing must spare it): 400 `EntityTooSmall`, no object, and the
+/// upload is over — s3s-fs ends it before it reads the parts (its part files stay on disk).
+#[tokio::test]
+async fn a_complete_refused_for_a_small_part_ends_the_upload() {
+    let (store, _) = store("multipart-small-part").await;
+    let s3 = store.s3();
+    let key = "uploads/01SMALL/s.bin";
+    let id = create(&s3, key, "application/octet-stream").await;
+    let mut parts = Vec::new();
+    for number in [1, 2] {
+        let tag = upload_part(&s3, key, &id, number, bytes(10, 4))
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .e_tag(tag)
+                .part_number(number)
+                .build(),
+        );
+    }
+    let refused = s3
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await;
+    assert_eq!(refusal(refused), (400, "EntityTooSmall".into()));
+    assert_eq!(
+        refusal(list_parts(&s3, key, &id).await),
+        (404, "NoSuchUpload".into())
+    );
+    let head = s3.head_object().bucket(BUCKET).key(key).send().await;
+    assert_eq!(refusal(head).0, 404);
 }
