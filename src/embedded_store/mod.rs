@@ -6,6 +6,22 @@
 //! `${filename}` in form fields, CORS for pages served from this machine, refusal of keys that
 //! would leave their folder on disk, S3's rule that every form field is covered by the policy,
 //! and uploads streamed to disk rather than held in memory. It only ever listens on loopback.
+//!
+//! It takes S3 multipart uploads too, with upload ids bound to their keys as on S3 (another
+//! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
+//! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted.
+//! Unlike S3 (`s3s-fs` 0.14.1):
+//! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
+//!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly
+//!   1..n. Resuming an upload from the parts already sent (Uppy's pause and resume) therefore
+//!   needs a real store.
+//! - A complete refused for a part under 5 MiB (`EntityTooSmall`), parts out of order
+//!   (`InvalidRequest`) or a part never sent (500) ends the upload anyway, and its part files
+//!   stay in the data directory: check the parts before completing.
+//! - A pending upload's key holds about 130 bytes (objects' about 163); longer keys are refused
+//!   with `KeyTooLongError`.
+//! - An upload whose type is `multipart/form-data` cannot be created (`s3s` reads any POST of
+//!   that type as a form).
 
 pub mod cors;
 mod extra_fields;
