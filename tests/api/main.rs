@@ -28,6 +28,7 @@ mod browser_accessibility;
 mod browser_page_use;
 mod doctor;
 mod embedded_store;
+mod embedded_store_multipart;
 mod error_pages;
 mod flood;
 mod helpers;
