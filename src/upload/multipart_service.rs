@@ -169,7 +169,8 @@ impl Uploader {
     ) -> Result<CompletedUpload, UploadError> {
         let profile = self.multipart_profile(key, caller)?;
         check_order(parts).map_err(UploadError::InvalidParts)?;
-        let stored = self.list_parts(key, id, caller).await?;
+        let stored = self.objects.list_parts(key, id).await?;
+        let stored = stored.map_err(|refusal| store_refusal(key, refusal))?;
         let size = match settle(profile, parts, &stored) {
             Ok(size) => size,
             Err(Verdict::Size(refusal)) => {
