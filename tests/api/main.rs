@@ -35,6 +35,7 @@ mod helpers;
 mod landing_pages;
 mod large_files;
 mod multipart;
+mod multipart_memory;
 mod multipart_requests;
 mod pages;
 mod plain_pages;
