@@ -237,6 +237,9 @@ async fn a_1_gib_upload_in_parts_leaves_the_services_memory_flat() {
     let mut expected = part_bytes(PARTS - 1)[PART_SIZE as usize - 16..].to_vec();
     expected.extend_from_slice(&part_bytes(PARTS)[..16]);
     assert_eq!(got.as_ref(), expected.as_slice());
+    // The store keeps its files across tests: 1 GiB is not worth keeping.
+    let deleted = s3.delete_object().bucket(&bucket).key(&key).send().await;
+    deleted.expect("delete the 1 GiB object");
     let url = format!("{base}/{}", encode(&warm_id));
     let (status, aborted) = call(http.delete(url).query(&[("key", &warm_key)])).await;
     assert_eq!(status, 200, "abort the warm-up upload: {aborted}");
