@@ -129,6 +129,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
              (S3-compatible, for trying things out, not for production); \
              set store.bucket to upload to S3"
         );
+        tracing::info!(
+            files = %store.bucket_dir().display(),
+            "the development store also takes uploads in parts (multipart, as Uppy sends files \
+             over 100 MiB): parts are kept with its files until completed or aborted; it lists \
+             parts without ETags, so resuming a paused upload needs a real store"
+        );
     }
     let clock: Arc<dyn Clock> = if resolved.embedded_store.is_some() {
         Arc::new(InProcessStoreClock)
@@ -222,6 +228,15 @@ impl Application {
                 access = if profile.access() == crate::upload::access::Access::Public { "public: anyone who can reach the service" } else { "token" },
                 "upload profile"
             );
+            if let Some(other) = config.catalog.multipart_clash(profile) {
+                tracing::warn!(
+                    profile = %profile.name(),
+                    other = %other.name(),
+                    "this profile takes no uploads in parts (files over 100 MiB in Uppy): it \
+                     shares its key_prefix with the other profile, whose size limits differ; \
+                     give one of them its own key_prefix"
+                );
+            }
         }
         tracing::info!(
             bucket = config.catalog.store().bucket(),

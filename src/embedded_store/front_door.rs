@@ -1,7 +1,8 @@
 //! The development store's front door: every request passes here before `s3s` sees it.
 //!
-//! It answers CORS preflights, refuses object keys that would leave their folder on disk, and
-//! rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
+//! It answers CORS preflights, refuses object keys that would leave their folder on disk (or
+//! that the store cannot keep), answers `NoSuchUpload` for an upload id that names no pending
+//! upload of the request's key ([`super::pending_uploads`]), and rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
 //! checked, the fields re-encoded, and the file streamed to disk ([`super::spool`]).
 
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use s3s::service::S3Service;
 use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
+use super::object_name::{Kept, check_fits, check_object_names};
+use super::pending_uploads::PendingUploads;
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
 use super::{cors, extra_fields, filename, object_name};
@@ -29,6 +32,8 @@ pub struct FrontDoor {
     pub service: S3Service,
     /// Where form uploads are spooled.
     pub spool: Spool,
+    /// Which multipart uploads are pending, for which keys.
+    pub pending: PendingUploads,
 }
 
 /// Accepts connections on `listener` until the process ends.
@@ -89,32 +94,10 @@ impl FrontDoor {
     /// The request as `s3s` should see it, or why it is refused.
     async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, StoreRefusal> {
         check_object_names(&request)?;
-        if request.method() == Method::POST {
-            // Whatever `s3s` might read as a form (it is lenient: a `+suffix`, a duplicate
-            // header, non-ASCII parameters) comes through the form checks, or not at all.
-            let types: Vec<&HeaderValue> = request
-                .headers()
-                .get_all(header::CONTENT_TYPE)
-                .iter()
-                .collect();
-            let multipart = types.iter().any(|value| {
-                value
-                    .as_bytes()
-                    .windows(b"multipart".len())
-                    .any(|w| w.eq_ignore_ascii_case(b"multipart"))
-            });
-            if multipart {
-                let boundary = match types.as_slice() {
-                    [only] => only.to_str().ok().and_then(form::boundary),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    StoreRefusal::malformed(
-                        "a form upload needs one `Content-Type: multipart/form-data; boundary=…`",
-                    )
-                })?;
-                return self.admit_form(request, &boundary).await;
-            }
+        self.pending.check(request.uri()).await?;
+        if is_form(&request) {
+            let boundary = form_boundary(&request)?;
+            return self.admit_form(request, &boundary).await;
         }
         Ok(request.map(s3s::Body::from))
     }
@@ -129,7 +112,7 @@ impl FrontDoor {
         let (mut head, first) = read_head(&mut body, boundary).await?;
         check_form(&mut head)?;
         if let Some(key) = head.field("key") {
-            check_fits(parts.uri.path(), key)?;
+            check_fits(parts.uri.path(), key, Kept::Object)?;
         }
         let own_boundary = format!("presigned-post-{:032x}", rand::random::<u128>());
         let written = head.write(&own_boundary).ok_or_else(|| {
@@ -167,19 +150,46 @@ fn preflight(origin: Option<&HeaderValue>, request: &Request<Incoming>) -> Respo
     response
 }
 
-/// Refuses a path or copy source naming a key that would leave its folder, and a key too
-/// long for the store to keep.
-fn check_object_names<B>(request: &Request<B>) -> Result<(), StoreRefusal> {
-    if let Some(key) = object_name::key_in_path(request.uri().path()) {
-        key_path::check(&key).map_err(|why| StoreRefusal::bad_key(&key, why))?;
-        check_fits(request.uri().path(), &key)?;
+/// Whether `s3s` may read `request` as a form upload (S3's POST Object), which must then come
+/// through the form checks or not at all: a POST to a bucket (or the root) whose Content-Type
+/// it might read as `multipart/form-data` — it is lenient (a `+suffix`, a duplicate header,
+/// non-ASCII parameters), so any that mentions "multipart" counts, whatever the query says
+/// (`s3s` reads a form sent to a bucket as POST Object whatever it says).
+///
+/// A POST naming a key is never one, so S3's multipart calls pass with the object's own type
+/// (CreateMultipartUpload `?uploads` sends it, and it may be `multipart/mixed`); `s3s` answers
+/// a form sent to a key `MethodNotAllowed` before anything is written.
+fn is_form<B>(request: &Request<B>) -> bool {
+    request.method() == Method::POST
+        && object_name::key_in_path(request.uri().path()).is_none()
+        && request
+            .headers()
+            .get_all(header::CONTENT_TYPE)
+            .iter()
+            .any(|value| {
+                value
+                    .as_bytes()
+                    .windows(b"multipart".len())
+                    .any(|w| w.eq_ignore_ascii_case(b"multipart"))
+            })
+}
+
+/// The boundary of a form upload, which must have one Content-Type, `multipart/form-data`.
+fn form_boundary<B>(request: &Request<B>) -> Result<String, StoreRefusal> {
+    let types: Vec<&HeaderValue> = request
+        .headers()
+        .get_all(header::CONTENT_TYPE)
+        .iter()
+        .collect();
+    match types.as_slice() {
+        [only] => only.to_str().ok().and_then(form::boundary),
+        _ => None,
     }
-    if let Some(source) = request.headers().get("x-amz-copy-source") {
-        let source = String::from_utf8_lossy(source.as_bytes());
-        let key = object_name::key_in_copy_source(&source);
-        key_path::check(&key).map_err(|why| StoreRefusal::bad_key(&key, why))?;
-    }
-    Ok(())
+    .ok_or_else(|| {
+        StoreRefusal::malformed(
+            "a form upload needs one `Content-Type: multipart/form-data; boundary=…`",
+        )
+    })
 }
 
 /// Reads up to the file part's first byte: the fields and the bytes of the file read with them.
@@ -219,15 +229,6 @@ async fn read_head(body: &mut Incoming, boundary: &str) -> Result<(FormHead, Byt
             Head::Incomplete => {}
             Head::Malformed(why) => return Err(StoreRefusal::malformed(why)),
         }
-    }
-}
-
-/// Refuses a key the store cannot keep in the bucket a request `path` names.
-fn check_fits(path: &str, key: &str) -> Result<(), StoreRefusal> {
-    let bucket = object_name::bucket_in_path(path).unwrap_or_default();
-    match object_name::fits_in_store(&bucket, key) {
-        true => Ok(()),
-        false => Err(StoreRefusal::key_too_long(key)),
     }
 }
 
@@ -280,6 +281,53 @@ mod tests {
             let refusal = check_form(&mut escape).unwrap_err();
             assert!(refusal.xml().contains("InvalidArgument"), "{file_name}");
         }
+    }
+
+    fn request(method: &str, uri: &str) -> Request<()> {
+        Request::builder().method(method).uri(uri).body(()).unwrap()
+    }
+
+    #[test]
+    fn only_a_post_to_a_bucket_can_be_a_form() {
+        let post = |uri: &str, types: &[&str]| {
+            let mut request = request("POST", uri);
+            for value in types {
+                let value = HeaderValue::from_str(value).unwrap();
+                request.headers_mut().append(header::CONTENT_TYPE, value);
+            }
+            request
+        };
+        let form = "multipart/form-data; boundary=b";
+        for uri in [
+            "/local",
+            "/local/",
+            "/",
+            "/local?uploads",
+            "/local?uploadId=x",
+        ] {
+            assert!(is_form(&post(uri, &[form])), "{uri}");
+        }
+        for types in [
+            &["Multipart/Form-Data+x; boundary=b"][..],
+            &["text/plain", form],
+        ] {
+            assert!(is_form(&post("/local", types)), "{types:?}");
+        }
+        assert!(!is_form(&post("/local", &["application/xml"])));
+        assert!(!is_form(&post("/local", &[])));
+        assert!(!is_form(&request("PUT", "/local")));
+        for uri in [
+            "/local/a.eml?uploads",
+            "/local/a.eml?uploadId=x",
+            "/local/a",
+            "/local//",
+        ] {
+            assert!(!is_form(&post(uri, &["multipart/mixed"])), "{uri}");
+            assert!(!is_form(&post(uri, &[form])), "{uri}");
+        }
+        assert_eq!(form_boundary(&post("/local", &[form])).as_deref(), Ok("b"));
+        assert!(form_boundary(&post("/local", &["multipart/mixed"])).is_err());
+        assert!(form_boundary(&post("/local", &[form, form])).is_err());
     }
 
     #[test]

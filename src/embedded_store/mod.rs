@@ -6,6 +6,22 @@
 //! `${filename}` in form fields, CORS for pages served from this machine, refusal of keys that
 //! would leave their folder on disk, S3's rule that every form field is covered by the policy,
 //! and uploads streamed to disk rather than held in memory. It only ever listens on loopback.
+//!
+//! It takes S3 multipart uploads too, with upload ids bound to their keys as on S3 (another
+//! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
+//! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted.
+//! Unlike S3 (`s3s-fs` 0.14.1):
+//! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
+//!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly
+//!   1..n. Resuming an upload from the parts already sent (Uppy's pause and resume) therefore
+//!   needs a real store.
+//! - A complete refused for a part under 5 MiB (`EntityTooSmall`), parts out of order
+//!   (`InvalidRequest`) or a part never sent (500) ends the upload anyway, and its part files
+//!   stay in the data directory: check the parts before completing.
+//! - A pending upload's key holds about 130 bytes (objects' about 163); longer keys are refused
+//!   with `KeyTooLongError`.
+//! - An upload whose type is `multipart/form-data` cannot be created (`s3s` reads any POST of
+//!   that type as a form).
 
 pub mod cors;
 mod extra_fields;
@@ -14,6 +30,8 @@ mod filename;
 mod form;
 mod front_door;
 mod object_name;
+mod pending_uploads;
+mod query;
 mod refusal;
 mod spool;
 
@@ -26,6 +44,7 @@ use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 
 use self::front_door::FrontDoor;
+use self::pending_uploads::PendingUploads;
 use self::spool::{Spool, SpooledUploads};
 
 /// The bucket the development store serves.
@@ -120,7 +139,15 @@ impl EmbeddedStore {
                 address: listen,
                 source,
             })?;
-        tokio::spawn(front_door::serve(listener, FrontDoor { service, spool }));
+        let pending = PendingUploads::new(data_dir.clone());
+        tokio::spawn(front_door::serve(
+            listener,
+            FrontDoor {
+                service,
+                spool,
+                pending,
+            },
+        ));
         Ok(EmbeddedStore {
             endpoint: format!("http://{address}"),
             data_dir,

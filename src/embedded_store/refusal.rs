@@ -2,6 +2,7 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
+use super::object_name::Kept;
 use crate::s3::key_path::BadKey;
 
 /// A request the front door refuses before `s3s` sees it.
@@ -30,16 +31,35 @@ impl StoreRefusal {
         }
     }
 
-    /// A key longer than the development store can keep as a file name.
-    pub fn key_too_long(key: &str) -> Self {
+    /// A key longer than the development store can keep as a file name, as `kept`.
+    pub fn key_too_long(key: &str, kept: Kept) -> Self {
+        let room = match kept {
+            Kept::Object => "which holds about 163 bytes of key",
+            Kept::PendingUpload => {
+                "which for a multipart upload also holds its upload id, leaving room for about \
+                 130 bytes of key (163 for an upload in one request)"
+            }
+        };
         StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "KeyTooLongError",
             message: format!(
                 "Your key is too long: the development store keeps each key in a file name, \
-                 which holds about 163 bytes of key ({} given); use a shorter file name, or S3.",
+                 {room} ({} given); use a shorter file name, or S3.",
                 key.len()
             ),
+        }
+    }
+
+    /// An upload id that names no pending upload of the key: unknown, completed, aborted, or
+    /// made for another key (S3's answer, word for word).
+    pub fn no_such_upload() -> Self {
+        StoreRefusal {
+            status: StatusCode::NOT_FOUND,
+            code: "NoSuchUpload",
+            message: "The specified upload does not exist. The upload ID may be invalid, or the \
+                      upload may have been aborted or completed."
+                .into(),
         }
     }
 
@@ -145,6 +165,18 @@ mod tests {
              <Message>Invalid according to Policy: Extra input fields: x-amz-server-side-encryption</Message></Error>"
         );
         assert_eq!(refusal.response().status(), 403);
+    }
+
+    #[test]
+    fn no_such_upload_is_s3s_404() {
+        let refusal = StoreRefusal::no_such_upload();
+        assert_eq!(
+            refusal.xml(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchUpload</Code>\
+             <Message>The specified upload does not exist. The upload ID may be invalid, or the \
+             upload may have been aborted or completed.</Message></Error>"
+        );
+        assert_eq!(refusal.response().status(), 404);
     }
 
     #[test]

@@ -100,6 +100,17 @@ impl Catalog {
         let mut profiles = self.profiles.values();
         profiles.next().filter(|_| profiles.next().is_none())
     }
+
+    /// Another profile with `profile`'s prefix and other size limits, if there is one: then
+    /// `profile` takes no uploads in parts, since their keys would not say whose limits hold
+    /// when they are completed (a POST's limits are in its policy, so POSTs are not affected).
+    pub fn multipart_clash(&self, profile: &Profile) -> Option<&Profile> {
+        self.profiles().find(|other| {
+            other.name() != profile.name()
+                && other.key_prefix() == profile.key_prefix()
+                && other.size() != profile.size()
+        })
+    }
 }
 
 /// Pairs of profiles that could hold each other's keys but differ in who may write or read

@@ -120,6 +120,18 @@ pub enum Verdict {
     Size(Refusal),
 }
 
+/// Whether the parts `asked` are named as S3 takes them: at least one, in ascending order of
+/// their numbers, each once (checked before the store is asked, and again by [`settle`]).
+pub fn check_order(asked: &[(PartNumber, String)]) -> Result<(), Verdict> {
+    if asked.is_empty() {
+        return Err(Verdict::Empty);
+    }
+    if asked.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+        return Err(Verdict::NotAscending);
+    }
+    Ok(())
+}
+
 /// Whether the parts `asked` (number and ETag, as the client names them) make a file `profile`
 /// accepts, given the parts the store holds (`stored`, all of them): its size, summed over the
 /// **asked** parts. ETags are compared (quotes trimmed) where the store lists one, so the bytes
@@ -129,12 +141,7 @@ pub fn settle(
     asked: &[(PartNumber, String)],
     stored: &[UploadedPart],
 ) -> Result<u64, Verdict> {
-    if asked.is_empty() {
-        return Err(Verdict::Empty);
-    }
-    if asked.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
-        return Err(Verdict::NotAscending);
-    }
+    check_order(asked)?;
     let mut sizes = Vec::with_capacity(asked.len());
     for (index, (number, etag)) in asked.iter().enumerate() {
         let part = stored

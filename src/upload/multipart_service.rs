@@ -14,7 +14,7 @@ use super::access::Caller;
 use super::expiry::policy_expiration;
 use super::key_access::KeyUse;
 use super::keys::ObjectKey;
-use super::multipart::{UploadId, UploadedPart, Verdict, check_part, settle};
+use super::multipart::{UploadId, UploadedPart, Verdict, check_order, check_part, settle};
 use super::ports::{NewObject, StoreRefusal, WriteAnswer};
 use super::profile::Profile;
 use super::request::{Refusal, UploadRequest, validate};
@@ -168,7 +168,9 @@ impl Uploader {
         caller: &Caller,
     ) -> Result<CompletedUpload, UploadError> {
         let profile = self.multipart_profile(key, caller)?;
-        let stored = self.list_parts(key, id, caller).await?;
+        check_order(parts).map_err(UploadError::InvalidParts)?;
+        let stored = self.objects.list_parts(key, id).await?;
+        let stored = stored.map_err(|refusal| store_refusal(key, refusal))?;
         let size = match settle(profile, parts, &stored) {
             Ok(size) => size,
             Err(Verdict::Size(refusal)) => {
@@ -226,15 +228,9 @@ impl Uploader {
         Ok(profile)
     }
 
-    /// Whether `profile` may take uploads in parts: not if another profile has the same prefix
-    /// and other size limits, since a key then does not say whose limits hold at completion.
+    /// Whether `profile` may take uploads in parts (see `Catalog::multipart_clash`).
     fn check_multipart(&self, profile: &Profile) -> Result<(), UploadError> {
-        let clash = self.catalog.profiles().find(|other| {
-            other.name() != profile.name()
-                && other.key_prefix() == profile.key_prefix()
-                && other.size() != profile.size()
-        });
-        match clash {
+        match self.catalog.multipart_clash(profile) {
             None => Ok(()),
             Some(other) => Err(UploadError::MultipartUnavailable {
                 profile: profile.name().to_owned(),

@@ -4,13 +4,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
 
 use super::access::{Access, Caller, UserId};
 use super::disposition::Disposition;
+use super::expiry::policy_expiration;
 use super::fakes::{MemoryObjects, uploader};
 use super::multipart::{UploadId, Verdict};
-use super::ports::UploadEvents;
+use super::ports::{CredentialSource, CredentialsUnavailable, UploadEvents};
 use super::profile::{Profile, ProfileSpec};
 use super::request::{Refusal, UploadRequest};
 use super::service::{UploadError, Uploader};
@@ -247,6 +250,77 @@ async fn parts_are_signed_up_to_the_last_a_file_of_the_profile_can_need() {
     assert!(
         matches!(refused, Err(UploadError::PartBeyondLimit(_))),
         "12 MiB needs at most 3 parts of 5 MiB: {refused:?}"
+    );
+}
+
+/// Credentials that expire `left` after the fake clock's time.
+#[derive(Debug)]
+struct ExpiringCredentials {
+    left: Duration,
+}
+
+#[async_trait::async_trait]
+impl CredentialSource for ExpiringCredentials {
+    async fn get(
+        &self,
+        now: SystemTime,
+        _: Duration,
+    ) -> Result<Credentials, CredentialsUnavailable> {
+        Ok(Credentials::new(
+            "ASIAEXAMPLE",
+            "secret",
+            Some("token".into()),
+            Some(now + self.left),
+            "test",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn part_urls_die_with_their_credentials_as_policies_do() {
+    let store = Arc::new(MemoryObjects::reachable());
+    let fixed = uploader(vec![videos()], store.clone());
+    let (catalog, clock) = (fixed.catalog.clone(), fixed.clock.clone());
+    let credentials = Arc::new(ExpiringCredentials {
+        left: Duration::from_secs(300),
+    });
+    let uploader = Uploader::new(catalog, clock.clone(), credentials, store);
+    let key = "videos/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/a.mp4";
+    let signed = uploader
+        .sign_part(key, &id("abc"), part(1), &Caller::Anonymous)
+        .await
+        .unwrap();
+    let expected = policy_expiration(
+        clock.now(),
+        videos().expiry(),
+        Some(clock.now() + Duration::from_secs(300)),
+    );
+    assert_eq!(Ok(signed.expires_at), expected);
+    assert!(
+        signed.expires < 300,
+        "capped below the credentials' 300 s: {}",
+        signed.expires
+    );
+    assert!(
+        signed.url.contains("X-Amz-Security-Token="),
+        "{}",
+        signed.url
+    );
+
+    let dying = Uploader::new(
+        fixed.catalog.clone(),
+        clock,
+        Arc::new(ExpiringCredentials {
+            left: Duration::from_secs(10),
+        }),
+        Arc::new(MemoryObjects::reachable()),
+    );
+    let refused = dying
+        .sign_part(key, &id("abc"), part(1), &Caller::Anonymous)
+        .await;
+    assert!(
+        matches!(refused, Err(UploadError::Expiring(_))),
+        "{refused:?}"
     );
 }
 

@@ -276,10 +276,7 @@ async fn a_file_in_parts_lands_whole(store: &TestStore) {
         expected.update(part_bytes(n, 5 * MIB));
     }
     let (digest, size) = stored_digest(store, &app.bucket, &key).await;
-    assert_eq!(
-        (digest, size),
-        (hex(&expected.finalize()), 120 * MIB)
-    );
+    assert_eq!((digest, size), (hex(&expected.finalize()), 120 * MIB));
     let head = store
         .s3()
         .head_object()
