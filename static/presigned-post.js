@@ -47,6 +47,8 @@ const MAX_POST_SIZE = 5 * 2 ** 30;
 const MAX_PARTS = 10_000;
 /** How long a failed part waits before its second and third tries. */
 const PART_RETRY_DELAYS = [1000, 3000];
+/** How long a cancel waits for the store's answer to a part it has whole, in ms. */
+const SENT_PART_WAIT = 10_000;
 
 /**
  * Why an upload failed.
@@ -410,7 +412,14 @@ function pause(ms, signal) {
   });
 }
 
-/** PUTs `blob` to the part URL of `signed`; resolves to the ETag the store answers. */
+/**
+ * PUTs `blob` to the part URL of `signed`; resolves to the ETag the store answers.
+ *
+ * When `signal` aborts, a part still being sent is dropped at once, and the store never has
+ * it whole; but a part sent whole may be being stored, and would land after an abort that came
+ * before it: its answer is awaited (`SENT_PART_WAIT` at most), so the abort that follows
+ * removes it too.
+ */
 function putPart(signed, blob, signal, progress) {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -418,13 +427,24 @@ function putPart(signed, blob, signal, progress) {
       return;
     }
     const xhr = new XMLHttpRequest();
-    const abort = () => xhr.abort();
+    let sentWhole = false;
+    let timer;
+    const stop = () => {
+      if (sentWhole) timer = setTimeout(() => xhr.abort(), SENT_PART_WAIT);
+      else xhr.abort();
+    };
     const settle = (outcome, value) => {
-      signal.removeEventListener('abort', abort);
+      signal.removeEventListener('abort', stop);
+      clearTimeout(timer);
       outcome(value);
     };
     xhr.upload.addEventListener('progress', (event) => progress(Math.min(event.loaded, blob.size)));
+    xhr.upload.addEventListener('load', () => { sentWhole = true; });
     xhr.addEventListener('load', () => {
+      if (signal.aborted) {
+        settle(reject, cancelled('part', signal));
+        return;
+      }
       if (xhr.status < 200 || xhr.status >= 300) {
         settle(reject, storeError(xhr, 'part', null));
         return;
@@ -440,9 +460,11 @@ function putPart(signed, blob, signal, progress) {
       progress(blob.size);
       settle(resolve, etag);
     });
-    xhr.addEventListener('error', () => settle(reject, unreachableStore('part')));
+    xhr.addEventListener('error', () => {
+      settle(reject, signal.aborted ? cancelled('part', signal) : unreachableStore('part'));
+    });
     xhr.addEventListener('abort', () => settle(reject, cancelled('part', signal)));
-    signal.addEventListener('abort', abort);
+    signal.addEventListener('abort', stop);
     try {
       xhr.open(typeof signed.method === 'string' ? signed.method : 'PUT', signed.url);
       for (const [name, value] of Object.entries(signed.headers ?? {})) xhr.setRequestHeader(name, value);
