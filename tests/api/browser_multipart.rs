@@ -119,6 +119,18 @@ async fn assert_stored_whole(store: &TestStore, bucket: &str, keys: &[&str], siz
     );
 }
 
+/// Deletes `bucket` and its objects once a test passed: its 120 MiB files are too much to
+/// leave in `target/tmp` run after run, and SeaweedFS frees a bucket's volumes only with it.
+async fn remove_bucket(store: &TestStore, bucket: &str) {
+    let s3 = store.s3();
+    for key in store.keys(bucket).await {
+        let deleted = s3.delete_object().bucket(bucket).key(&key).send().await;
+        deleted.unwrap_or_else(|e| panic!("{}: delete {key}: {e:?}", store.name));
+    }
+    let deleted = s3.delete_bucket().bucket(bucket).send().await;
+    deleted.unwrap_or_else(|e| panic!("{}: delete bucket {bucket}: {e:?}", store.name));
+}
+
 /// The multipart uploads of `bucket` still open: those the store lists, or for the
 /// development store (which lists none), any file in its data directory `dir` named after
 /// `upload_id`. Looked at for a few seconds, as an abort may still be under way.
@@ -251,8 +263,9 @@ async fn serve(files: Vec<Served>) -> String {
 /// Script for a page: `generate(name, size)` makes the file (`size` bytes, a whole number of
 /// MiB, of the stream from `SEED`, as `xorshift` does; `SIZE` unless told) in 1 MiB pieces,
 /// so the page never holds it twice; `calls` records every call to the service (method, path,
-/// status, and when it was made), and `puts` the part uploads: how many are open, the most open
-/// at once, how many ended and how many were aborted.
+/// status, and when it was made), `puts` the part uploads (how many are open, the most open
+/// at once, how many ended and how many were aborted), and `refusals` the store's answers to
+/// them that were not 2xx.
 fn recorder() -> String {
     format!(
         r#"window.generate = (name, size = {SIZE}) => {{
@@ -287,6 +300,7 @@ window.fetch = async (resource, options = {{}}) => {{
   }}
 }};
 window.puts = {{ open: 0, most: 0, ended: 0, aborted: 0 }};
+window.refusals = [];
 const realOpen = XMLHttpRequest.prototype.open;
 XMLHttpRequest.prototype.open = function (method, ...rest) {{
   this.testMethod = method;
@@ -300,6 +314,11 @@ XMLHttpRequest.prototype.send = function (...args) {{
     puts.most = Math.max(puts.most, puts.open);
     this.addEventListener('loadend', () => {{ puts.open -= 1; puts.ended += 1; }});
     this.addEventListener('abort', () => {{ puts.aborted += 1; }});
+    this.addEventListener('load', () => {{
+      if (this.status >= 300) {{
+        window.refusals.push({{ status: this.status, url: this.responseURL.split('&X-Amz')[0], body: this.responseText.slice(0, 500) }});
+      }}
+    }});
   }}
   return realSend.apply(this, args);
 }};
@@ -361,7 +380,10 @@ impl Browser {
             if started.elapsed() > UPLOAD_LIMIT {
                 self.screenshot("timed-out").await;
                 let state = self
-                    .run("return { calls: window.calls, puts: window.puts, text: document.body.innerText };")
+                    .run(
+                        "return { calls: window.calls, puts: window.puts, refusals: window.refusals,
+                                  text: document.body.innerText };",
+                    )
                     .await;
                 panic!("{}: timed out waiting for {what}: {state:#}", self.name);
             }
@@ -475,7 +497,13 @@ window.ready = true;
         .await;
     let took = started.elapsed();
     let result = browser.run("return window.result;").await;
-    assert_eq!(result["failed"], json!([]), "{}: {result:#}", store.name);
+    let refusals = browser.run("return window.refusals;").await;
+    assert_eq!(
+        result["failed"],
+        json!([]),
+        "{}: {result:#}; the store refused: {refusals:#}",
+        store.name
+    );
     assert_eq!(
         result["successful"].as_array().map(Vec::len),
         Some(1),
@@ -501,6 +529,7 @@ window.ready = true;
     let url = result["successful"][0]["url"].as_str().unwrap_or_default();
     assert!(url.ends_with("/uppy.bin"), "Uppy's uploadURL: {result:#}");
     assert_stored_whole(store, &app.bucket, &[&keys[0]], SIZE).await;
+    remove_bucket(store, &app.bucket).await;
     eprintln!("{name}: 120 MiB through Uppy in {took:?}");
 }
 
@@ -609,6 +638,7 @@ window.ready = true;
     );
     open_uploads(store, dir.as_deref(), &app.bucket, &upload_id).await;
     assert_stored_whole(store, &app.bucket, &[&key], SIZE).await;
+    remove_bucket(store, &app.bucket).await;
     eprintln!("{name}: 120 MiB through presigned-post.js in {took:?}");
 }
 
@@ -735,6 +765,7 @@ window.ready = true;
     assert!(!calls.iter().any(|c| c.contains("/complete")), "{calls:#?}");
     open_uploads(store, dir.as_deref(), &app.bucket, &upload_id).await;
     assert_stored_whole(store, &app.bucket, &[&key], SMALL).await;
+    remove_bucket(store, &app.bucket).await;
 }
 
 /// Two profiles sharing a key prefix with other limits: the service takes neither in parts.
@@ -881,8 +912,20 @@ async fn the_upload_page_sends_a_large_file_in_parts_and_cancels_one() {
     assert_each_part_signed_once(&browser.service_calls().await, OUR_PARTS);
     assert_stored_whole(&store, &bucket, &[&key], SIZE).await;
 
-    // The same file again, cancelled a third of the way with the page's button.
-    browser.run("window.calls = [];").await;
+    // The same file again, cancelled with the page's button a third of the way: parts past the
+    // sixth are signed only once the button was pressed, so the upload is surely under way.
+    browser
+        .run(
+            "window.calls = [];
+             window.gate = new Promise((open) => { window.openGate = open; });
+             const recorded = window.fetch;
+             window.fetch = async (resource, options) => {
+               const part = String(resource).match(/\\/s3\\/multipart\\/[^/?]+\\/(\\d+)/);
+               if (part && Number(part[1]) > 6) await window.gate;
+               return recorded(resource, options);
+             };",
+        )
+        .await;
     input
         .send_keys(&file.0.display().to_string())
         .await
@@ -901,6 +944,7 @@ async fn the_upload_page_sends_a_large_file_in_parts_and_cancels_one() {
         .click()
         .await
         .unwrap();
+    browser.run("window.openGate();").await;
     browser
         .wait_until(
             "the abort",
@@ -922,6 +966,7 @@ async fn the_upload_page_sends_a_large_file_in_parts_and_cancels_one() {
     );
     open_uploads(&store, dir.as_deref(), &bucket, &upload_id).await;
     assert_stored_whole(&store, &bucket, &[&key], SIZE).await;
+    remove_bucket(&store, &bucket).await;
     eprintln!("page-parts: 120 MiB through the upload page in {took:?}");
 }
 
