@@ -25,6 +25,10 @@ use crate::s3::presigned_url::{object_url, presign_part_url};
 /// S3's error code for an upload id it does not hold for the key.
 const NO_SUCH_UPLOAD: &str = "NoSuchUpload";
 
+/// S3's error code for a key longer than the store keeps (1,024 bytes on S3; the development
+/// store keeps fewer).
+const KEY_TOO_LONG: &str = "KeyTooLongError";
+
 /// S3's error codes for parts that cannot make an object.
 const PART_REFUSALS: &[&str] = &["InvalidPart", "InvalidPartOrder", "EntityTooSmall"];
 
@@ -104,7 +108,7 @@ impl Uploader {
             .objects
             .create_multipart(&object)
             .await?
-            .map_err(UploadError::StoreRefused)?;
+            .map_err(|refusal| store_refusal(&object.key, refusal))?;
         if let Some(events) = &self.events {
             events.multipart_created(profile.name());
         }
@@ -192,6 +196,7 @@ impl Uploader {
             }
             Err(refusal) => return Err(store_refusal(key, refusal)),
         };
+        self.check_stored_size(profile, key, size).await?;
         if let Some(events) = &self.events {
             events.multipart_completed(profile.name());
         }
@@ -239,6 +244,39 @@ impl Uploader {
         }
     }
 
+    /// Whether the object completed holds the `size` bytes the parts were checked at: a store
+    /// that neither lists nor checks ETags (the development store) could assemble a part
+    /// uploaded again after the check. If not, the object is deleted and the upload refused.
+    /// A store that will not answer the `HEAD` is believed (S3 checks the ETags itself).
+    async fn check_stored_size(
+        &self,
+        profile: &Profile,
+        key: &str,
+        size: u64,
+    ) -> Result<(), UploadError> {
+        let stored = match self.objects.head(key).await {
+            Ok(Some(object)) => object.size,
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%key, error = ?error, "could not check the size of a completed upload");
+                None
+            }
+        };
+        match stored {
+            Some(stored) if stored != size => {
+                if let Err(error) = self.objects.delete(key).await {
+                    tracing::warn!(%key, error = ?error, "could not delete a completed upload whose parts changed");
+                }
+                self.refused(profile, "invalid-parts");
+                Err(UploadError::PartsChanged {
+                    listed: size,
+                    stored,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Aborts an upload refused at completion; a failure is logged (its parts then wait for
     /// the bucket's lifecycle rule), the refusal stands either way.
     async fn discard(&self, profile: &Profile, key: &str, id: &UploadId) {
@@ -282,10 +320,11 @@ fn is_part_refusal(refusal: &StoreRefusal) -> bool {
         .is_some_and(|code| PART_REFUSALS.contains(&code))
 }
 
-/// The error for a store's refusal of a call about upload of `key`.
+/// The error for a store's refusal of a call about an upload in parts of `key`.
 fn store_refusal(key: &str, refusal: StoreRefusal) -> UploadError {
-    match is_no_such_upload(&refusal) {
-        true => UploadError::NoSuchUpload(key.to_owned()),
-        false => UploadError::StoreRefused(refusal),
+    match refusal.code.as_deref() {
+        Some(NO_SUCH_UPLOAD) => UploadError::NoSuchUpload(key.to_owned()),
+        Some(KEY_TOO_LONG) => UploadError::KeyTooLong(key.to_owned()),
+        _ => UploadError::StoreRefused(refusal),
     }
 }

@@ -433,6 +433,42 @@ async fn parts_that_make_an_accepted_file_are_completed() {
 }
 
 #[tokio::test]
+async fn an_object_not_the_size_checked_is_deleted() {
+    let store = Arc::new(MemoryObjects {
+        assembled_size: Some(50 * MIB),
+        ..MemoryObjects::reachable()
+    });
+    let uploader = uploader(vec![videos()], store.clone());
+    let created = uploader
+        .create_multipart(
+            None,
+            request("a.mp4", Some("video/mp4"), None),
+            &Caller::Anonymous,
+        )
+        .await
+        .unwrap();
+    store.put_part(&created.upload_id, 1, 5 * MIB);
+    let parts = [(part(1), format!("etag-1-{}", 5 * MIB))];
+    let refused = uploader
+        .complete_multipart(
+            &created.key,
+            &id(&created.upload_id),
+            &parts,
+            &Caller::Anonymous,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(UploadError::PartsChanged { listed, stored }) if listed == 5 * MIB && stored == 50 * MIB),
+        "{refused:?}"
+    );
+    assert!(store.completed.lock().unwrap().is_empty(), "deleted");
+    assert_eq!(
+        store.writes().last().unwrap(),
+        &format!("DELETE {}", created.key)
+    );
+}
+
+#[tokio::test]
 async fn aborting_twice_is_done_twice() {
     let s = setup(vec![videos()]);
     let created = s

@@ -73,6 +73,21 @@ pub enum UploadError {
     /// The store would not make the file of the parts named (a part's ETag or size).
     #[error("the store refused the parts: {}", .0.message.as_deref().unwrap_or("no reason given"))]
     PartsRefusedByStore(StoreRefusal),
+    /// The object completed is not the size its parts were checked at (a part was uploaded
+    /// again meanwhile); it was deleted.
+    #[error(
+        "the parts changed while the upload was completed (the object held {stored} bytes, not the {listed} checked), so it was deleted; upload the file again"
+    )]
+    PartsChanged {
+        /// The size the parts were checked at.
+        listed: u64,
+        /// The size of the object the store made.
+        stored: u64,
+    },
+    /// The store keeps no key this long (the development store keeps about 130 bytes of key
+    /// for an upload in parts).
+    #[error("the store cannot keep a key this long (`{0}`); use a shorter file name")]
+    KeyTooLong(String),
     /// The parts make a file the profile does not accept; the upload was aborted.
     #[error("{0}; the parts were discarded")]
     Discarded(Refusal),

@@ -477,3 +477,28 @@ async fn the_openapi_document_lists_the_multipart_paths() {
     }
     assert!(document["paths"]["/s3/multipart/{uploadId}"]["delete"].is_object());
 }
+
+#[tokio::test]
+async fn a_key_too_long_for_the_development_store_is_refused_naming_the_file_name() {
+    let store = crate::servers::embedded("mp-long-key").await;
+    let app = app_on(&store).await;
+    let parts = Parts {
+        app: &app,
+        token: None,
+    };
+    let name = format!("{}.bin", "n".repeat(120));
+    let body = json!({"filename": name, "type": "application/octet-stream"});
+    let (status, refused) = parts.create("small", body).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["type"],
+        "urn:presigned-post:problem:invalid-filename"
+    );
+    assert_eq!(refused["field"], "filename");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("shorter file name")
+    );
+}

@@ -54,7 +54,12 @@ impl From<UploadError> for Problem {
             UploadError::NoSuchUpload(_) => {
                 Problem::new(ProblemCode::NoSuchUpload, detail).with_field("uploadId")
             }
-            UploadError::InvalidParts(_) | UploadError::PartsRefusedByStore(_) => {
+            UploadError::KeyTooLong(_) => {
+                Problem::new(ProblemCode::InvalidFilename, detail).with_field("filename")
+            }
+            UploadError::InvalidParts(_)
+            | UploadError::PartsRefusedByStore(_)
+            | UploadError::PartsChanged { .. } => {
                 Problem::new(ProblemCode::InvalidParts, detail).with_field("parts")
             }
             UploadError::Discarded(refusal) => {
