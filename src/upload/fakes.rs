@@ -236,7 +236,7 @@ impl ObjectStore for MemoryObjects {
         key: &str,
         id: &UploadId,
         parts: &[(PartNumber, String)],
-    ) -> Result<Answer<Option<String>>, StoreCallFailed> {
+    ) -> Result<Answer<()>, StoreCallFailed> {
         self.answer(&())?;
         let upload = match self.open(key, id) {
             Ok(upload) => upload,
@@ -250,7 +250,7 @@ impl ObjectStore for MemoryObjects {
         let made = self.assembled_size.unwrap_or(size);
         self.completed.lock().unwrap().insert(key.to_owned(), made);
         self.log_write(format!("COMPLETE {key} {size}"), &WriteAnswer::Done)?;
-        Ok(Ok(None))
+        Ok(Ok(()))
     }
 
     async fn abort_multipart(
@@ -275,7 +275,7 @@ impl MemoryObjects {
             Some(upload) if upload.object.key == key => Ok(upload.clone()),
             _ => Err(StoreRefusal {
                 status: 404,
-                code: Some("NoSuchUpload".into()),
+                code: Some(crate::s3::multipart::NO_SUCH_UPLOAD.into()),
                 message: Some("The specified upload does not exist.".into()),
             }),
         }
