@@ -61,6 +61,7 @@ max_size = "200 MiB"
 content_types = ["video/*"]
 metadata = ["title"]
 content_disposition = "attachment"
+cache_control = "max-age=60"
 expires = "10m"
 
 [profiles.small]
@@ -291,6 +292,11 @@ async fn a_file_in_parts_lands_whole(store: &TestStore) {
         .await;
     let head = head.expect("HEAD the object");
     assert_eq!(head.content_type(), Some("video/mp4"));
+    assert_eq!(
+        head.cache_control(),
+        Some("max-age=60"),
+        "fixed fields set at create"
+    );
     let title = head
         .metadata()
         .and_then(|m| m.get("title"))

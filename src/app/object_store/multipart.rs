@@ -41,7 +41,7 @@ impl S3Objects {
             .set_metadata(Some(
                 object.metadata.iter().cloned().collect::<HashMap<_, _>>(),
             ));
-        let call = with_fixed_fields(call, &object.fixed_fields);
+        let call = with_fixed_fields(call, &object.fixed_fields)?;
         let answer = call
             .customize()
             .config_override(self.signed().await?)
@@ -169,11 +169,13 @@ impl S3Objects {
 }
 
 /// `call` with the profile's fixed fields as the headers S3 takes for them (a form's
-/// `success_action_status` has no counterpart, and is left out).
+/// `success_action_status` has no counterpart, and is left out). A field this does not know
+/// fails the call: an object without a setting the profile fixes (an ACL, encryption) must not
+/// be made.
 fn with_fixed_fields(
     mut call: CreateMultipartUploadFluentBuilder,
     fields: &[(&'static str, String)],
-) -> CreateMultipartUploadFluentBuilder {
+) -> Result<CreateMultipartUploadFluentBuilder, StoreCallFailed> {
     for (name, value) in fields {
         call = match *name {
             "acl" => call.acl(ObjectCannedAcl::from(value.as_str())),
@@ -183,10 +185,11 @@ fn with_fixed_fields(
                 call.server_side_encryption(ServerSideEncryption::from(value.as_str()))
             }
             "x-amz-server-side-encryption-aws-kms-key-id" => call.ssekms_key_id(value),
-            _ => call,
+            "success_action_status" => call,
+            _ => return Err(broken("a fixed field has no header for uploads in parts")),
         };
     }
-    call
+    Ok(call)
 }
 
 /// A listed part as the port names it; `None` for one without a valid number or size.
