@@ -437,6 +437,46 @@ async fn parts_that_make_an_accepted_file_are_completed() {
 }
 
 #[tokio::test]
+async fn a_file_under_the_minimum_is_aborted_too() {
+    let s = setup(vec![videos()]);
+    let created = s
+        .uploader
+        .create_multipart(
+            None,
+            request("a.mp4", Some("video/mp4"), None),
+            &Caller::Anonymous,
+        )
+        .await
+        .unwrap();
+    s.store.put_part(&created.upload_id, 1, 1000);
+    let parts = [(part(1), "etag-1-1000".to_owned())];
+    let refused = s
+        .uploader
+        .complete_multipart(
+            &created.key,
+            &id(&created.upload_id),
+            &parts,
+            &Caller::Anonymous,
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(UploadError::Discarded {
+                refusal: Refusal::TooSmall { .. },
+                aborted: true
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(s.store.uploads.lock().unwrap().is_empty());
+    assert_eq!(
+        *s.events.0.lock().unwrap(),
+        ["created videos", "refused videos too-small"]
+    );
+}
+
+#[tokio::test]
 async fn an_object_not_the_size_checked_is_deleted() {
     let store = Arc::new(MemoryObjects {
         assembled_size: Some(50 * MIB),
