@@ -323,7 +323,14 @@ pub struct Budgets {
     pub requests: RateLimiter,
     /// Bearer tokens (API or admin) that did not match, by address.
     pub failed_authentications: RateLimiter,
+    /// Part URLs signed, by user or address: [`PART_SIGNING_FACTOR`] times the request budget,
+    /// since one large file signs hundreds of parts.
+    pub part_signing: RateLimiter,
 }
+
+/// How many part URLs a client may have signed for each request it may make: a 1 GiB file
+/// in Uppy's 5 MiB parts signs 205.
+pub const PART_SIGNING_FACTOR: u32 = 25;
 
 impl Budgets {
     /// The time to count at: `clock`'s when there is a limit; without one nothing is counted,
@@ -340,6 +347,10 @@ impl Budgets {
         Budgets {
             requests: RateLimiter::new(per_minute, max_clients),
             failed_authentications: RateLimiter::new(per_minute, max_clients),
+            part_signing: RateLimiter::new(
+                per_minute.saturating_mul(PART_SIGNING_FACTOR),
+                max_clients,
+            ),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! learn the port.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -129,10 +130,15 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
              (S3-compatible, for trying things out, not for production); \
              set store.bucket to upload to S3"
         );
+        let data_dir = store
+            .bucket_dir()
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_default();
         tracing::info!(
-            files = %store.bucket_dir().display(),
+            files = %data_dir.display(),
             "the development store also takes uploads in parts (multipart, as Uppy sends files \
-             over 100 MiB): parts are kept with its files until completed or aborted; it lists \
+             over 100 MiB): parts are kept in its data directory until completed or aborted; it lists \
              parts without ETags, so resuming a paused upload needs a real store"
         );
     }

@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderName};
 use super::operations::Operations;
 use super::problem::Problem;
 use crate::app::client_address::TrustedProxies;
-use crate::app::rate_limit::{Budgets, Client};
+use crate::app::rate_limit::{Budgets, Client, RateLimiter};
 use crate::upload::access::{Caller, Token, UserId, authenticate};
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
@@ -20,23 +20,25 @@ use crate::upload::access::{Caller, Token, UserId, authenticate};
 /// failed authentications, and an address over that budget has no token checked at all, so
 /// guessing runs into `429`.
 pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
-    identify_counting(request, operations, true)
+    let budgets = &operations.budgets;
+    identify_in(request, operations, &budgets.requests)
 }
 
-/// As [`identify`], but a request that authenticates (or presents no token) is not counted
-/// against the rate limit: for signing the parts of an upload whose creation was counted (a
-/// 1 GiB file has some 200). A failed token still spends the address's budgets.
-pub fn identify_uncounted(
+/// As [`identify`], but counted against the part-signing budget (a multiple of the request
+/// budget: one large file signs hundreds of parts) instead of the request budget; a failed
+/// token still spends the address's requests and failed authentications.
+pub fn identify_signing_part(
     request: &HttpRequest,
     operations: &Operations,
 ) -> Result<Caller, Problem> {
-    identify_counting(request, operations, false)
+    let budgets = &operations.budgets;
+    identify_in(request, operations, &budgets.part_signing)
 }
 
-fn identify_counting(
+fn identify_in(
     request: &HttpRequest,
     operations: &Operations,
-    counted: bool,
+    budget: &RateLimiter,
 ) -> Result<Caller, Problem> {
     let budgets = &operations.budgets;
     let now = budgets.time(|| operations.now());
@@ -53,12 +55,9 @@ fn identify_counting(
         )?),
     };
     let client = user.map_or(address, |user| Client::User(user.as_str()));
-    if counted {
-        budgets
-            .requests
-            .check(client, now)
-            .map_err(Problem::too_many_requests)?;
-    }
+    budget
+        .check(client, now)
+        .map_err(Problem::too_many_requests)?;
     Ok(user.cloned().map_or(Caller::Anonymous, Caller::User))
 }
 

@@ -7,20 +7,20 @@ use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::caller::{identify, identify_uncounted};
+use super::caller::{identify, identify_signing_part};
 use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
-use super::uploads::{parse_json, read_body, require_json};
-use crate::s3::multipart::{MAX_PARTS, PartNumber};
+use super::uploads::{BodyLimit, parse_json, read_body, require_json};
+use crate::s3::multipart::{BadPartNumber, MAX_PARTS, PartNumber};
 use crate::upload::multipart::UploadId;
 use crate::upload::request::UploadRequest;
 use crate::upload::service::Uploader;
 
-/// The largest body of a create call, in bytes.
-const MAX_CREATE_BYTES: usize = 64 * 1024;
-
-/// The largest body of a complete call: 10,000 parts of about 62 bytes each, with room.
-pub const MAX_COMPLETE_BYTES: usize = 1024 * 1024;
+/// The body of a complete call: 10,000 parts of about 62 bytes each, with room, within 30 s.
+const COMPLETE_BODY: BodyLimit = BodyLimit {
+    bytes: 1024 * 1024,
+    within: std::time::Duration::from_secs(30),
+};
 
 /// `POST /s3/multipart`'s body, as Uppy sends it (`profile` and `size` are ours, optional).
 #[derive(Debug, Deserialize)]
@@ -74,8 +74,11 @@ pub async fn create(
     let caller = identify(&request, &operations)?;
     let query = read_query(query)?;
     require_json(&request)?;
-    let body: CreateBody = parse_json(&read_body(&request, body, MAX_CREATE_BYTES).await?)?;
-    let profile = match (value(&query, "profile"), body.profile) {
+    let body: CreateBody = parse_json(&read_body(&request, body, BodyLimit::JSON).await?)?;
+    let asked = once(&query, "profile").map_err(|()| {
+        Problem::new(ProblemCode::InvalidField, "name the profile once").with_field("profile")
+    })?;
+    let profile = match (asked, body.profile) {
         (Some(asked), Some(named)) if asked != named => {
             return Err(Problem::new(
                 ProblemCode::InvalidField,
@@ -97,8 +100,8 @@ pub async fn create(
     Ok(answer(&created))
 }
 
-/// `GET /s3/multipart/{uploadId}/{partNumber}?key=…`: a URL to PUT the part to. Counted only
-/// when authentication fails: a 1 GiB file signs some 200 parts.
+/// `GET /s3/multipart/{uploadId}/{partNumber}?key=…`: a URL to PUT the part to. Counted in a
+/// budget of its own, larger than the request budget: a 1 GiB file signs some 200 parts.
 pub async fn sign_part(
     request: HttpRequest,
     path: web::Path<(String, String)>,
@@ -106,7 +109,7 @@ pub async fn sign_part(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify_uncounted(&request, &operations)?;
+    let caller = identify_signing_part(&request, &operations)?;
     let (upload_id, part) = path.into_inner();
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&upload_id)?);
     let part = PartNumber::parse(&part).map_err(|e| {
@@ -150,7 +153,7 @@ pub async fn complete(
     let caller = identify(&request, &operations)?;
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
     require_json(&request)?;
-    let body: CompleteBody = parse_json(&read_body(&request, body, MAX_COMPLETE_BYTES).await?)?;
+    let body: CompleteBody = parse_json(&read_body(&request, body, COMPLETE_BODY).await?)?;
     let parts = parts(body.parts)?;
     let completed = uploader
         .complete_multipart(&key, &id, &parts, &caller)
@@ -185,20 +188,24 @@ fn read_query(query: Query) -> Result<Vec<(String, String)>, Problem> {
         .map_err(|e| Problem::new(ProblemCode::MalformedQuery, e.to_string()))
 }
 
-/// The value of `name` in `query`, if it is there once.
-fn value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The value of `name` in `query`: `None` if it is not there, an error if it is there twice.
+fn once<'a>(query: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
     let mut values = query.iter().filter(|(k, _)| k == name);
     match (values.next(), values.next()) {
-        (Some((_, value)), None) => Some(value),
-        _ => None,
+        (value, None) => Ok(value.map(|(_, value)| value.as_str())),
+        _ => Err(()),
     }
 }
 
 /// The `key` the query names, once.
 fn key(query: &[(String, String)]) -> Result<String, Problem> {
-    value(query, "key").map(str::to_owned).ok_or_else(|| {
-        Problem::new(ProblemCode::InvalidField, "the query needs `key`, once").with_field("key")
-    })
+    match once(query, "key") {
+        Ok(Some(key)) => Ok(key.to_owned()),
+        _ => Err(
+            Problem::new(ProblemCode::InvalidField, "the query needs `key`, once")
+                .with_field("key"),
+        ),
+    }
 }
 
 fn upload_id_of(text: &str) -> Result<UploadId, Problem> {
@@ -247,11 +254,9 @@ fn parts(parts: Vec<CompletePart>) -> Result<Vec<(PartNumber, String)>, Problem>
                 .ok()
                 .and_then(PartNumber::new)
                 .ok_or_else(|| {
-                    Problem::new(
-                        ProblemCode::InvalidField,
-                        format!("a part number is 1 to {MAX_PARTS}"),
-                    )
-                    .with_field(format!("parts[{index}].PartNumber"))
+                    let bad = BadPartNumber(part.part_number.to_string());
+                    Problem::new(ProblemCode::InvalidField, bad.to_string())
+                        .with_field(format!("parts[{index}].PartNumber"))
                 })?;
             Ok((number, part.etag))
         })

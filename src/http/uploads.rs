@@ -39,7 +39,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Problem> {
     let caller = identify(&request, &operations)?;
     require_json(&request)?;
-    let bytes = read_body(&request, body, MAX_BODY_BYTES).await?;
+    let bytes = read_body(&request, body, BodyLimit::JSON).await?;
     let body: UploadBody = parse_json(&bytes)?;
     let upload = UploadRequest {
         filename: body.filename,
@@ -70,9 +70,26 @@ pub(super) fn require_json(request: &HttpRequest) -> Result<(), Problem> {
     }
 }
 
-/// How long the whole request body may take to arrive (64 KiB, or 1 MiB for completing an
-/// upload in parts, at most; 10 s is slow even on a poor mobile link).
+/// How long the whole request body may take to arrive (64 KiB at most; 10 s is slow even on a
+/// poor mobile link).
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How large a request body may be, and how long it may take to arrive.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BodyLimit {
+    /// At most this many bytes.
+    pub(super) bytes: usize,
+    /// All of them within this time.
+    pub(super) within: std::time::Duration,
+}
+
+impl BodyLimit {
+    /// A JSON request: [`MAX_BODY_BYTES`] within [`BODY_TIMEOUT`].
+    pub(super) const JSON: BodyLimit = BodyLimit {
+        bytes: MAX_BODY_BYTES,
+        within: BODY_TIMEOUT,
+    };
+}
 
 fn too_large(limit: usize) -> Problem {
     Problem::new(
@@ -81,11 +98,14 @@ fn too_large(limit: usize) -> Problem {
     )
 }
 
-/// The request body, if it holds at most `limit` bytes and arrives within [`BODY_TIMEOUT`].
+/// The request body, if it fits `limit`.
 pub(super) async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
-    limit: usize,
+    BodyLimit {
+        bytes: limit,
+        within,
+    }: BodyLimit,
 ) -> Result<Vec<u8>, Problem> {
     let declared = request
         .headers()
@@ -109,17 +129,15 @@ pub(super) async fn read_body(
     };
     // actix-web times out a request's head but not its body: a client that stops sending would
     // otherwise hold its connection for ever.
-    tokio::time::timeout(BODY_TIMEOUT, read_all)
-        .await
-        .map_err(|_| {
-            Problem::new(
-                ProblemCode::UnreadableBody,
-                format!(
-                    "the request body did not arrive within {} s",
-                    BODY_TIMEOUT.as_secs()
-                ),
-            )
-        })??;
+    tokio::time::timeout(within, read_all).await.map_err(|_| {
+        Problem::new(
+            ProblemCode::UnreadableBody,
+            format!(
+                "the request body did not arrive within {} s",
+                within.as_secs()
+            ),
+        )
+    })??;
     Ok(bytes)
 }
 

@@ -17,8 +17,15 @@ const MIB: u64 = 1024 * 1024;
 /// The smallest part but the last: 5 MiB.
 pub const MIN_PART_SIZE: u64 = 5 * MIB;
 
-/// The largest part: 5 GiB (also the largest single POST or PUT).
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
+/// S3's error code for an upload id it does not hold for the key (unknown, completed or aborted).
+pub const NO_SUCH_UPLOAD: &str = "NoSuchUpload";
+
+/// S3's error code for a key longer than the store keeps.
+pub const KEY_TOO_LONG: &str = "KeyTooLongError";
+
+/// S3's error codes for parts that cannot make an object: not uploaded (or another ETag), out
+/// of order, or too small.
+pub const PART_REFUSALS: &[&str] = &["InvalidPart", "InvalidPartOrder", "EntityTooSmall"];
 
 /// The most parts one upload may have.
 pub const MAX_PARTS: u16 = 10_000;
@@ -92,7 +99,6 @@ mod tests {
     #[test]
     fn the_limits_are_s3s() {
         assert_eq!(MIN_PART_SIZE, 5_242_880);
-        assert_eq!(MAX_PART_SIZE, 5_368_709_120);
         assert_eq!(MAX_OBJECT_SIZE, 5_497_558_138_880);
         assert_eq!(MAX_PARTS, 10_000);
     }

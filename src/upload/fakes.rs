@@ -66,6 +66,10 @@ pub struct MemoryObjects {
     pub writes: Mutex<Vec<String>>,
     /// The open uploads in parts, by id.
     pub uploads: Mutex<BTreeMap<String, OpenUpload>>,
+    /// The objects completed uploads made: key → size.
+    pub completed: Mutex<BTreeMap<String, u64>>,
+    /// The size a completion makes, if not the parts' (a part uploaded again meanwhile).
+    pub assembled_size: Option<u64>,
 }
 
 /// An upload in parts the fake store holds open.
@@ -92,6 +96,8 @@ impl Default for MemoryObjects {
             delete_answer: WriteAnswer::Done,
             writes: Mutex::new(Vec::new()),
             uploads: Mutex::new(BTreeMap::new()),
+            completed: Mutex::new(BTreeMap::new()),
+            assembled_size: None,
         }
     }
 }
@@ -152,7 +158,17 @@ impl ObjectStore for MemoryObjects {
     async fn head(&self, key: &str) -> Result<Option<StoredObject>, StoreCallFailed> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         let objects = self.objects.as_ref().ok_or_else(refused)?;
-        Ok(objects.get(key).cloned())
+        let completed = self
+            .completed
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|&size| StoredObject {
+                size: Some(size),
+                content_type: None,
+                etag: None,
+            });
+        Ok(objects.get(key).cloned().or(completed))
     }
 
     async fn bucket_status(&self) -> Result<BucketStatus, StoreCallFailed> {
@@ -178,6 +194,7 @@ impl ObjectStore for MemoryObjects {
     }
 
     async fn delete(&self, key: &str) -> Result<WriteAnswer, StoreCallFailed> {
+        self.completed.lock().unwrap().remove(key);
         self.log_write(format!("DELETE {key}"), &self.delete_answer)
     }
 
@@ -219,7 +236,7 @@ impl ObjectStore for MemoryObjects {
         key: &str,
         id: &UploadId,
         parts: &[(PartNumber, String)],
-    ) -> Result<Answer<Option<String>>, StoreCallFailed> {
+    ) -> Result<Answer<()>, StoreCallFailed> {
         self.answer(&())?;
         let upload = match self.open(key, id) {
             Ok(upload) => upload,
@@ -230,8 +247,10 @@ impl ObjectStore for MemoryObjects {
             .map(|(n, _)| upload.parts.get(&n.get()).map_or(0, |p| p.0))
             .sum();
         self.uploads.lock().unwrap().remove(id.as_str());
+        let made = self.assembled_size.unwrap_or(size);
+        self.completed.lock().unwrap().insert(key.to_owned(), made);
         self.log_write(format!("COMPLETE {key} {size}"), &WriteAnswer::Done)?;
-        Ok(Ok(None))
+        Ok(Ok(()))
     }
 
     async fn abort_multipart(
@@ -256,7 +275,7 @@ impl MemoryObjects {
             Some(upload) if upload.object.key == key => Ok(upload.clone()),
             _ => Err(StoreRefusal {
                 status: 404,
-                code: Some("NoSuchUpload".into()),
+                code: Some(crate::s3::multipart::NO_SUCH_UPLOAD.into()),
                 message: Some("The specified upload does not exist.".into()),
             }),
         }

@@ -135,7 +135,8 @@ pub fn check_order(asked: &[(PartNumber, String)]) -> Result<(), Verdict> {
 /// Whether the parts `asked` (number and ETag, as the client names them) make a file `profile`
 /// accepts, given the parts the store holds (`stored`, all of them): its size, summed over the
 /// **asked** parts. ETags are compared (quotes trimmed) where the store lists one, so the bytes
-/// summed are the bytes S3 completes (it checks the same ETags).
+/// summed are the bytes S3 completes (it checks the same ETags). `stored` is in ascending order
+/// of part number, as [`ObjectStore::list_parts`](super::ports::ObjectStore::list_parts) gives it.
 pub fn settle(
     profile: &Profile,
     asked: &[(PartNumber, String)],
@@ -144,15 +145,23 @@ pub fn settle(
     check_order(asked)?;
     let mut sizes = Vec::with_capacity(asked.len());
     for (index, (number, etag)) in asked.iter().enumerate() {
-        let part = stored
+        // `stored` is in ascending order of number; a store may list a part uploaded twice
+        // twice (SeaweedFS does), so the one meant is the one with the ETag named.
+        let start = stored.partition_point(|part| part.number < *number);
+        let end = stored.partition_point(|part| part.number <= *number);
+        let same_number = &stored[start..end];
+        let etag = etag.trim_matches('"');
+        let part = same_number
             .iter()
-            .find(|part| part.number == *number)
-            .ok_or(Verdict::Missing(*number))?;
-        if let Some(held) = &part.etag
-            && held.trim_matches('"') != etag.trim_matches('"')
-        {
-            return Err(Verdict::ETagDiffers(*number));
-        }
+            .find(|part| {
+                part.etag
+                    .as_deref()
+                    .is_none_or(|held| held.trim_matches('"') == etag)
+            })
+            .ok_or(match same_number.is_empty() {
+                true => Verdict::Missing(*number),
+                false => Verdict::ETagDiffers(*number),
+            })?;
         if index + 1 < asked.len() && part.size < MIN_PART_SIZE {
             return Err(Verdict::PartTooSmall {
                 number: *number,
@@ -303,6 +312,23 @@ mod tests {
         // The last part may be small, even empty.
         let one = [stored(1, 0, None)];
         assert_eq!(settle(&files, &asked(&[(1, "x")]), &one), Ok(0));
+    }
+
+    #[test]
+    fn a_part_listed_twice_is_the_one_with_the_etag_named() {
+        // SeaweedFS lists a part uploaded twice twice; the client names the one it kept.
+        let files = profile(0, 12 * MIB);
+        let held = [
+            stored(1, 5 * MIB, Some("a")),
+            stored(2, 7 * MIB, Some("old")),
+            stored(2, MIB, Some("new")),
+        ];
+        assert_eq!(
+            settle(&files, &asked(&[(1, "a"), (2, "new")]), &held),
+            Ok(6 * MIB)
+        );
+        let refused = settle(&files, &asked(&[(1, "a"), (2, "other")]), &held);
+        assert_eq!(refused, Err(Verdict::ETagDiffers(part(2))));
     }
 
     #[test]

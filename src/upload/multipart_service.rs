@@ -19,14 +19,14 @@ use super::ports::{NewObject, StoreRefusal, WriteAnswer};
 use super::profile::Profile;
 use super::request::{Refusal, UploadRequest, validate};
 use super::service::{UploadError, Uploader};
-use crate::s3::multipart::PartNumber;
+use super::words::sizes;
+use crate::s3::multipart::{KEY_TOO_LONG, NO_SUCH_UPLOAD, PART_REFUSALS, PartNumber};
 use crate::s3::presigned_url::{object_url, presign_part_url};
 
-/// S3's error code for an upload id it does not hold for the key.
-const NO_SUCH_UPLOAD: &str = "NoSuchUpload";
-
-/// S3's error codes for parts that cannot make an object.
-const PART_REFUSALS: &[&str] = &["InvalidPart", "InvalidPartOrder", "EntityTooSmall"];
+/// The smallest `max_size` of a profile that takes uploads in parts: Uppy sends files up to
+/// 100 MiB in one POST, and a part URL cannot bound its size (each takes up to 5 GiB until the
+/// upload is completed), so smaller profiles keep the POST policy's bound.
+pub const MULTIPART_ABOVE: u64 = 100 * 1024 * 1024;
 
 /// An upload in parts the store has started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,7 +104,7 @@ impl Uploader {
             .objects
             .create_multipart(&object)
             .await?
-            .map_err(UploadError::StoreRefused)?;
+            .map_err(|refusal| store_refusal(&object.key, refusal))?;
         if let Some(events) = &self.events {
             events.multipart_created(profile.name());
         }
@@ -168,41 +168,55 @@ impl Uploader {
         caller: &Caller,
     ) -> Result<CompletedUpload, UploadError> {
         let profile = self.multipart_profile(key, caller)?;
-        check_order(parts).map_err(UploadError::InvalidParts)?;
+        if let Err(verdict) = check_order(parts) {
+            self.refused(profile, "invalid-parts");
+            return Err(UploadError::InvalidParts(verdict));
+        }
         let stored = self.objects.list_parts(key, id).await?;
         let stored = stored.map_err(|refusal| store_refusal(key, refusal))?;
         let size = match settle(profile, parts, &stored) {
             Ok(size) => size,
             Err(Verdict::Size(refusal)) => {
-                self.discard(profile, key, id).await;
+                let aborted = self.discard(profile, key, id).await;
                 self.refused(profile, refusal_reason(&refusal));
-                return Err(UploadError::Discarded(refusal));
+                return Err(UploadError::Discarded { refusal, aborted });
             }
             Err(verdict) => {
                 self.refused(profile, "invalid-parts");
                 return Err(UploadError::InvalidParts(verdict));
             }
         };
-        let completed = self.objects.complete_multipart(key, id, parts).await?;
-        let location = match completed {
-            Ok(location) => location,
-            Err(refusal) if is_part_refusal(&refusal) => {
+        let completed = self.objects.complete_multipart(key, id, parts).await;
+        match completed {
+            Ok(Ok(())) => {}
+            Err(_) | Ok(Err(_)) if self.made(key, size).await => {
+                // The answer was lost, or a retry found the upload already completed.
+                tracing::info!(%key, "the store's answer to completing was lost, but the object is there");
+            }
+            Ok(Err(refusal)) if is_part_refusal(&refusal) => {
                 self.refused(profile, "invalid-parts");
                 return Err(UploadError::PartsRefusedByStore(refusal));
             }
-            Err(refusal) => return Err(store_refusal(key, refusal)),
-        };
+            Ok(Err(refusal)) => return Err(store_refusal(key, refusal)),
+            Err(error) => return Err(error.into()),
+        }
+        self.check_stored_size(profile, key, size).await?;
         if let Some(events) = &self.events {
             events.multipart_completed(profile.name());
         }
         tracing::info!(profile = %profile.name(), %key, size, "completed upload in parts");
         let store = self.catalog.store();
         Ok(CompletedUpload {
-            location: location.unwrap_or_else(|| object_url(store, key)),
+            location: object_url(store, key),
             key: key.to_owned(),
             bucket: store.bucket().to_owned(),
             size,
         })
+    }
+
+    /// Whether the store holds an object of `size` bytes under `key`.
+    async fn made(&self, key: &str, size: u64) -> bool {
+        matches!(self.objects.head(key).await, Ok(Some(object)) if object.size == Some(size))
     }
 
     /// Drops upload `id` of `key` and its parts, if `caller` may touch the key. An upload the
@@ -228,29 +242,70 @@ impl Uploader {
         Ok(profile)
     }
 
-    /// Whether `profile` may take uploads in parts (see `Catalog::multipart_clash`).
+    /// Whether `profile` may take uploads in parts: files over [`MULTIPART_ABOVE`], and a
+    /// prefix no profile of other limits shares (see `Catalog::multipart_clash`).
     fn check_multipart(&self, profile: &Profile) -> Result<(), UploadError> {
-        match self.catalog.multipart_clash(profile) {
-            None => Ok(()),
-            Some(other) => Err(UploadError::MultipartUnavailable {
-                profile: profile.name().to_owned(),
+        let max_size = profile.size().max();
+        let why = match self.catalog.multipart_clash(profile) {
+            _ if max_size <= MULTIPART_ABOVE => NoMultipart::OnePostSuffices { max_size },
+            Some(other) => NoMultipart::SharedPrefix {
                 other: other.name().to_owned(),
-            }),
+            },
+            None => return Ok(()),
+        };
+        Err(UploadError::MultipartUnavailable {
+            profile: profile.name().to_owned(),
+            why,
+        })
+    }
+
+    /// Whether the object completed holds the `size` bytes the parts were checked at: a store
+    /// that neither lists nor checks ETags (the development store) could assemble a part
+    /// uploaded again after the check. If not, the object is deleted and the upload refused.
+    /// A store that will not answer the `HEAD` is believed (S3 checks the ETags itself).
+    async fn check_stored_size(
+        &self,
+        profile: &Profile,
+        key: &str,
+        size: u64,
+    ) -> Result<(), UploadError> {
+        let stored = match self.objects.head(key).await {
+            Ok(Some(object)) => object.size,
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%key, error = ?error, "could not check the size of a completed upload");
+                None
+            }
+        };
+        match stored {
+            Some(stored) if stored != size => {
+                if let Err(error) = self.objects.delete(key).await {
+                    tracing::warn!(%key, error = ?error, "could not delete a completed upload whose parts changed");
+                }
+                self.refused(profile, "invalid-parts");
+                Err(UploadError::PartsChanged {
+                    listed: size,
+                    stored,
+                })
+            }
+            _ => Ok(()),
         }
     }
 
-    /// Aborts an upload refused at completion; a failure is logged (its parts then wait for
-    /// the bucket's lifecycle rule), the refusal stands either way.
-    async fn discard(&self, profile: &Profile, key: &str, id: &UploadId) {
+    /// Aborts an upload refused at completion: whether it is gone. A failure is logged (its
+    /// parts then wait for the bucket's lifecycle rule); the refusal stands either way.
+    async fn discard(&self, profile: &Profile, key: &str, id: &UploadId) -> bool {
         let answer = self.objects.abort_multipart(key, id).await;
         match answer {
-            Ok(WriteAnswer::Done) => {}
-            Ok(WriteAnswer::Refused(refusal)) if is_no_such_upload(&refusal) => {}
+            Ok(WriteAnswer::Done) => true,
+            Ok(WriteAnswer::Refused(refusal)) if is_no_such_upload(&refusal) => true,
             Ok(WriteAnswer::Refused(refusal)) => {
                 tracing::warn!(profile = %profile.name(), %key, status = refusal.status, code = ?refusal.code, "the store refused to abort a refused upload in parts");
+                false
             }
             Err(error) => {
                 tracing::warn!(profile = %profile.name(), %key, error = ?error, "could not abort a refused upload in parts");
+                false
             }
         }
     }
@@ -275,6 +330,38 @@ fn is_no_such_upload(refusal: &StoreRefusal) -> bool {
     refusal.code.as_deref() == Some(NO_SUCH_UPLOAD)
 }
 
+/// Why a profile takes no uploads in parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoMultipart {
+    /// Its files fit one POST, whose policy bounds their size (see [`MULTIPART_ABOVE`]).
+    OnePostSuffices {
+        /// The profile's largest file.
+        max_size: u64,
+    },
+    /// Another profile has its prefix and other size limits.
+    SharedPrefix {
+        /// The other profile.
+        other: String,
+    },
+}
+
+impl std::fmt::Display for NoMultipart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoMultipart::OnePostSuffices { max_size } => write!(
+                f,
+                "its files (at most {}) go in one upload; uploads in parts are for profiles whose files may be over {}",
+                sizes::at_most(*max_size),
+                sizes::at_most(MULTIPART_ABOVE)
+            ),
+            NoMultipart::SharedPrefix { other } => write!(
+                f,
+                "it shares its prefix with profile `{other}`, whose size limits differ"
+            ),
+        }
+    }
+}
+
 fn is_part_refusal(refusal: &StoreRefusal) -> bool {
     refusal
         .code
@@ -282,10 +369,11 @@ fn is_part_refusal(refusal: &StoreRefusal) -> bool {
         .is_some_and(|code| PART_REFUSALS.contains(&code))
 }
 
-/// The error for a store's refusal of a call about upload of `key`.
+/// The error for a store's refusal of a call about an upload in parts of `key`.
 fn store_refusal(key: &str, refusal: StoreRefusal) -> UploadError {
-    match is_no_such_upload(&refusal) {
-        true => UploadError::NoSuchUpload(key.to_owned()),
-        false => UploadError::StoreRefused(refusal),
+    match refusal.code.as_deref() {
+        Some(NO_SUCH_UPLOAD) => UploadError::NoSuchUpload(key.to_owned()),
+        Some(KEY_TOO_LONG) => UploadError::KeyTooLong(key.to_owned()),
+        _ => UploadError::StoreRefused(refusal),
     }
 }

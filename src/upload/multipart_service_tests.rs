@@ -13,6 +13,7 @@ use super::disposition::Disposition;
 use super::expiry::policy_expiration;
 use super::fakes::{MemoryObjects, uploader};
 use super::multipart::{UploadId, Verdict};
+use super::multipart_service::NoMultipart;
 use super::ports::{CredentialSource, CredentialsUnavailable, UploadEvents};
 use super::profile::{Profile, ProfileSpec};
 use super::request::{Refusal, UploadRequest};
@@ -47,7 +48,7 @@ fn videos() -> Profile {
     ProfileSpec::new(
         "videos",
         "videos/",
-        MIB..=12 * MIB,
+        MIB..=101 * MIB,
         Duration::from_secs(900),
     )
     .content_types(["video/*"])
@@ -65,7 +66,7 @@ fn mine() -> Profile {
     ProfileSpec::new(
         "mine",
         "users/{user}/",
-        0..=100 * MIB,
+        0..=200 * MIB,
         Duration::from_secs(600),
     )
     .access(Access::Token)
@@ -130,7 +131,7 @@ async fn create_fixes_what_a_post_policy_would() {
     assert!(created.key.ends_with("/beach.mp4"), "{}", created.key);
     assert_eq!(
         (created.bucket.as_str(), created.max_size),
-        ("uploads", 12 * MIB)
+        ("uploads", 101 * MIB)
     );
     let uploads = s.store.uploads.lock().unwrap();
     let object = &uploads[&created.upload_id].object;
@@ -158,7 +159,7 @@ async fn create_fixes_what_a_post_policy_would() {
 async fn create_refuses_what_the_profile_refuses_before_asking_the_store() {
     let s = setup(vec![videos()]);
     let cases = [
-        request("a.mp4", Some("video/mp4"), Some(13 * MIB)),
+        request("a.mp4", Some("video/mp4"), Some(102 * MIB)),
         request("a.pdf", Some("application/pdf"), None),
         request("a.mp4", None, None),
     ];
@@ -233,23 +234,23 @@ async fn parts_are_signed_up_to_the_last_a_file_of_the_profile_can_need() {
     let upload = id(&created.upload_id);
     let signed = s
         .uploader
-        .sign_part(&created.key, &upload, part(3), &Caller::Anonymous)
+        .sign_part(&created.key, &upload, part(21), &Caller::Anonymous)
         .await
         .unwrap();
     assert_eq!((signed.method, signed.expires), ("PUT", 900));
     assert!(
-        signed.url.contains("partNumber=3&uploadId=upload-1&"),
+        signed.url.contains("partNumber=21&uploadId=upload-1&"),
         "{}",
         signed.url
     );
     assert!(signed.url.contains("X-Amz-Expires=900&"), "{}", signed.url);
     let refused = s
         .uploader
-        .sign_part(&created.key, &upload, part(4), &Caller::Anonymous)
+        .sign_part(&created.key, &upload, part(22), &Caller::Anonymous)
         .await;
     assert!(
         matches!(refused, Err(UploadError::PartBeyondLimit(_))),
-        "12 MiB needs at most 3 parts of 5 MiB: {refused:?}"
+        "101 MiB needs at most 21 parts of 5 MiB: {refused:?}"
     );
 }
 
@@ -337,10 +338,10 @@ async fn a_file_over_the_limit_is_aborted_at_completion_and_never_appears() {
         .await
         .unwrap();
     let upload = id(&created.upload_id);
-    for n in 1..=3 {
+    for n in 1..=21 {
         s.store.put_part(&created.upload_id, n, 5 * MIB);
     }
-    let parts: Vec<_> = (1..=3)
+    let parts: Vec<_> = (1..=21)
         .map(|n| (part(n), format!("\"etag-{n}-{}\"", 5 * MIB)))
         .collect();
     let refused = s
@@ -348,7 +349,10 @@ async fn a_file_over_the_limit_is_aborted_at_completion_and_never_appears() {
         .complete_multipart(&created.key, &upload, &parts, &Caller::Anonymous)
         .await;
     match refused {
-        Err(UploadError::Discarded(Refusal::TooLarge { .. })) => {}
+        Err(UploadError::Discarded {
+            refusal: Refusal::TooLarge { .. },
+            aborted: true,
+        }) => {}
         other => panic!("{other:?}"),
     }
     assert!(s.store.uploads.lock().unwrap().is_empty());
@@ -433,6 +437,82 @@ async fn parts_that_make_an_accepted_file_are_completed() {
 }
 
 #[tokio::test]
+async fn a_file_under_the_minimum_is_aborted_too() {
+    let s = setup(vec![videos()]);
+    let created = s
+        .uploader
+        .create_multipart(
+            None,
+            request("a.mp4", Some("video/mp4"), None),
+            &Caller::Anonymous,
+        )
+        .await
+        .unwrap();
+    s.store.put_part(&created.upload_id, 1, 1000);
+    let parts = [(part(1), "etag-1-1000".to_owned())];
+    let refused = s
+        .uploader
+        .complete_multipart(
+            &created.key,
+            &id(&created.upload_id),
+            &parts,
+            &Caller::Anonymous,
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(UploadError::Discarded {
+                refusal: Refusal::TooSmall { .. },
+                aborted: true
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(s.store.uploads.lock().unwrap().is_empty());
+    assert_eq!(
+        *s.events.0.lock().unwrap(),
+        ["created videos", "refused videos too-small"]
+    );
+}
+
+#[tokio::test]
+async fn an_object_not_the_size_checked_is_deleted() {
+    let store = Arc::new(MemoryObjects {
+        assembled_size: Some(50 * MIB),
+        ..MemoryObjects::reachable()
+    });
+    let uploader = uploader(vec![videos()], store.clone());
+    let created = uploader
+        .create_multipart(
+            None,
+            request("a.mp4", Some("video/mp4"), None),
+            &Caller::Anonymous,
+        )
+        .await
+        .unwrap();
+    store.put_part(&created.upload_id, 1, 5 * MIB);
+    let parts = [(part(1), format!("etag-1-{}", 5 * MIB))];
+    let refused = uploader
+        .complete_multipart(
+            &created.key,
+            &id(&created.upload_id),
+            &parts,
+            &Caller::Anonymous,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(UploadError::PartsChanged { listed, stored }) if listed == 5 * MIB && stored == 50 * MIB),
+        "{refused:?}"
+    );
+    assert!(store.completed.lock().unwrap().is_empty(), "deleted");
+    assert_eq!(
+        store.writes().last().unwrap(),
+        &format!("DELETE {}", created.key)
+    );
+}
+
+#[tokio::test]
 async fn aborting_twice_is_done_twice() {
     let s = setup(vec![videos()]);
     let created = s
@@ -459,23 +539,46 @@ async fn profiles_sharing_a_prefix_with_other_limits_take_no_uploads_in_parts() 
     let small = ProfileSpec::new("small", "media/", 0..=MIB, Duration::from_secs(60))
         .build()
         .unwrap();
-    let large = ProfileSpec::new("large", "media/", 0..=100 * MIB, Duration::from_secs(60))
+    let large = ProfileSpec::new("large", "media/", 0..=200 * MIB, Duration::from_secs(60))
         .build()
         .unwrap();
-    let twin = ProfileSpec::new("twin", "media/", 0..=100 * MIB, Duration::from_secs(60))
+    let twin = ProfileSpec::new("twin", "media/", 0..=200 * MIB, Duration::from_secs(60))
         .build()
         .unwrap();
     let s = setup(vec![small, large.clone()]);
-    for name in ["small", "large"] {
+    for (name, why) in [
+        ("small", NoMultipart::OnePostSuffices { max_size: MIB }),
+        (
+            "large",
+            NoMultipart::SharedPrefix {
+                other: "small".into(),
+            },
+        ),
+    ] {
         let refused = s
             .uploader
             .create_multipart(Some(name), request("a.bin", None, None), &Caller::Anonymous)
             .await;
-        assert!(
-            matches!(refused, Err(UploadError::MultipartUnavailable { .. })),
-            "{name}: {refused:?}"
-        );
+        match refused {
+            Err(UploadError::MultipartUnavailable { why: got, .. }) => assert_eq!(got, why),
+            other => panic!("{name}: {other:?}"),
+        }
     }
+    let refused = s
+        .uploader
+        .create_multipart(
+            Some("small"),
+            request("a.bin", None, None),
+            &Caller::Anonymous,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        refused,
+        "profile `small` takes no uploads in parts: its files (at most 1 MB) go in one upload; \
+         uploads in parts are for profiles whose files may be over 104 MB"
+    );
     let s = setup(vec![large, twin]);
     let created = s
         .uploader

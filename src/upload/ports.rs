@@ -13,7 +13,6 @@ use super::presign::PresignedPost;
 use crate::s3::cors_rule::CorsRule;
 use crate::s3::lifecycle::LifecycleRule;
 use crate::s3::multipart::PartNumber;
-use crate::s3::presigned_url::PresignUrlError;
 
 /// No credentials could be had (why is its [`source`](std::error::Error::source)).
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +61,6 @@ pub enum StoreCallFailed {
     /// No credentials to sign the request with.
     #[error(transparent)]
     Credentials(#[from] CredentialsUnavailable),
-    /// The request's URL could not be signed.
-    #[error(transparent)]
-    Signing(#[from] PresignUrlError),
     /// The store did not answer (no connection, a timeout, a broken answer).
     #[error("unreachable")]
     Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -137,7 +133,7 @@ pub enum BucketLifecycle {
     },
 }
 
-/// What the store answered to a write: a form upload or a delete.
+/// What the store answered to a write: a form upload, a delete, an abort.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteAnswer {
     /// It did it (a `2xx` status).
@@ -216,14 +212,13 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         id: &UploadId,
     ) -> Result<Answer<Vec<UploadedPart>>, StoreCallFailed>;
 
-    /// Makes the object of upload `id` of `key` from `parts` (number and ETag, ascending): the
-    /// object's URL if the store names one.
+    /// Makes the object of upload `id` of `key` from `parts` (number and ETag, ascending).
     async fn complete_multipart(
         &self,
         key: &str,
         id: &UploadId,
         parts: &[(PartNumber, String)],
-    ) -> Result<Answer<Option<String>>, StoreCallFailed>;
+    ) -> Result<Answer<()>, StoreCallFailed>;
 
     /// Drops upload `id` of `key` and the parts it holds.
     async fn abort_multipart(

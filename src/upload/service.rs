@@ -11,6 +11,7 @@ use super::catalog::Catalog;
 use super::expiry::{CredentialsExpiring, policy_expiration};
 use super::key_access::KeyUse;
 use super::multipart::{PartBeyondLimit, Verdict};
+use super::multipart_service::NoMultipart;
 use super::ports::{
     CredentialSource, CredentialsUnavailable, ObjectStore, StoreCallFailed, StoreRefusal,
     UploadEvents,
@@ -23,7 +24,8 @@ use crate::s3::policy::PolicyError;
 use crate::s3::presigned_url::PresignUrlError;
 use crate::s3::signing::SigningKeyCache;
 
-/// Why no policy was issued.
+/// Why the service refused or failed a call: no policy or URL issued, no upload in parts
+/// started, completed or aborted.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     /// No profile by that name.
@@ -53,9 +55,9 @@ pub enum UploadError {
     /// The credentials expire too soon for a useful policy.
     #[error(transparent)]
     Expiring(#[from] CredentialsExpiring),
-    /// A URL could not be signed.
+    /// A URL (a download's, a part's) could not be signed.
     #[error(transparent)]
-    Store(#[from] PresignUrlError),
+    Unsignable(#[from] PresignUrlError),
     /// A checked request still made an unsignable policy (a bug).
     #[error(transparent)]
     Policy(#[from] PolicyError),
@@ -73,22 +75,40 @@ pub enum UploadError {
     /// The store would not make the file of the parts named (a part's ETag or size).
     #[error("the store refused the parts: {}", .0.message.as_deref().unwrap_or("no reason given"))]
     PartsRefusedByStore(StoreRefusal),
-    /// The parts make a file the profile does not accept; the upload was aborted.
-    #[error("{0}; the parts were discarded")]
-    Discarded(Refusal),
-    /// The profile shares its prefix with another whose size limits differ, so the key of an
-    /// upload in parts would not say which limits hold when it is completed.
+    /// The object completed is not the size its parts were checked at (a part was uploaded
+    /// again meanwhile); it was deleted.
     #[error(
-        "profile `{profile}` cannot take uploads in parts: it shares its prefix with profile `{other}`, whose size limits differ"
+        "the parts changed while the upload was completed (the object held {stored} bytes, not the {listed} checked), so it was deleted; upload the file again"
     )]
+    PartsChanged {
+        /// The size the parts were checked at.
+        listed: u64,
+        /// The size of the object the store made.
+        stored: u64,
+    },
+    /// The store keeps no key this long (the development store keeps about 130 bytes of key
+    /// for an upload in parts).
+    #[error("the store cannot keep a key this long (`{0}`); use a shorter file name")]
+    KeyTooLong(String),
+    /// The parts make a file the profile does not accept; the upload was aborted (if the store
+    /// would).
+    #[error("{refusal}; {}", if *aborted { "the parts were discarded" } else { "abort the upload (or the bucket's lifecycle rule will)" })]
+    Discarded {
+        /// Why the file is refused.
+        refusal: Refusal,
+        /// Whether the upload is gone.
+        aborted: bool,
+    },
+    /// The profile takes no uploads in parts.
+    #[error("profile `{profile}` takes no uploads in parts: {why}")]
     MultipartUnavailable {
         /// The profile asked for.
         profile: String,
-        /// The other profile.
-        other: String,
+        /// Why.
+        why: NoMultipart,
     },
     /// The store refused a call (status, code, message).
-    #[error("the store refused the call (HTTP {})", .0.status)]
+    #[error("the store refused the call ({})", .0.code.as_deref().unwrap_or("no error code"))]
     StoreRefused(StoreRefusal),
     /// The store could not be asked.
     #[error(transparent)]
@@ -125,7 +145,8 @@ impl Uploader {
         }
     }
 
-    /// The same uploader, telling `events` of each policy it issues.
+    /// The same uploader, telling `events` of each policy it issues and each upload in parts it
+    /// starts, completes or refuses.
     pub fn with_events(self, events: Arc<dyn UploadEvents>) -> Self {
         Uploader {
             events: Some(events),

@@ -61,22 +61,23 @@ max_size = "200 MiB"
 content_types = ["video/*"]
 metadata = ["title"]
 content_disposition = "attachment"
+cache_control = "max-age=60"
 expires = "10m"
 
 [profiles.small]
 key_prefix = "small/"
-max_size = "12 MiB"
+max_size = "101 MiB"
 expires = "10m"
 
 [profiles.brief]
 key_prefix = "brief/"
-max_size = "12 MiB"
+max_size = "101 MiB"
 expires = "2s"
 
 [profiles.mine]
 access = "token"
 key_prefix = "users/{user}/"
-max_size = "12 MiB"
+max_size = "101 MiB"
 expires = "10m"
 "#;
     AppOptions {
@@ -269,7 +270,12 @@ async fn a_file_in_parts_lands_whole(store: &TestStore) {
     assert_eq!(status, 200, "{completed}");
     assert_eq!(completed["key"], key.as_str());
     assert_eq!(completed["size"], 120 * MIB);
-    assert!(completed["location"].as_str().unwrap().starts_with("http"));
+    let location = format!("{}/{}/{key}", store.endpoint, app.bucket);
+    assert_eq!(
+        completed["location"],
+        location.as_str(),
+        "the bucket's URL, not the store's own inside address"
+    );
 
     let mut expected = Sha256::new();
     for &n in &numbers {
@@ -286,6 +292,11 @@ async fn a_file_in_parts_lands_whole(store: &TestStore) {
         .await;
     let head = head.expect("HEAD the object");
     assert_eq!(head.content_type(), Some("video/mp4"));
+    assert_eq!(
+        head.cache_control(),
+        Some("max-age=60"),
+        "fixed fields set at create"
+    );
     let title = head
         .metadata()
         .and_then(|m| m.get("title"))
@@ -315,7 +326,7 @@ async fn a_total_over_the_limit_is_refused_and_leaves_nothing(store: &TestStore)
         .start("small", "big.bin", "application/octet-stream")
         .await;
     for (part, code, field) in [
-        ("4", "file-too-large", "partNumber"),
+        ("22", "file-too-large", "partNumber"),
         ("0", "invalid-field", "partNumber"),
         ("10001", "invalid-field", "partNumber"),
         ("x", "invalid-field", "partNumber"),
@@ -332,15 +343,16 @@ async fn a_total_over_the_limit_is_refused_and_leaves_nothing(store: &TestStore)
             "Uppy shows `message`"
         );
     }
-    // 12 MiB allowed; three parts of 5 MiB make 15.
-    let etags = parts.put_parts(&key, &id, &[1, 2, 3], 5 * MIB).await;
+    // 101 MiB allowed (so at most 21 parts); 21 parts of 5 MiB make 105.
+    let numbers: Vec<u32> = (1..=21).collect();
+    let etags = parts.put_parts(&key, &id, &numbers, 5 * MIB).await;
     let (status, refused) = parts.complete(&key, &id, &etags).await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["type"], "urn:presigned-post:problem:file-too-large");
     assert_eq!(refused["field"], "parts");
     let detail = refused["detail"].as_str().unwrap();
     assert!(
-        detail.contains("12 MB") && detail.contains("discarded"),
+        detail.contains("the limit is 105 MB") && detail.contains("discarded"),
         "{detail}"
     );
 
@@ -426,7 +438,7 @@ async fn an_aborted_upload_is_gone(store: &TestStore) {
     let (status, refused) = parts
         .complete(&key, &id, &json!([{"PartNumber": 1, "ETag": "x"}]))
         .await;
-    assert!(status == 404 || status == 422, "{status} {refused}");
+    assert_eq!(status, 404, "{refused}");
     assert_eq!(open_uploads(store, &app.bucket).await.unwrap_or(0), 0);
     assert!(store.keys(&app.bucket).await.is_empty());
 }
@@ -476,4 +488,29 @@ async fn the_openapi_document_lists_the_multipart_paths() {
         assert!(document["paths"][path].is_object(), "{path} missing");
     }
     assert!(document["paths"]["/s3/multipart/{uploadId}"]["delete"].is_object());
+}
+
+#[tokio::test]
+async fn a_key_too_long_for_the_development_store_is_refused_naming_the_file_name() {
+    let store = crate::servers::embedded("mp-long-key").await;
+    let app = app_on(&store).await;
+    let parts = Parts {
+        app: &app,
+        token: None,
+    };
+    let name = format!("{}.bin", "n".repeat(120));
+    let body = json!({"filename": name, "type": "application/octet-stream"});
+    let (status, refused) = parts.create("small", body).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["type"],
+        "urn:presigned-post:problem:invalid-filename"
+    );
+    assert_eq!(refused["field"], "filename");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("shorter file name")
+    );
 }

@@ -1,5 +1,5 @@
 //! The multipart endpoints' edges, without a store: what they refuse and how, the rate limit
-//! (part signing is not counted, failed tokens are), and the browser's preflight for DELETE.
+//! (part signing has a budget of its own; failed tokens are counted), and the browser's preflight for DELETE.
 
 use serde_json::{Value, json};
 
@@ -11,9 +11,10 @@ const KEY: &str = "small/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/a.bin";
 
 async fn app(top_level: &str) -> TestApp {
     spawn_offline_app_with(AppOptions {
-        top_level: top_level.to_owned(),
+        top_level: format!("default_profile = \"small\"\n{top_level}"),
         profiles: format!(
-            "[profiles.small]\nkey_prefix = \"small/\"\nmax_size = \"12 MiB\"\n\
+            "[profiles.small]\nkey_prefix = \"small/\"\nmax_size = \"101 MiB\"\n\
+             [profiles.tiny]\nkey_prefix = \"tiny/\"\nmax_size = \"1 MiB\"\n\
              [[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n",
             presigned_post::upload::access::hash_token(ALICE)
         ),
@@ -49,6 +50,20 @@ async fn bad_requests_are_refused_naming_the_field() {
         .map(|n| json!({"PartNumber": n, "ETag": "e"}))
         .collect();
     let cases = [
+        (
+            http.post(format!("{base}?profile=tiny"))
+                .json(&json!({"filename": "a"})),
+            422,
+            "multipart-unavailable",
+            "profile",
+        ),
+        (
+            http.post(format!("{base}?profile=small&profile=small"))
+                .json(&json!({"filename": "a"})),
+            422,
+            "invalid-field",
+            "profile",
+        ),
         (
             http.post(&base).json(&json!({"type": "text/plain"})),
             422,
@@ -87,7 +102,7 @@ async fn bad_requests_are_refused_naming_the_field() {
         ),
         (
             http.post(&base)
-                .json(&json!({"filename": "a", "size": 13 << 20})),
+                .json(&json!({"filename": "a", "size": 102 << 20})),
             422,
             "file-too-large",
             "size",
@@ -189,22 +204,21 @@ async fn bad_requests_are_refused_naming_the_field() {
 }
 
 #[tokio::test]
-async fn parts_are_signed_beyond_the_rate_limit_but_failed_tokens_are_counted() {
+async fn part_signing_has_a_larger_budget_and_failed_tokens_are_counted() {
     let app = app("rate_limit_per_minute = 3\n").await;
     let sign = |token: &'static str| {
         let url = format!("{}/s3/multipart/id-1/1?key={KEY}", app.address);
         answer(app.http.get(url).bearer_auth(token))
     };
-    for n in 0..20 {
+    // 3 requests a minute: 75 part URLs (25 for each request).
+    for n in 0..75 {
         let (status, signed) = sign(ALICE).await;
         assert_eq!(status, 200, "part signing {n}: {signed}");
-        assert!(
-            signed["url"]
-                .as_str()
-                .unwrap()
-                .contains("partNumber=1&uploadId=id-1")
-        );
+        let url = signed["url"].as_str().unwrap();
+        assert!(url.contains("partNumber=1&uploadId=id-1"), "{url}");
     }
+    let (status, refused) = sign(ALICE).await;
+    assert_eq!((status, code(&refused)), (429, "rate-limited"), "{refused}");
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(sign("not-a-token").await.0);

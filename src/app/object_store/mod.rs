@@ -235,7 +235,7 @@ impl ObjectStore for S3Objects {
         key: &str,
         id: &UploadId,
         parts: &[(PartNumber, String)],
-    ) -> Result<Answer<Option<String>>, StoreCallFailed> {
+    ) -> Result<Answer<()>, StoreCallFailed> {
         self.complete(key, id, parts).await
     }
 

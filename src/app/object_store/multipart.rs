@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder;
 use aws_sdk_s3::types::{
@@ -40,7 +41,7 @@ impl S3Objects {
             .set_metadata(Some(
                 object.metadata.iter().cloned().collect::<HashMap<_, _>>(),
             ));
-        let call = with_fixed_fields(call, &object.fixed_fields);
+        let call = with_fixed_fields(call, &object.fixed_fields)?;
         let answer = call
             .customize()
             .config_override(self.signed().await?)
@@ -85,6 +86,9 @@ impl S3Objects {
             parts.extend(page.parts().iter().filter_map(uploaded_part));
             match (page.is_truncated(), page.next_part_number_marker()) {
                 (Some(true), Some(next)) => marker = Some(next.to_owned()),
+                (Some(true), None) => {
+                    return Err(broken("ListParts said there is more without saying where"));
+                }
                 _ => {
                     parts.sort_by_key(|part: &UploadedPart| part.number);
                     return Ok(Ok(parts));
@@ -96,13 +100,14 @@ impl S3Objects {
         ))
     }
 
-    /// Makes the object of upload `id` of `key` from `parts`: its URL, if the store names one.
+    /// Makes the object of upload `id` of `key` from `parts` (its URL, which SeaweedFS gives as
+    /// its internal filer's, is not the browser's: the service answers `object_url`).
     pub(super) async fn complete(
         &self,
         key: &str,
         id: &UploadId,
         parts: &[(PartNumber, String)],
-    ) -> Result<Answer<Option<String>>, StoreCallFailed> {
+    ) -> Result<Answer<()>, StoreCallFailed> {
         let parts = parts
             .iter()
             .map(|(number, etag)| {
@@ -126,10 +131,16 @@ impl S3Objects {
             .connect_timeout(self.connect_timeout)
             .operation_timeout(COMPLETE_TIMEOUT)
             .build();
-        let config = self.signed().await?.timeout_config(timeouts);
+        // Three tries: a failed completion makes Uppy abort the whole upload.
+        let retries = RetryConfig::standard().with_max_attempts(3);
+        let config = self
+            .signed()
+            .await?
+            .timeout_config(timeouts)
+            .retry_config(retries);
         let answer = call.customize().config_override(config).send();
         Ok(match sdk::answer(answer.await)? {
-            Ok(completed) => Ok(completed.location().map(str::to_owned)),
+            Ok(_) => Ok(()),
             Err(refused) => Err(refused.refusal),
         })
     }
@@ -158,11 +169,13 @@ impl S3Objects {
 }
 
 /// `call` with the profile's fixed fields as the headers S3 takes for them (a form's
-/// `success_action_status` has no counterpart, and is left out).
+/// `success_action_status` has no counterpart, and is left out). A field this does not know
+/// fails the call: an object without a setting the profile fixes (an ACL, encryption) must not
+/// be made.
 fn with_fixed_fields(
     mut call: CreateMultipartUploadFluentBuilder,
     fields: &[(&'static str, String)],
-) -> CreateMultipartUploadFluentBuilder {
+) -> Result<CreateMultipartUploadFluentBuilder, StoreCallFailed> {
     for (name, value) in fields {
         call = match *name {
             "acl" => call.acl(ObjectCannedAcl::from(value.as_str())),
@@ -172,10 +185,11 @@ fn with_fixed_fields(
                 call.server_side_encryption(ServerSideEncryption::from(value.as_str()))
             }
             "x-amz-server-side-encryption-aws-kms-key-id" => call.ssekms_key_id(value),
-            _ => call,
+            "success_action_status" => call,
+            _ => return Err(broken("a fixed field has no header for uploads in parts")),
         };
     }
-    call
+    Ok(call)
 }
 
 /// A listed part as the port names it; `None` for one without a valid number or size.

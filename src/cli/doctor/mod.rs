@@ -124,7 +124,7 @@ async fn store_checks(
 fn store_fix(error: &StoreCallFailed) -> &'static str {
     match error {
         StoreCallFailed::Unreachable(_) => "check store.endpoint",
-        StoreCallFailed::Credentials(_) | StoreCallFailed::Signing(_) => "check the credentials",
+        StoreCallFailed::Credentials(_) => "check the credentials",
     }
 }
 

@@ -22,12 +22,9 @@ impl From<UploadError> for Problem {
             UploadError::NotYourKey { .. } => {
                 Problem::new(ProblemCode::NotYourKey, detail).with_field("key")
             }
-            UploadError::Store(cause) => {
-                tracing::error!(error = %with_causes(&cause), "a download URL could not be signed");
-                Problem::new(
-                    ProblemCode::StoreError,
-                    "the download URL could not be made",
-                )
+            UploadError::Unsignable(cause) => {
+                tracing::error!(error = %with_causes(&cause), "a URL could not be signed");
+                Problem::new(ProblemCode::StoreError, "the URL could not be signed")
             }
             UploadError::Refused(refusal) => {
                 Problem::new(ProblemCode::from(&refusal), detail).with_field(refusal.field())
@@ -54,10 +51,15 @@ impl From<UploadError> for Problem {
             UploadError::NoSuchUpload(_) => {
                 Problem::new(ProblemCode::NoSuchUpload, detail).with_field("uploadId")
             }
-            UploadError::InvalidParts(_) | UploadError::PartsRefusedByStore(_) => {
+            UploadError::KeyTooLong(_) => {
+                Problem::new(ProblemCode::InvalidFilename, detail).with_field("filename")
+            }
+            UploadError::InvalidParts(_)
+            | UploadError::PartsRefusedByStore(_)
+            | UploadError::PartsChanged { .. } => {
                 Problem::new(ProblemCode::InvalidParts, detail).with_field("parts")
             }
-            UploadError::Discarded(refusal) => {
+            UploadError::Discarded { refusal, .. } => {
                 Problem::new(ProblemCode::from(&refusal), detail).with_field("parts")
             }
             UploadError::MultipartUnavailable { .. } => {
@@ -65,7 +67,10 @@ impl From<UploadError> for Problem {
             }
             UploadError::StoreRefused(refusal) => {
                 tracing::error!(status = refusal.status, code = ?refusal.code, message = ?refusal.message, "the store refused a call about an upload in parts");
-                Problem::new(ProblemCode::StoreError, detail)
+                Problem::new(
+                    ProblemCode::StoreError,
+                    "the store refused the upload in parts; start the upload again",
+                )
             }
             UploadError::StoreCall(StoreCallFailed::Credentials(cause)) => retry_later(
                 ProblemCode::CredentialsUnavailable,
@@ -168,7 +173,7 @@ mod tests {
                 "the signing credentials expire too soon to sign a policy",
             ),
             (
-                UploadError::Store(unsignable_url()),
+                UploadError::Unsignable(unsignable_url()),
                 "ERROR",
                 "cannot presign the object URL: ",
             ),
