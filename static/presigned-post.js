@@ -31,8 +31,8 @@
 // service checks the total against the profile's limits. A part that fails is tried again with
 // a fresh URL, three tries in all, after 1 s and then 3 s (at once, after onRetry, when the
 // store says its URL expired). Progress counts the bytes of every part sent. It resolves to
-// { key, url, etag, size } (`url` is the object's location as the store gives it, `etag`
-// null). When the upload fails or is cancelled, it asks the service to abort it
+// { key, url, etag, size } (`url` is the object's URL in the bucket, as the service answers
+// it; `etag` null). When the upload fails or is cancelled, it asks the service to abort it
 // (DELETE /s3/multipart/{id}), so the store keeps no parts. A profile the service cannot
 // take in parts (`multipart-unavailable`) gets a file of up to 5 GiB in one POST instead.
 //
