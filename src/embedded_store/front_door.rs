@@ -1,9 +1,11 @@
 //! The development store's front door: every request passes here before `s3s` sees it.
 //!
 //! It answers CORS preflights, refuses object keys that would leave their folder on disk (or
-//! that the store cannot keep), answers `NoSuchUpload` for an upload id that names no pending
-//! upload of the request's key ([`super::pending_uploads`]), and rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
-//! checked, the fields re-encoded, and the file streamed to disk ([`super::spool`]).
+//! that the store cannot keep), refuses `x-amz-*` headers a signature does not cover
+//! ([`super::signed_headers`]), answers `NoSuchUpload` for an upload id that names no pending
+//! upload of the request's key ([`super::pending_uploads`]), and rewrites form uploads:
+//! `${filename}` expanded, the key and the fields' policy coverage checked, the fields
+//! re-encoded, and the file streamed to disk ([`super::spool`]).
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use super::object_name::{Kept, check_fits, check_object_names};
 use super::pending_uploads::PendingUploads;
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
-use super::{cors, extra_fields, filename, object_name};
+use super::{cors, extra_fields, filename, object_name, signed_headers};
 use crate::s3::key_path;
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
@@ -91,11 +93,19 @@ impl FrontDoor {
         Ok(response)
     }
 
-    /// The request as `s3s` should see it, or why it is refused.
+    /// The request as `s3s` should see it, or why it is refused. A form's headers are not
+    /// checked against a signature: `s3s` checks the form's, and reads none of its headers.
     async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, StoreRefusal> {
         check_object_names(&request)?;
+        let form = is_form(&request);
+        if !form {
+            let unsigned = signed_headers::unsigned(request.uri().query(), request.headers());
+            if !unsigned.is_empty() {
+                return Err(StoreRefusal::headers_not_signed(&unsigned));
+            }
+        }
         self.pending.check(request.uri()).await?;
-        if is_form(&request) {
+        if form {
             let boundary = form_boundary(&request)?;
             return self.admit_form(request, &boundary).await;
         }

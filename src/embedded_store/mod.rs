@@ -4,8 +4,9 @@
 //! `s3s-fs` stores objects as files under the data directory (a bucket is a folder) and checks
 //! SigV4 signatures and POST policies. Its [front door](front_door) adds what it lacks:
 //! `${filename}` in form fields, CORS for pages served from this machine, refusal of keys that
-//! would leave their folder on disk, S3's rule that every form field is covered by the policy,
-//! and uploads streamed to disk rather than held in memory. It only ever listens on loopback.
+//! would leave their folder on disk, S3's rules that every form field is covered by the policy
+//! and every `x-amz-*` header by the signature (a presigned part URL cannot become a copy), and
+//! uploads streamed to disk rather than held in memory. It only ever listens on loopback.
 //!
 //! It takes S3 multipart uploads too, with upload ids bound to their keys as on S3 (another
 //! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
@@ -33,6 +34,7 @@ mod object_name;
 mod pending_uploads;
 mod query;
 mod refusal;
+mod signed_headers;
 mod spool;
 
 use std::net::SocketAddr;

@@ -1,12 +1,15 @@
 //! The development store takes S3 multipart uploads as S3 does: whatever the object's type
 //! (`multipart/*` included), with each upload id bound to the key it was created for (another
 //! key, an unknown, aborted or completed id → 404 `NoSuchUpload`), nothing left on disk after
-//! an abort, and a key too long for a pending upload refused with a 4xx, not an I/O 500.
+//! an abort, unsigned `x-amz-*` headers refused (a part URL cannot become a copy), and a key too
+//! long for a pending upload refused with a 4xx, not an I/O 500.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -377,4 +380,120 @@ async fn a_complete_refused_for_a_small_part_ends_the_upload() {
     );
     let head = s3.head_object().bucket(BUCKET).key(key).send().await;
     assert_eq!(refusal(head).0, 404);
+}
+
+/// Puts a small private object, as another user's upload would have left it.
+async fn put_secret(s3: &aws_sdk_s3::Client, key: &str) {
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(ByteStream::from_static(b"ALICE TOP SECRET"))
+        .send()
+        .await
+        .expect("put the secret");
+}
+
+/// Adds a header to a request after the SDK has signed it.
+#[derive(Debug)]
+struct AddedAfterSigning(&'static str, String);
+
+impl Intercept for AddedAfterSigning {
+    fn name(&self) -> &'static str {
+        "AddedAfterSigning"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert(self.0, self.1.clone());
+        Ok(())
+    }
+}
+
+/// A presigned part URL signs only `host`: an `x-amz-copy-source` added to it would make the
+/// part a copy of any object (UploadPartCopy). S3 refuses unsigned `x-amz-*` headers.
+#[tokio::test]
+async fn a_part_url_with_an_unsigned_copy_source_is_refused() {
+    let (store, _) = store("multipart-unsigned-copy").await;
+    let s3 = store.s3();
+    let secret = "uploads/01ALICE/secret.txt";
+    put_secret(&s3, secret).await;
+    let key = "uploads/01MALLORY/steal.txt";
+    let id = create(&s3, key, "text/plain").await;
+    let url = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&id)
+        .part_number(1)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    for source in [format!("{BUCKET}/{secret}"), format!("/{BUCKET}/{secret}")] {
+        let answer = client
+            .put(url.uri())
+            .header("x-amz-copy-source", source)
+            .header("X-Amz-Meta-Colour", "red")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 403);
+        let text = answer.text().await.unwrap();
+        assert!(text.contains("<Code>AccessDenied</Code>"), "{text}");
+        assert!(
+            text.contains("There were headers present in the request which were not signed"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "<HeadersNotSigned>x-amz-copy-source, x-amz-meta-colour</HeadersNotSigned>"
+            ),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        list_parts(&s3, key, &id).await.unwrap(),
+        [],
+        "nothing copied"
+    );
+
+    let answer = client.put(url.uri()).body("mine").send().await.unwrap();
+    assert_eq!(answer.status(), 200, "the part URL itself still works");
+    assert_eq!(list_parts(&s3, key, &id).await.unwrap(), [(1, 4)]);
+}
+
+/// `s3s` checks only the headers an `Authorization` header lists, so the same goes for them.
+#[tokio::test]
+async fn an_unsigned_copy_source_is_refused_with_header_signatures_too() {
+    let (store, _) = store("multipart-unsigned-header").await;
+    let s3 = store.s3();
+    let secret = "uploads/01ALICE/secret.txt";
+    put_secret(&s3, secret).await;
+    let key = "uploads/01MALLORY/steal.txt";
+    let id = create(&s3, key, "text/plain").await;
+    let added = AddedAfterSigning("x-amz-copy-source", format!("{BUCKET}/{secret}"));
+    let copied = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"mine"))
+        .customize()
+        .config_override(aws_sdk_s3::Config::builder().interceptor(added))
+        .send()
+        .await;
+    assert_eq!(refusal(copied), (403, "AccessDenied".into()));
+    assert_eq!(
+        list_parts(&s3, key, &id).await.unwrap(),
+        [],
+        "nothing copied"
+    );
 }
