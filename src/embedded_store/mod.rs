@@ -14,16 +14,19 @@
 //! Unlike S3 (`s3s-fs` 0.14.1):
 //! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
 //!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly
-//!   1..n. Resuming an upload from the parts already sent (Uppy's pause and resume) therefore
-//!   needs a real store.
-//! - A complete refused for a part under 5 MiB (`EntityTooSmall`), parts out of order
-//!   (`InvalidRequest`) or a part never sent (500) ends the upload anyway, and its part files
-//!   stay in the data directory: check the parts before completing.
+//!   1..n (any other list is refused with the upload kept: `InvalidPart`, or
+//!   `InvalidPartOrder` as on S3). Resuming an upload from the parts already sent (Uppy's
+//!   pause and resume) therefore needs a real store.
+//! - A complete refused for a part under 5 MiB (`EntityTooSmall`) or a part never sent (500)
+//!   ends the upload anyway, and its part files stay in the data directory: check the parts
+//!   before completing.
 //! - A pending upload's key holds about 130 bytes (objects' about 163); longer keys are refused
 //!   with `KeyTooLongError`.
 //! - An upload whose type is `multipart/form-data` cannot be created (`s3s` reads any POST of
 //!   that type as a form).
 
+mod access;
+mod completion;
 pub mod cors;
 mod extra_fields;
 mod file_end;
@@ -45,9 +48,10 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 
+use self::access::StoreAccess;
 use self::front_door::FrontDoor;
 use self::pending_uploads::PendingUploads;
-use self::spool::{Spool, SpooledUploads};
+use self::spool::Spool;
 
 /// The bucket the development store serves.
 pub const BUCKET: &str = "local";
@@ -126,7 +130,7 @@ impl EmbeddedStore {
             credentials.access_key_id(),
             credentials.secret_access_key(),
         ));
-        builder.set_access(SpooledUploads);
+        builder.set_access(StoreAccess);
         let service = builder.build();
         let listener =
             TcpListener::bind(listen)

@@ -10,7 +10,7 @@
 //! at CreateMultipartUpload and removes it at AbortMultipartUpload, and at
 //! CompleteMultipartUpload once it has checked the conditional headers (it then moves the
 //! metadata to the object's file, before it reads the parts: a complete refused for a part
-//! `EntityTooSmall` or out of order ends the upload too).
+//! `EntityTooSmall` ends the upload too).
 
 use std::path::PathBuf;
 

@@ -1,7 +1,8 @@
 //! The development store takes S3 multipart uploads as S3 does: whatever the object's type
 //! (`multipart/*` included), with each upload id bound to the key it was created for (another
 //! key, an unknown, aborted or completed id → 404 `NoSuchUpload`), nothing left on disk after
-//! an abort, unsigned `x-amz-*` headers refused (a part URL cannot become a copy), and a key too
+//! an abort, a complete with gaps in its part numbers refused with the upload
+//! kept, unsigned `x-amz-*` headers refused (a part URL cannot become a copy), and a key too
 //! long for a pending upload refused with a 4xx, not an I/O 500.
 
 use std::path::{Path, PathBuf};
@@ -382,6 +383,36 @@ async fn a_complete_refused_for_a_small_part_ends_the_upload() {
     assert_eq!(refusal(head).0, 404);
 }
 
+/// Completes upload `id` of `key` with the parts numbered `numbers` (ETags are not checked).
+async fn complete(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+    id: &str,
+    numbers: &[i32],
+) -> Result<
+    (),
+    SdkError<aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadError>,
+> {
+    let parts = numbers.iter().map(|&number| {
+        CompletedPart::builder()
+            .e_tag("\"x\"")
+            .part_number(number)
+            .build()
+    });
+    s3.complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts.collect()))
+                .build(),
+        )
+        .send()
+        .await
+        .map(drop)
+}
+
 /// Puts a small private object, as another user's upload would have left it.
 async fn put_secret(s3: &aws_sdk_s3::Client, key: &str) {
     s3.put_object()
@@ -495,5 +526,51 @@ async fn an_unsigned_copy_source_is_refused_with_header_signatures_too() {
         list_parts(&s3, key, &id).await.unwrap(),
         [],
         "nothing copied"
+    );
+}
+
+/// The development store takes parts numbered 1 to n only; S3 takes gaps (and refuses a list
+/// out of order, as the store does). Refused before `s3s-fs` sees it, which would end the
+/// upload and leave its part files behind.
+#[tokio::test]
+async fn a_complete_with_a_gap_in_its_part_numbers_is_refused_and_the_upload_kept() {
+    let (store, data_dir) = store("multipart-gap").await;
+    let s3 = store.s3();
+    let key = "uploads/01GAP/g.bin";
+    let id = create(&s3, key, "application/octet-stream").await;
+    for number in 1..=3 {
+        upload_part(&s3, key, &id, number, bytes(10, 5))
+            .await
+            .unwrap();
+    }
+    let gaps = [&[1, 3][..], &[2]].map(|gap| (gap, "InvalidPart"));
+    let unordered = [&[2, 1][..], &[1, 1]].map(|list| (list, "InvalidPartOrder"));
+    for (numbers, code) in gaps.into_iter().chain(unordered) {
+        let refused = complete(&s3, key, &id, numbers).await;
+        let message = refused
+            .as_ref()
+            .map(drop)
+            .unwrap_err()
+            .message()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(refusal(refused), (400, code.into()), "{numbers:?}");
+        if code == "InvalidPart" {
+            assert!(message.contains("1 to n"), "{message}");
+        }
+        assert_eq!(
+            list_parts(&s3, key, &id).await.unwrap(),
+            [(1, 10), (2, 10), (3, 10)],
+            "the upload is still open after {numbers:?}"
+        );
+    }
+    let head = s3.head_object().bucket(BUCKET).key(key).send().await;
+    assert_eq!(refusal(head).0, 404, "no object");
+    assert!(
+        std::fs::read_dir(&data_dir).unwrap().all(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            !name.ends_with(".metadata.json") || name.contains(&id)
+        }),
+        "no object metadata"
     );
 }
