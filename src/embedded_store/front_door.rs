@@ -19,9 +19,10 @@ use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
 use super::object_name::{Kept, check_fits, check_object_names};
-use super::pending_uploads::PendingUploads;
+use super::pending_uploads::{PendingUploads, UploadCall};
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
+use super::turns::Turns;
 use super::{cors, extra_fields, filename, object_name, signed_headers};
 use crate::s3::key_path;
 
@@ -36,6 +37,8 @@ pub struct FrontDoor {
     pub spool: Spool,
     /// Which multipart uploads are pending, for which keys.
     pub pending: PendingUploads,
+    /// Which uploads a call that ends them is working on.
+    pub turns: Turns,
 }
 
 /// Accepts connections on `listener` until the process ends.
@@ -83,14 +86,28 @@ impl FrontDoor {
         {
             return Ok(preflight(origin.as_ref(), &request));
         }
-        let mut response = match self.admit(request).await {
-            Ok(request) => self.service.call(request).await?,
-            Err(refusal) => refusal.response(),
-        };
+        let mut response = self.answer(request).await?;
         if let Some(origin) = &origin {
             cors::response_headers(origin, response.headers_mut());
         }
         Ok(response)
+    }
+
+    /// The answer to a request that is not a preflight. A complete and an abort of one upload
+    /// take turns ([`Turns`]), from before the front door checks that the upload is pending
+    /// until `s3s-fs` is done.
+    async fn answer(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<s3s::Body>, s3s::HttpError> {
+        let _turn = match UploadCall::of(request.method(), request.uri()) {
+            Some((call, claim)) if call.ends_the_upload() => Some(self.turns.take(&claim.id).await),
+            _ => None,
+        };
+        match self.admit(request).await {
+            Ok(request) => self.service.call(request).await,
+            Err(refusal) => Ok(refusal.response()),
+        }
     }
 
     /// The request as `s3s` should see it, or why it is refused. A form's headers are not

@@ -11,6 +11,7 @@
 //! It takes S3 multipart uploads too, with upload ids bound to their keys as on S3 (another
 //! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
 //! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted.
+//! A complete and an abort of one upload take turns ([`turns`]).
 //! Unlike S3 (`s3s-fs` 0.14.1):
 //! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
 //!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly
@@ -39,6 +40,7 @@ mod query;
 mod refusal;
 mod signed_headers;
 mod spool;
+mod turns;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,7 @@ use self::access::StoreAccess;
 use self::front_door::FrontDoor;
 use self::pending_uploads::PendingUploads;
 use self::spool::Spool;
+use self::turns::Turns;
 
 /// The bucket the development store serves.
 pub const BUCKET: &str = "local";
@@ -152,6 +155,7 @@ impl EmbeddedStore {
                 service,
                 spool,
                 pending,
+                turns: Turns::default(),
             },
         ));
         Ok(EmbeddedStore {

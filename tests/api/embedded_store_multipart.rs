@@ -52,6 +52,17 @@ fn refusal<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
     (status, error.code().unwrap_or_default().to_owned())
 }
 
+/// The status of a call: `ok` if it succeeded, else the store's answer.
+fn status<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E>>,
+    ok: u16,
+) -> u16 {
+    match result {
+        Ok(_) => ok,
+        Err(_) => refusal(result).0,
+    }
+}
+
 /// Creates a multipart upload of `key` and returns its id.
 async fn create(s3: &aws_sdk_s3::Client, key: &str, content_type: &str) -> String {
     let created = s3
@@ -573,4 +584,31 @@ async fn a_complete_with_a_gap_in_its_part_numbers_is_refused_and_the_upload_kep
         }),
         "no object metadata"
     );
+}
+
+/// Complete and abort of one upload, sent together, are taken one after the other: one wins,
+/// the other finds no upload; never a 500, never a file left behind.
+#[tokio::test]
+async fn a_complete_and_an_abort_sent_together_take_turns() {
+    let (store, data_dir) = store("multipart-race").await;
+    let s3 = store.s3();
+    for round in 0..20 {
+        let key = format!("uploads/01RACE/{round}.bin");
+        let id = create(&s3, &key, "application/octet-stream").await;
+        upload_part(&s3, &key, &id, 1, bytes(64 * 1024, 8))
+            .await
+            .unwrap();
+        let (completed, aborted) =
+            tokio::join!(complete(&s3, &key, &id, &[1]), abort(&s3, &key, &id));
+        let outcome = (status(completed, 200), status(aborted, 204));
+        assert!(
+            matches!(outcome, (200, 404) | (404, 204)),
+            "round {round}: {outcome:?}"
+        );
+        assert_eq!(
+            files_of_upload(&data_dir, &id),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+    }
 }
