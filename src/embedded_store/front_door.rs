@@ -18,6 +18,7 @@ use s3s::service::S3Service;
 use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
+use super::leftovers;
 use super::object_name::{Kept, check_fits, check_object_names};
 use super::pending_uploads::{PendingUploads, UploadCall};
 use super::refusal::StoreRefusal;
@@ -95,19 +96,34 @@ impl FrontDoor {
 
     /// The answer to a request that is not a preflight. A complete and an abort of one upload
     /// take turns ([`Turns`]), from before the front door checks that the upload is pending
-    /// until `s3s-fs` is done.
+    /// until `s3s-fs` is done. After any call that changes an upload and that `s3s` saw, what
+    /// the upload left behind is removed if it has ended ([`leftovers`]), in the upload's turn.
     async fn answer(
         &self,
         request: Request<Incoming>,
     ) -> Result<Response<s3s::Body>, s3s::HttpError> {
-        let _turn = match UploadCall::of(request.method(), request.uri()) {
+        let call = UploadCall::of(request.method(), request.uri());
+        let turn = match &call {
             Some((call, claim)) if call.ends_the_upload() => Some(self.turns.take(&claim.id).await),
             _ => None,
         };
-        match self.admit(request).await {
-            Ok(request) => self.service.call(request).await,
-            Err(refusal) => Ok(refusal.response()),
+        let request = match self.admit(request).await {
+            Ok(request) => request,
+            Err(refusal) => return Ok(refusal.response()),
+        };
+        let response = self.service.call(request).await?;
+        if let Some((call, claim)) = call {
+            let _turn = match turn {
+                Some(turn) => turn,
+                None => self.turns.take(&claim.id).await,
+            };
+            if !self.pending.is_pending(&claim).await {
+                let failed_complete =
+                    call == UploadCall::Complete && !response.status().is_success();
+                leftovers::remove(self.pending.root(), &claim, failed_complete).await;
+            }
         }
+        Ok(response)
     }
 
     /// The request as `s3s` should see it, or why it is refused. A form's headers are not

@@ -10,8 +10,9 @@
 //!
 //! It takes S3 multipart uploads too, with upload ids bound to their keys as on S3 (another
 //! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
-//! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted.
-//! A complete and an abort of one upload take turns ([`turns`]).
+//! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted;
+//! then every file the upload left is removed, parts a complete did not name included
+//! ([`leftovers`]). A complete and an abort of one upload take turns ([`turns`]).
 //! Unlike S3 (`s3s-fs` 0.14.1):
 //! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
 //!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly
@@ -19,8 +20,7 @@
 //!   `InvalidPartOrder` as on S3). Resuming an upload from the parts already sent (Uppy's
 //!   pause and resume) therefore needs a real store.
 //! - A complete refused for a part under 5 MiB (`EntityTooSmall`) or a part never sent (500)
-//!   ends the upload anyway, and its part files stay in the data directory: check the parts
-//!   before completing.
+//!   ends the upload anyway (its files are removed): check the parts before completing.
 //! - A pending upload's key holds about 130 bytes (objects' about 163); longer keys are refused
 //!   with `KeyTooLongError`.
 //! - An upload whose type is `multipart/form-data` cannot be created (`s3s` reads any POST of
@@ -34,6 +34,7 @@ mod file_end;
 mod filename;
 mod form;
 mod front_door;
+mod leftovers;
 mod object_name;
 mod pending_uploads;
 mod query;

@@ -10,9 +10,9 @@
 //! at CreateMultipartUpload and removes it at AbortMultipartUpload, and at
 //! CompleteMultipartUpload once it has checked the conditional headers (it then moves the
 //! metadata to the object's file, before it reads the parts: a complete refused for a part
-//! `EntityTooSmall` ends the upload too).
+//! `EntityTooSmall` ends the upload too; [`super::leftovers`] removes what it leaves).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,6 +41,11 @@ impl PendingUploads {
             Some(claim) if !self.is_pending(&claim).await => Err(StoreRefusal::no_such_upload()),
             _ => Ok(()),
         }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Whether the upload `claim` names is pending.

@@ -1,7 +1,7 @@
 //! The development store takes S3 multipart uploads as S3 does: whatever the object's type
 //! (`multipart/*` included), with each upload id bound to the key it was created for (another
 //! key, an unknown, aborted or completed id → 404 `NoSuchUpload`), nothing left on disk after
-//! an abort, a complete with gaps in its part numbers refused with the upload
+//! an abort or a complete, a complete with gaps in its part numbers refused with the upload
 //! kept, unsigned `x-amz-*` headers refused (a part URL cannot become a copy), and a key too
 //! long for a pending upload refused with a 4xx, not an I/O 500.
 
@@ -357,9 +357,10 @@ async fn a_form_sent_to_a_key_is_refused_and_writes_nothing() {
 /// upload is over — s3s-fs ends it before it reads the parts (its part files stay on disk).
 #[tokio::test]
 async fn a_complete_refused_for_a_small_part_ends_the_upload() {
-    let (store, _) = store("multipart-small-part").await;
+    let (store, data_dir) = store("multipart-small-part").await;
     let s3 = store.s3();
     let key = "uploads/01SMALL/s.bin";
+    let before = tree(&data_dir);
     let id = create(&s3, key, "application/octet-stream").await;
     let mut parts = Vec::new();
     for number in [1, 2] {
@@ -392,6 +393,7 @@ async fn a_complete_refused_for_a_small_part_ends_the_upload() {
     );
     let head = s3.head_object().bucket(BUCKET).key(key).send().await;
     assert_eq!(refusal(head).0, 404);
+    assert_eq!(tree(&data_dir), before, "no part file, no metadata left");
 }
 
 /// Completes upload `id` of `key` with the parts numbered `numbers` (ETags are not checked).
@@ -586,6 +588,32 @@ async fn a_complete_with_a_gap_in_its_part_numbers_is_refused_and_the_upload_kep
     );
 }
 
+/// S3 discards the parts a complete does not name; so does the development store.
+#[tokio::test]
+async fn a_complete_naming_some_parts_leaves_no_other_part_behind() {
+    let (store, data_dir) = store("multipart-some-parts").await;
+    let s3 = store.s3();
+    let key = "uploads/01SOME/s.bin";
+    let id = create(&s3, key, "application/octet-stream").await;
+    let first = bytes(10, 6);
+    upload_part(&s3, key, &id, 1, first.clone()).await.unwrap();
+    for number in 2..=3 {
+        upload_part(&s3, key, &id, number, bytes(10, 7))
+            .await
+            .unwrap();
+    }
+    complete(&s3, key, &id, &[1]).await.expect("complete");
+    let object = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.body.collect().await.unwrap().into_bytes(), first);
+    assert_eq!(files_of_upload(&data_dir, &id), Vec::<String>::new());
+}
+
 /// Complete and abort of one upload, sent together, are taken one after the other: one wins,
 /// the other finds no upload; never a 500, never a file left behind.
 #[tokio::test]
@@ -611,4 +639,43 @@ async fn a_complete_and_an_abort_sent_together_take_turns() {
             "round {round}"
         );
     }
+}
+
+/// A part still being sent when its upload is completed lands after the end; it is removed.
+#[tokio::test]
+async fn a_part_that_lands_after_the_upload_ended_is_removed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (store, data_dir) = store("multipart-late-part").await;
+    let s3 = store.s3();
+    let key = "uploads/01LATE/l.bin";
+    let id = create(&s3, key, "application/octet-stream").await;
+    upload_part(&s3, key, &id, 1, bytes(10, 10)).await.unwrap();
+    let url = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&id)
+        .part_number(2)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    let url = reqwest::Url::parse(url.uri()).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "PUT {}?{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        url.path(),
+        url.query().unwrap(),
+        2 * MIB
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&bytes(MIB, 11)).await.unwrap();
+    // The store has taken the part and is writing it when the upload is completed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    complete(&s3, key, &id, &[1]).await.expect("complete");
+    socket.write_all(&bytes(MIB, 12)).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 "), "an answer");
+    assert_eq!(files_of_upload(&data_dir, &id), Vec::<String>::new());
 }
