@@ -38,7 +38,7 @@ pub struct FrontDoor {
     pub spool: Spool,
     /// Which multipart uploads are pending, for which keys.
     pub pending: PendingUploads,
-    /// Which uploads a call that ends them is working on.
+    /// Which uploads a call that must not run alongside another is working on.
     pub turns: Turns,
 }
 
@@ -94,9 +94,9 @@ impl FrontDoor {
         Ok(response)
     }
 
-    /// The answer to a request that is not a preflight. A complete and an abort of one upload
-    /// take turns ([`Turns`]), from before the front door checks that the upload is pending
-    /// until `s3s-fs` is done. After any call that changes an upload and that `s3s` saw, what
+    /// The answer to a request that is not a preflight. A complete, an abort and a list of
+    /// parts of one upload take turns ([`Turns`], [`UploadCall::takes_turns`]), from before the
+    /// front door checks that the upload is pending until `s3s-fs` is done. After any call that changes an upload and that `s3s` saw, what
     /// the upload left behind is removed if it has ended ([`leftovers`]), in the upload's turn.
     async fn answer(
         &self,
@@ -104,7 +104,7 @@ impl FrontDoor {
     ) -> Result<Response<s3s::Body>, s3s::HttpError> {
         let call = UploadCall::of(request.method(), request.uri());
         let turn = match &call {
-            Some((call, claim)) if call.ends_the_upload() => Some(self.turns.take(&claim.id).await),
+            Some((call, claim)) if call.takes_turns() => Some(self.turns.take(&claim.id).await),
             _ => None,
         };
         let request = match self.admit(request).await {

@@ -12,7 +12,8 @@
 //! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
 //! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted;
 //! then every file the upload left is removed, parts a complete did not name included
-//! ([`leftovers`]). A complete and an abort of one upload take turns ([`turns`]).
+//! ([`leftovers`]). A complete, an abort and a list of parts of one upload take turns
+//! ([`turns`]).
 //! Unlike S3 (`s3s-fs` 0.14.1):
 //! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
 //!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly

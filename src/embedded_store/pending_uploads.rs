@@ -98,7 +98,7 @@ pub fn claim(uri: &Uri) -> Result<Option<Claim>, StoreRefusal> {
     }
 }
 
-/// A call on a pending upload that changes it.
+/// A call on a pending upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadCall {
     /// CompleteMultipartUpload (`POST …?uploadId=`).
@@ -107,6 +107,8 @@ pub enum UploadCall {
     Abort,
     /// UploadPart or UploadPartCopy (`PUT …?uploadId=`).
     Part,
+    /// ListParts (`GET …?uploadId=`).
+    List,
 }
 
 impl UploadCall {
@@ -116,14 +118,18 @@ impl UploadCall {
             Method::POST => UploadCall::Complete,
             Method::DELETE => UploadCall::Abort,
             Method::PUT => UploadCall::Part,
+            Method::GET => UploadCall::List,
             _ => return None,
         };
         Some((call, claim(uri).ok()??))
     }
 
-    /// Whether the call ends the upload (and so must not run alongside another that does).
-    pub fn ends_the_upload(self) -> bool {
-        matches!(self, UploadCall::Complete | UploadCall::Abort)
+    /// Whether the call must not run alongside a complete or an abort of its upload: it is one,
+    /// or it reads the part files they remove (ListParts would answer a list cut short, or
+    /// 500 for a part removed between its listing and its size). An UploadPart, which may
+    /// take long, runs alongside; a part it adds to an ended upload is removed after it.
+    pub fn takes_turns(self) -> bool {
+        !matches!(self, UploadCall::Part)
     }
 }
 
@@ -210,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn only_calls_that_change_an_upload_count() {
+    fn only_calls_on_an_upload_count() {
         let uri = |text: &str| text.parse::<Uri>().unwrap();
         let named = format!("/local/a/b?uploadId={ID}");
         let (call, claim) = UploadCall::of(&Method::POST, &uri(&named)).unwrap();
@@ -228,13 +234,13 @@ mod tests {
         let part = format!("/local/a/b?partNumber=1&uploadId={ID}");
         let part = UploadCall::of(&Method::PUT, &uri(&part));
         assert_eq!(part.unwrap().0, UploadCall::Part);
-        assert!(UploadCall::Complete.ends_the_upload() && UploadCall::Abort.ends_the_upload());
-        assert!(!UploadCall::Part.ends_the_upload());
-        assert_eq!(
-            UploadCall::of(&Method::GET, &uri(&named)),
-            None,
-            "ListParts"
-        );
+        let list = UploadCall::of(&Method::GET, &uri(&named));
+        assert_eq!(list.unwrap().0, UploadCall::List);
+        for call in [UploadCall::Complete, UploadCall::Abort, UploadCall::List] {
+            assert!(call.takes_turns(), "{call:?}");
+        }
+        assert!(!UploadCall::Part.takes_turns());
+        assert_eq!(UploadCall::of(&Method::HEAD, &uri(&named)), None);
         for other in [
             "/local/a/b?uploads",
             "/local/a/b",

@@ -1,10 +1,11 @@
-//! One call at a time per upload id, for the calls that end an upload.
+//! One call at a time per upload id, for the calls that end an upload or read what they remove.
 //!
 //! `s3s-fs` 0.14.1 completes and aborts an upload in many steps on its files, each assuming
 //! the files it saw a moment before are still there: a complete and an abort of one upload
 //! sent together could make either fail halfway with a 500 `InternalError` (a file gone
 //! between its check and its use) or with `AccessDenied` (its owner file gone). The front door
 //! makes them take turns: the second then finds the upload ended and answers `NoSuchUpload`.
+//! ListParts, which reads the part files they remove, takes its turn too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
