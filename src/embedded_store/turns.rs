@@ -35,13 +35,15 @@ impl Turns {
 
     /// Waits until no other call holds upload `id`, then holds it.
     pub async fn take(&self, id: &str) -> Turn<'_> {
-        let mutex = Arc::clone(self.held().entry(id.to_owned()).or_default());
-        let guard = mutex.lock_owned().await;
-        Turn {
+        // Made first, so that a call dropped while it waits forgets the id too.
+        let mut turn = Turn {
             turns: self,
             id: id.to_owned(),
-            guard: Some(guard),
-        }
+            guard: None,
+        };
+        let mutex = Arc::clone(self.held().entry(id.to_owned()).or_default());
+        turn.guard = Some(mutex.lock_owned().await);
+        turn
     }
 
     /// How many upload ids are held or waited for.
@@ -93,6 +95,19 @@ mod tests {
         });
         assert_eq!(turns.len(), 1);
         drop(second);
+        assert_eq!(turns.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_call_dropped_while_it_waits_leaves_nothing() {
+        let turns = Turns::default();
+        let first = turns.take("a").await;
+        let mut waiting = Box::pin(turns.take("a"));
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), &mut waiting).await;
+        assert!(gave_up.is_err(), "it waits");
+        // Its turn comes, but it is dropped before it takes it.
+        drop(first);
+        drop(waiting);
         assert_eq!(turns.len(), 0);
     }
 }
