@@ -1,9 +1,11 @@
 //! The development store's front door: every request passes here before `s3s` sees it.
 //!
 //! It answers CORS preflights, refuses object keys that would leave their folder on disk (or
-//! that the store cannot keep), answers `NoSuchUpload` for an upload id that names no pending
-//! upload of the request's key ([`super::pending_uploads`]), and rewrites form uploads: `${filename}` expanded, the key and the fields' policy coverage
-//! checked, the fields re-encoded, and the file streamed to disk ([`super::spool`]).
+//! that the store cannot keep), refuses `x-amz-*` headers a signature does not cover
+//! ([`super::signed_headers`]), answers `NoSuchUpload` for an upload id that names no pending
+//! upload of the request's key ([`super::pending_uploads`]), and rewrites form uploads:
+//! `${filename}` expanded, the key and the fields' policy coverage checked, the fields
+//! re-encoded, and the file streamed to disk ([`super::spool`]).
 
 use std::sync::Arc;
 
@@ -16,11 +18,13 @@ use s3s::service::S3Service;
 use tokio::net::TcpListener;
 
 use super::form::{self, FormHead, Head};
+use super::leftovers;
 use super::object_name::{Kept, check_fits, check_object_names};
-use super::pending_uploads::PendingUploads;
+use super::pending_uploads::{PendingUploads, UploadCall};
 use super::refusal::StoreRefusal;
 use super::spool::Spool;
-use super::{cors, extra_fields, filename, object_name};
+use super::turns::Turns;
+use super::{cors, extra_fields, filename, object_name, signed_headers};
 use crate::s3::key_path;
 
 /// How much of a form is read looking for the file part (S3 allows 20 KB of fields).
@@ -34,6 +38,8 @@ pub struct FrontDoor {
     pub spool: Spool,
     /// Which multipart uploads are pending, for which keys.
     pub pending: PendingUploads,
+    /// Which uploads a call that must not run alongside another is working on.
+    pub turns: Turns,
 }
 
 /// Accepts connections on `listener` until the process ends.
@@ -81,21 +87,58 @@ impl FrontDoor {
         {
             return Ok(preflight(origin.as_ref(), &request));
         }
-        let mut response = match self.admit(request).await {
-            Ok(request) => self.service.call(request).await?,
-            Err(refusal) => refusal.response(),
-        };
+        let mut response = self.answer(request).await?;
         if let Some(origin) = &origin {
             cors::response_headers(origin, response.headers_mut());
         }
         Ok(response)
     }
 
-    /// The request as `s3s` should see it, or why it is refused.
+    /// The answer to a request that is not a preflight. A complete, an abort and a list of
+    /// parts of one upload take turns ([`Turns`], [`UploadCall::takes_turns`]), from before the
+    /// front door checks that the upload is pending until `s3s-fs` is done. After any call that changes an upload and that `s3s` saw, what
+    /// the upload left behind is removed if it has ended ([`leftovers`]), in the upload's turn.
+    async fn answer(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<s3s::Body>, s3s::HttpError> {
+        let call = UploadCall::of(request.method(), request.uri());
+        let turn = match &call {
+            Some((call, claim)) if call.takes_turns() => Some(self.turns.take(&claim.id).await),
+            _ => None,
+        };
+        let request = match self.admit(request).await {
+            Ok(request) => request,
+            Err(refusal) => return Ok(refusal.response()),
+        };
+        let response = self.service.call(request).await?;
+        if let Some((call, claim)) = call {
+            let _turn = match turn {
+                Some(turn) => turn,
+                None => self.turns.take(&claim.id).await,
+            };
+            if !self.pending.is_pending(&claim).await {
+                let failed_complete =
+                    call == UploadCall::Complete && !response.status().is_success();
+                leftovers::remove(self.pending.root(), &claim, failed_complete).await;
+            }
+        }
+        Ok(response)
+    }
+
+    /// The request as `s3s` should see it, or why it is refused. A form's headers are not
+    /// checked against a signature: `s3s` checks the form's, and reads none of its headers.
     async fn admit(&self, request: Request<Incoming>) -> Result<Request<s3s::Body>, StoreRefusal> {
         check_object_names(&request)?;
+        let form = is_form(&request);
+        if !form {
+            let unsigned = signed_headers::unsigned(request.uri().query(), request.headers());
+            if !unsigned.is_empty() {
+                return Err(StoreRefusal::headers_not_signed(&unsigned));
+            }
+        }
         self.pending.check(request.uri()).await?;
-        if is_form(&request) {
+        if form {
             let boundary = form_boundary(&request)?;
             return self.admit_form(request, &boundary).await;
         }

@@ -4,36 +4,45 @@
 //! `s3s-fs` stores objects as files under the data directory (a bucket is a folder) and checks
 //! SigV4 signatures and POST policies. Its [front door](front_door) adds what it lacks:
 //! `${filename}` in form fields, CORS for pages served from this machine, refusal of keys that
-//! would leave their folder on disk, S3's rule that every form field is covered by the policy,
-//! and uploads streamed to disk rather than held in memory. It only ever listens on loopback.
+//! would leave their folder on disk, S3's rules that every form field is covered by the policy
+//! and every `x-amz-*` header by the signature (a presigned part URL cannot become a copy), and
+//! uploads streamed to disk rather than held in memory. It only ever listens on loopback.
 //!
 //! It takes S3 multipart uploads too, with upload ids bound to their keys as on S3 (another
 //! key's, an unknown, completed or aborted id: 404 `NoSuchUpload`). Parts are kept as files in
-//! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted.
+//! the data directory (`.upload_id-<id>.part-<n>`) until the upload is completed or aborted;
+//! then every file the upload left is removed, parts a complete did not name included
+//! ([`leftovers`]). A complete, an abort and a list of parts of one upload take turns
+//! ([`turns`]).
 //! Unlike S3 (`s3s-fs` 0.14.1):
 //! - ListParts carries no ETags (only numbers and sizes, unsorted, in one page), and
 //!   CompleteMultipartUpload ignores the ETags it is sent; it takes parts numbered exactly
-//!   1..n. Resuming an upload from the parts already sent (Uppy's pause and resume) therefore
-//!   needs a real store.
-//! - A complete refused for a part under 5 MiB (`EntityTooSmall`), parts out of order
-//!   (`InvalidRequest`) or a part never sent (500) ends the upload anyway, and its part files
-//!   stay in the data directory: check the parts before completing.
+//!   1..n (any other list is refused with the upload kept: `InvalidPart`, or
+//!   `InvalidPartOrder` as on S3). Resuming an upload from the parts already sent (Uppy's
+//!   pause and resume) therefore needs a real store.
+//! - A complete refused for a part under 5 MiB (`EntityTooSmall`) or a part never sent (500)
+//!   ends the upload anyway (its files are removed): check the parts before completing.
 //! - A pending upload's key holds about 130 bytes (objects' about 163); longer keys are refused
 //!   with `KeyTooLongError`.
 //! - An upload whose type is `multipart/form-data` cannot be created (`s3s` reads any POST of
 //!   that type as a form).
 
+mod access;
+mod completion;
 pub mod cors;
 mod extra_fields;
 mod file_end;
 mod filename;
 mod form;
 mod front_door;
+mod leftovers;
 mod object_name;
 mod pending_uploads;
 mod query;
 mod refusal;
+mod signed_headers;
 mod spool;
+mod turns;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,9 +52,11 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 
+use self::access::StoreAccess;
 use self::front_door::FrontDoor;
 use self::pending_uploads::PendingUploads;
-use self::spool::{Spool, SpooledUploads};
+use self::spool::Spool;
+use self::turns::Turns;
 
 /// The bucket the development store serves.
 pub const BUCKET: &str = "local";
@@ -124,7 +135,7 @@ impl EmbeddedStore {
             credentials.access_key_id(),
             credentials.secret_access_key(),
         ));
-        builder.set_access(SpooledUploads);
+        builder.set_access(StoreAccess);
         let service = builder.build();
         let listener =
             TcpListener::bind(listen)
@@ -146,6 +157,7 @@ impl EmbeddedStore {
                 service,
                 spool,
                 pending,
+                turns: Turns::default(),
             },
         ));
         Ok(EmbeddedStore {

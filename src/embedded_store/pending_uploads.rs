@@ -10,13 +10,13 @@
 //! at CreateMultipartUpload and removes it at AbortMultipartUpload, and at
 //! CompleteMultipartUpload once it has checked the conditional headers (it then moves the
 //! metadata to the object's file, before it reads the parts: a complete refused for a part
-//! `EntityTooSmall` or out of order ends the upload too).
+//! `EntityTooSmall` ends the upload too; [`super::leftovers`] removes what it leaves).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::Uri;
+use http::{Method, Uri};
 
 use super::object_name::{self, UUID_LEN};
 use super::query;
@@ -37,20 +37,47 @@ impl PendingUploads {
     /// Passes a request that names no upload id, or one pending for the key it names; else
     /// `NoSuchUpload`.
     pub async fn check(&self, uri: &Uri) -> Result<(), StoreRefusal> {
-        let Some(file_name) = claimed(uri)? else {
-            return Ok(());
-        };
-        match tokio::fs::metadata(self.root.join(file_name)).await {
-            Ok(metadata) if metadata.is_file() => Ok(()),
-            _ => Err(StoreRefusal::no_such_upload()),
+        match claim(uri)? {
+            Some(claim) if !self.is_pending(&claim).await => Err(StoreRefusal::no_such_upload()),
+            _ => Ok(()),
         }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the upload `claim` names is pending.
+    pub async fn is_pending(&self, claim: &Claim) -> bool {
+        tokio::fs::metadata(self.root.join(claim.metadata_file_name()))
+            .await
+            .is_ok_and(|metadata| metadata.is_file())
     }
 }
 
-/// What a request's `uploadId` claims: nothing without one; else the name of the metadata file
-/// its pending upload must have, or `NoSuchUpload` when it could name none (no key, several
-/// ids, or an id that is not an id `s3s-fs` makes).
-pub fn claimed(uri: &Uri) -> Result<Option<String>, StoreRefusal> {
+/// The upload a request names: its bucket, key and upload id (one `s3s-fs` can have made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// The upload id.
+    pub id: String,
+}
+
+impl Claim {
+    /// The name of the metadata file the upload has while it is pending.
+    pub fn metadata_file_name(&self) -> String {
+        metadata_file_name(&self.bucket, &self.key, &self.id)
+    }
+}
+
+/// What a request's `uploadId` claims: nothing without one; else the upload, or
+/// `NoSuchUpload` when it could name none (no key, several ids, or an id that is not an id
+/// `s3s-fs` makes).
+pub fn claim(uri: &Uri) -> Result<Option<Claim>, StoreRefusal> {
     let ids = query::values(uri.query(), "uploadId");
     let id = match ids.as_slice() {
         [] => return Ok(None),
@@ -62,8 +89,47 @@ pub fn claimed(uri: &Uri) -> Result<Option<String>, StoreRefusal> {
         object_name::bucket_in_path(path),
         object_name::key_in_path(path),
     ) {
-        (Some(bucket), Some(key)) => Ok(Some(metadata_file_name(&bucket, &key, id))),
+        (Some(bucket), Some(key)) => Ok(Some(Claim {
+            bucket,
+            key,
+            id: id.clone(),
+        })),
         _ => Err(StoreRefusal::no_such_upload()),
+    }
+}
+
+/// A call on a pending upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadCall {
+    /// CompleteMultipartUpload (`POST …?uploadId=`).
+    Complete,
+    /// AbortMultipartUpload (`DELETE …?uploadId=`).
+    Abort,
+    /// UploadPart or UploadPartCopy (`PUT …?uploadId=`).
+    Part,
+    /// ListParts (`GET …?uploadId=`).
+    List,
+}
+
+impl UploadCall {
+    /// The call a request makes and the upload it names, if it is one of these.
+    pub fn of(method: &Method, uri: &Uri) -> Option<(UploadCall, Claim)> {
+        let call = match *method {
+            Method::POST => UploadCall::Complete,
+            Method::DELETE => UploadCall::Abort,
+            Method::PUT => UploadCall::Part,
+            Method::GET => UploadCall::List,
+            _ => return None,
+        };
+        Some((call, claim(uri).ok()??))
+    }
+
+    /// Whether the call must not run alongside a complete or an abort of its upload: it is one,
+    /// or it reads the part files they remove (ListParts would answer a list cut short, or
+    /// 500 for a part removed between its listing and its size). An UploadPart, which may
+    /// take long, runs alongside; a part it adds to an ended upload is removed after it.
+    pub fn takes_turns(self) -> bool {
+        !matches!(self, UploadCall::Part)
     }
 }
 
@@ -94,8 +160,10 @@ mod tests {
 
     const ID: &str = "0b8c4e64-2d1f-4c55-9a3e-6f1d2c3b4a59";
 
+    /// The metadata file the upload `uri` claims must have.
     fn claim(uri: &str) -> Result<Option<String>, StoreRefusal> {
-        claimed(&uri.parse().unwrap())
+        super::claim(&uri.parse().unwrap())
+            .map(|claim| claim.as_ref().map(Claim::metadata_file_name))
     }
 
     #[test]
@@ -145,6 +213,41 @@ mod tests {
             named("a b")
         );
         assert_eq!(claim(&format!("/local%2Fa?uploadId={ID}")), named("a"));
+    }
+
+    #[test]
+    fn only_calls_on_an_upload_count() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        let named = format!("/local/a/b?uploadId={ID}");
+        let (call, claim) = UploadCall::of(&Method::POST, &uri(&named)).unwrap();
+        assert_eq!(call, UploadCall::Complete);
+        assert_eq!(
+            claim,
+            Claim {
+                bucket: "local".into(),
+                key: "a/b".into(),
+                id: ID.into()
+            }
+        );
+        let abort = UploadCall::of(&Method::DELETE, &uri(&named));
+        assert_eq!(abort.unwrap().0, UploadCall::Abort);
+        let part = format!("/local/a/b?partNumber=1&uploadId={ID}");
+        let part = UploadCall::of(&Method::PUT, &uri(&part));
+        assert_eq!(part.unwrap().0, UploadCall::Part);
+        let list = UploadCall::of(&Method::GET, &uri(&named));
+        assert_eq!(list.unwrap().0, UploadCall::List);
+        for call in [UploadCall::Complete, UploadCall::Abort, UploadCall::List] {
+            assert!(call.takes_turns(), "{call:?}");
+        }
+        assert!(!UploadCall::Part.takes_turns());
+        assert_eq!(UploadCall::of(&Method::HEAD, &uri(&named)), None);
+        for other in [
+            "/local/a/b?uploads",
+            "/local/a/b",
+            "/local/a/b?uploadId=../x",
+        ] {
+            assert_eq!(UploadCall::of(&Method::POST, &uri(other)), None, "{other}");
+        }
     }
 
     #[test]

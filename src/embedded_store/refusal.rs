@@ -11,6 +11,8 @@ pub struct StoreRefusal {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// An element S3 adds after the message, and its text.
+    detail: Option<(&'static str, String)>,
 }
 
 impl StoreRefusal {
@@ -28,6 +30,7 @@ impl StoreRefusal {
                  the development store refuses empty, '.' and '..' segments, a leading '/' \
                  and '\\', also when percent-encoded."
             ),
+            detail: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl StoreRefusal {
                  {room} ({} given); use a shorter file name, or S3.",
                 key.len()
             ),
+            detail: None,
         }
     }
 
@@ -60,6 +64,7 @@ impl StoreRefusal {
             message: "The specified upload does not exist. The upload ID may be invalid, or the \
                       upload may have been aborted or completed."
                 .into(),
+            detail: None,
         }
     }
 
@@ -76,6 +81,7 @@ impl StoreRefusal {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            detail: None,
         }
     }
 
@@ -85,6 +91,7 @@ impl StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "InvalidArgument",
             message: format!("The form field {name:?} appears more than once."),
+            detail: None,
         }
     }
 
@@ -96,6 +103,7 @@ impl StoreRefusal {
             message: format!(
                 "The body of your POST request is not well-formed multipart/form-data: {why}."
             ),
+            detail: None,
         }
     }
 
@@ -105,13 +113,29 @@ impl StoreRefusal {
             status: StatusCode::BAD_REQUEST,
             code: "MaxPostPreDataLengthExceeded",
             message: "Your POST request fields preceding the upload file were too large.".into(),
+            detail: None,
+        }
+    }
+
+    /// Headers a signature does not cover (S3's answer, word for word).
+    pub fn headers_not_signed(names: &[String]) -> Self {
+        StoreRefusal {
+            status: StatusCode::FORBIDDEN,
+            code: "AccessDenied",
+            message: "There were headers present in the request which were not signed".into(),
+            detail: Some(("HeadersNotSigned", names.join(", "))),
         }
     }
 
     /// The `<Error>` document.
     pub fn xml(&self) -> String {
+        let detail = self
+            .detail
+            .as_ref()
+            .map(|(name, text)| format!("<{name}>{}</{name}>", escape(text)))
+            .unwrap_or_default();
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>{detail}</Error>",
             self.code,
             escape(&self.message)
         )
@@ -177,6 +201,19 @@ mod tests {
              upload may have been aborted or completed.</Message></Error>"
         );
         assert_eq!(refusal.response().status(), 404);
+    }
+
+    #[test]
+    fn headers_not_signed_are_named_as_s3_names_them() {
+        let refusal =
+            StoreRefusal::headers_not_signed(&["x-amz-copy-source".into(), "x-amz-meta-<".into()]);
+        assert_eq!(
+            refusal.xml(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+             <Message>There were headers present in the request which were not signed</Message>\
+             <HeadersNotSigned>x-amz-copy-source, x-amz-meta-&lt;</HeadersNotSigned></Error>"
+        );
+        assert_eq!(refusal.response().status(), 403);
     }
 
     #[test]
