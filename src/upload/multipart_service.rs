@@ -152,7 +152,9 @@ impl Uploader {
         id: &UploadId,
         caller: &Caller,
     ) -> Result<Vec<UploadedPart>, UploadError> {
-        self.multipart_profile(key, caller)?;
+        // Not `multipart_profile`: an upload started before its profile stopped taking uploads
+        // in parts may still be looked at and aborted.
+        self.key_access(key, caller, KeyUse::Upload)?;
         let parts = self.objects.list_parts(key, id).await?;
         parts.map_err(|refusal| store_refusal(key, refusal))
     }
@@ -227,10 +229,15 @@ impl Uploader {
         id: &UploadId,
         caller: &Caller,
     ) -> Result<(), UploadError> {
-        self.multipart_profile(key, caller)?;
+        self.key_access(key, caller, KeyUse::Upload)?;
         match self.objects.abort_multipart(key, id).await? {
             WriteAnswer::Done => Ok(()),
-            WriteAnswer::Refused(refusal) if is_no_such_upload(&refusal) => Ok(()),
+            // No upload can be open under a key the store cannot keep.
+            WriteAnswer::Refused(refusal)
+                if is_no_such_upload(&refusal) || is_key_too_long(&refusal) =>
+            {
+                Ok(())
+            }
             WriteAnswer::Refused(refusal) => Err(UploadError::StoreRefused(refusal)),
         }
     }
@@ -328,6 +335,10 @@ fn refusal_reason(refusal: &Refusal) -> &'static str {
 
 fn is_no_such_upload(refusal: &StoreRefusal) -> bool {
     refusal.code.as_deref() == Some(NO_SUCH_UPLOAD)
+}
+
+fn is_key_too_long(refusal: &StoreRefusal) -> bool {
+    refusal.code.as_deref() == Some(KEY_TOO_LONG)
 }
 
 /// Why a profile takes no uploads in parts.

@@ -590,3 +590,34 @@ async fn profiles_sharing_a_prefix_with_other_limits_take_no_uploads_in_parts() 
         .await;
     assert!(created.is_ok(), "same limits: {created:?}");
 }
+
+#[tokio::test]
+async fn an_upload_is_still_listed_and_aborted_after_its_profile_stops_taking_parts() {
+    let small = ProfileSpec::new("small", "small/", 0..=MIB, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let s = setup(vec![small]);
+    let key = "small/01KB5DA1ZQ2X3Y4Z5A6B7C8D9E/a.bin";
+    let upload = id("left-open");
+    let signed = s
+        .uploader
+        .sign_part(key, &upload, part(1), &Caller::Anonymous)
+        .await;
+    assert!(
+        matches!(signed, Err(UploadError::MultipartUnavailable { .. })),
+        "{signed:?}"
+    );
+    let listed = s
+        .uploader
+        .list_parts(key, &upload, &Caller::Anonymous)
+        .await;
+    assert!(
+        matches!(listed, Err(UploadError::NoSuchUpload(_))),
+        "{listed:?}"
+    );
+    let aborted = s
+        .uploader
+        .abort_multipart(key, &upload, &Caller::Anonymous)
+        .await;
+    assert!(aborted.is_ok(), "{aborted:?}");
+}
