@@ -1,0 +1,10 @@
+//! Callers who bring an identity provider's JWT access token instead of a configured token —
+//! pure: no IO, the time is a parameter, keys come in from whoever fetched them.
+//!
+//! [`issuer::IssuerRules`] is what one configured issuer demands; [`key_set::KeySet`] the usable
+//! keys of its JWKS; [`user_claim`] the folder rule that turns the user claim into a `{user}`
+//! folder; [`jwt::verify`] checks a token against all of them. The service does not call these
+//! yet: the settings (`[[auth.oidc]]`), the key cache and the edge come in the next steps of
+//! issue 13 (`docs/oidc-research.md`, section 7).
+
+pub mod user_claim;
