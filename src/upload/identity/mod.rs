@@ -7,4 +7,11 @@
 //! yet: the settings (`[[auth.oidc]]`), the key cache and the edge come in the next steps of
 //! issue 13 (`docs/oidc-research.md`, section 7).
 
+pub mod issuer;
+pub mod jwt;
+#[cfg(test)]
+mod jwt_tests;
+pub mod key_set;
+#[cfg(test)]
+mod test_tokens;
 pub mod user_claim;
