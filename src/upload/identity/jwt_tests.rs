@@ -347,3 +347,15 @@ fn with_several_issuers_the_tokens_iss_picks_the_rules() {
         Err(TokenError::UntrustedIssuer)
     );
 }
+
+#[test]
+fn unknown_critical_header_extensions_are_refused() {
+    let mut critical = header("RS256", "rsa-1");
+    critical["crit"] = json!(["exp-ext"]);
+    critical["exp-ext"] = json!(1);
+    let token = keys().sign(&critical, &claims("alice"));
+    assert_eq!(
+        check(&token),
+        Err(TokenError::Malformed("the header is not acceptable"))
+    );
+}

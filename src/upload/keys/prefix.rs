@@ -283,6 +283,7 @@ mod tests {
     #[test]
     fn a_filled_in_user_prefix_still_fits_a_key() {
         let limit = MAX_PREFIX_BYTES - (MAX_USER_ID_BYTES - USER_PLACEHOLDER.len());
+        assert_eq!(limit, 493, "742 bytes, less room for a 255-byte folder");
         let template = format!("{}/{{user}}/", "p".repeat(limit - "/{user}/".len()));
         // The longest folder a claim can give: `PREFIX.` and 238 bytes (79 escapes and a `u`).
         let prefix16 = UserPrefix::parse(&"p".repeat(16)).unwrap();
