@@ -312,6 +312,24 @@ mod tests {
     }
 
     #[test]
+    fn keys_in_claim_folders_name_their_user() {
+        let ulid = id();
+        let users = prefix("users/{user}/");
+        let a0 = UserPrefix::parse("a0").unwrap();
+        let user = UserId::from_claim(Some(&a0), "auth0|64f").unwrap();
+        let key = format!("users/{}/{ulid}/a.txt", user.as_str());
+        assert_eq!(users.match_key(&key).unwrap().user, Some(user));
+        for folder in ["a0.a_2f", "a0._2e_2e", "a0.", ".", "A0.x", "a0.x.y"] {
+            assert!(
+                users
+                    .match_key(&format!("users/{folder}/{ulid}/a.txt"))
+                    .is_none(),
+                "{folder}"
+            );
+        }
+    }
+
+    #[test]
     fn user_prefixes_are_filled_in() {
         let alice = UserId::parse("alice").unwrap();
         assert_eq!(
