@@ -10,18 +10,19 @@ use actix_web::http::header::{self, HeaderMap, HeaderName};
 
 use super::operations::Operations;
 use super::problem::Problem;
+use super::rate_limit_headers::Counted;
 use crate::app::client_address::TrustedProxies;
-use crate::app::rate_limit::{Budgets, Client, RateLimiter};
+use crate::app::rate_limit::{Budget, Budgets, Client};
 use crate::upload::access::{Caller, Token, UserId, authenticate};
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
 /// than treated as none), then counts the request against the client's rate limit: the
 /// token's user, else the client's address. A token that fails counts against the address's
 /// failed authentications, and an address over that budget has no token checked at all, so
-/// guessing runs into `429`.
+/// guessing runs into `429`. The budgets counted in are kept with the request for the
+/// `RateLimit-*` headers of the answer.
 pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
-    let budgets = &operations.budgets;
-    identify_in(request, operations, &budgets.requests)
+    identify_in(request, operations, Budget::Requests)
 }
 
 /// As [`identify`], but counted against the part-signing budget (a multiple of the request
@@ -31,34 +32,38 @@ pub fn identify_signing_part(
     request: &HttpRequest,
     operations: &Operations,
 ) -> Result<Caller, Problem> {
-    let budgets = &operations.budgets;
-    identify_in(request, operations, &budgets.part_signing)
+    identify_in(request, operations, Budget::PartSigning)
 }
 
 fn identify_in(
     request: &HttpRequest,
     operations: &Operations,
-    budget: &RateLimiter,
+    budget: Budget,
 ) -> Result<Caller, Problem> {
     let budgets = &operations.budgets;
     let now = budgets.time(|| operations.now());
     let settings = &operations.settings;
     let address = Client::Address(client_address(request, &settings.trusted_proxies));
+    let mut counted = Counted::default();
     let user = match bearer_token(request.headers()) {
-        None => None,
-        Some(presented) => Some(authenticated(
+        None => Ok(None),
+        Some(presented) => authenticated(
             presented,
             &settings.tokens,
             address,
             budgets,
             now,
-        )?),
+            &mut counted,
+        )
+        .map(Some),
     };
-    let client = user.map_or(address, |user| Client::User(user.as_str()));
-    budget
-        .check(client, now)
-        .map_err(Problem::too_many_requests)?;
-    Ok(user.cloned().map_or(Caller::Anonymous, Caller::User))
+    let caller = user.and_then(|user| {
+        let client = user.map_or(address, |user| Client::TokenUser(user.as_str()));
+        counted.spend(budgets, budget, client, now)?;
+        Ok(user.cloned().map_or(Caller::Anonymous, Caller::User))
+    });
+    counted.keep(request);
+    caller
 }
 
 /// What an `Authorization` header presents: `Some(Ok(token))` for `Bearer TOKEN`,
@@ -76,18 +81,17 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, ()>> {
 }
 
 /// The user of `presented` among `tokens`, checked only while `address` has failed
-/// authentications to spare; a failure spends one, and one of the address's requests.
+/// authentications to spare; a failure spends one, and one of the address's requests (both
+/// noted in `counted`).
 pub fn authenticated<'a>(
     presented: Result<&str, ()>,
     tokens: &'a [Token],
     address: Client<'_>,
     budgets: &Budgets,
     now: SystemTime,
+    counted: &mut Counted,
 ) -> Result<&'a UserId, Problem> {
-    budgets
-        .failed_authentications
-        .peek(address, now)
-        .map_err(Problem::too_many_requests)?;
+    counted.peek(budgets, Budget::FailedAuthentications, address, now)?;
     let user = match presented {
         Ok(token) => authenticate(tokens, token)
             .ok_or_else(|| Problem::unauthorized("the bearer token is not valid")),
@@ -97,9 +101,9 @@ pub fn authenticated<'a>(
     };
     if user.is_err() {
         // A failed attempt is also a request of the address.
-        let failed = budgets.failed_authentications.check(address, now);
-        let request = budgets.requests.check(address, now);
-        failed.and(request).map_err(Problem::too_many_requests)?;
+        let failed = counted.spend(budgets, Budget::FailedAuthentications, address, now);
+        let request = counted.spend(budgets, Budget::Requests, address, now);
+        failed.and(request)?;
     }
     user
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::caller::{authenticated, bearer_token, client_address};
 use super::operations::Operations;
 use super::problem::Problem;
+use super::rate_limit_headers::Counted;
 use crate::app::rate_limit::Client;
 use crate::config::StoreOrigin;
 use crate::upload::service::Uploader;
@@ -27,7 +28,15 @@ fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool
         let address = Client::Address(client_address(request, &settings.trusted_proxies));
         let admin = settings.admin_token.as_slice();
         let now = budgets.time(|| operations.now());
-        authenticated(presented, admin, address, budgets, now)?;
+        // `/readyz` sends no `RateLimit-*` headers: its counts are not kept.
+        authenticated(
+            presented,
+            admin,
+            address,
+            budgets,
+            now,
+            &mut Counted::default(),
+        )?;
         return Ok(true);
     }
     let headers = request.headers();
