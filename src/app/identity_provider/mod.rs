@@ -2,6 +2,10 @@
 //! fetch again (`docs/oidc-research.md`, 2.2). The token checks themselves are pure, in
 //! [`crate::upload::identity`]; the edge does not ask this module yet (issue 13, step 4).
 
+pub mod fetch;
+pub mod issuer;
+#[cfg(test)]
+mod issuer_tests;
 pub mod refresh;
 
 use std::time::Duration;

@@ -1,0 +1,278 @@
+//! An issuer's key cache against a small HTTP server on 127.0.0.1 serving discovery and a JWKS
+//! that rotates and goes down.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use super::IssuerConfig;
+use super::fetch::http_client;
+use super::issuer::{Issuer, Keys};
+use crate::clock::Clock;
+use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
+use crate::upload::identity::key_set::KeyLookup;
+use crate::upload::identity::test_tokens::keys;
+
+/// What the test provider serves, and what it was asked.
+#[derive(Debug, Default)]
+struct Provider {
+    up: bool,
+    discovery_issuer: String,
+    jwks: Vec<u8>,
+    discovery_hits: usize,
+    jwks_hits: usize,
+}
+
+/// A provider on 127.0.0.1 answering each connection once; down, it closes them unanswered.
+fn serve() -> (String, Arc<Mutex<Provider>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let provider = Arc::new(Mutex::new(Provider {
+        up: true,
+        discovery_issuer: issuer.clone(),
+        jwks: jwks(&["rsa-1"]),
+        ..Provider::default()
+    }));
+    let state = provider.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let request = String::from_utf8_lossy(&request).into_owned();
+            let Some(body) = answer(&state, &request) else {
+                continue;
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    (issuer, provider)
+}
+
+/// The body for a request, or `None` (the connection is closed) when the provider is down.
+fn answer(state: &Mutex<Provider>, request: &str) -> Option<Vec<u8>> {
+    let mut state = state.lock().unwrap();
+    if !state.up {
+        return None;
+    }
+    if request.starts_with("GET /.well-known/openid-configuration ") {
+        state.discovery_hits += 1;
+        let issuer = &state.discovery_issuer;
+        let jwks_uri = format!("{}/jwks", issuer.trim_end_matches('/'));
+        return Some(
+            json!({ "issuer": issuer, "jwks_uri": jwks_uri })
+                .to_string()
+                .into_bytes(),
+        );
+    }
+    state.jwks_hits += 1;
+    Some(state.jwks.clone())
+}
+
+/// A JWKS of the test RSA key under each `kid`.
+fn jwks(kids: &[&str]) -> Vec<u8> {
+    let keys: Vec<Value> = kids
+        .iter()
+        .map(|kid| {
+            let mut jwk = keys().rsa_jwk();
+            jwk["kid"] = json!(kid);
+            jwk
+        })
+        .collect();
+    json!({ "keys": keys }).to_string().into_bytes()
+}
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct TestClock(Mutex<SystemTime>);
+
+impl Clock for TestClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+fn issuer_for(issuer: &str, jwks_uri: Option<String>) -> (Arc<Issuer>, Arc<TestClock>) {
+    let spec = IssuerSpec {
+        issuer: issuer.to_owned(),
+        audiences: vec!["https://uploads.test".into()],
+        client_ids: vec![],
+        algorithms: vec![SigningAlgorithm::RS256],
+        user_claim: "sub".into(),
+        user_prefix: None,
+        leeway: Duration::from_secs(60),
+        required_claims: vec![],
+        required_scopes: vec![],
+    };
+    let config = IssuerConfig {
+        name: "test".into(),
+        rules: IssuerRules::new(spec).unwrap(),
+        jwks_uri,
+        keys_max_age: Duration::from_secs(3600),
+        keys_refresh_min: Duration::from_secs(60),
+    };
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let issuer = Issuer::new(config, http_client(), clock.clone());
+    (Arc::new(issuer), clock)
+}
+
+/// Whether the keys hold `kid` (`Some(false)`: ready but unknown; `None`: unavailable).
+async fn has(issuer: &Issuer, kid: &str) -> Option<bool> {
+    match issuer.keys_for(kid).await {
+        Keys::Ready(keys) => Some(matches!(keys.lookup(kid), KeyLookup::Found(_))),
+        Keys::Unavailable { .. } => None,
+    }
+}
+
+fn hits(provider: &Mutex<Provider>) -> (usize, usize) {
+    let state = provider.lock().unwrap();
+    (state.discovery_hits, state.jwks_hits)
+}
+
+#[tokio::test]
+async fn discovery_then_keys_then_the_cache() {
+    let (url, provider) = serve();
+    let (issuer, _clock) = issuer_for(&url, None);
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
+    assert_eq!(hits(&provider), (1, 1));
+    let report = issuer.report();
+    assert_eq!((report.keys, report.fetched_ago), (1, Some(Duration::ZERO)));
+}
+
+#[tokio::test]
+async fn a_given_jwks_uri_skips_discovery() {
+    let (url, provider) = serve();
+    let (issuer, _clock) = issuer_for(&url, Some(format!("{url}/jwks")));
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
+    assert_eq!(hits(&provider), (0, 1));
+}
+
+#[tokio::test]
+async fn discovery_must_name_the_issuer_exactly() {
+    let (url, provider) = serve();
+    provider.lock().unwrap().discovery_issuer = format!("{url}/");
+    let (issuer, _clock) = issuer_for(&url, None);
+    let Keys::Unavailable { retry_after } = issuer.keys_for("rsa-1").await else {
+        panic!("no keys from a discovery naming another issuer");
+    };
+    assert_eq!(retry_after, Duration::from_secs(60));
+    let error = issuer.report().error.unwrap();
+    assert!(error.contains(&format!("`{url}/`, not `{url}`")), "{error}");
+}
+
+#[tokio::test]
+async fn an_unknown_kid_fetches_once_per_refresh_min() {
+    let (url, provider) = serve();
+    let (issuer, clock) = issuer_for(&url, None);
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
+    provider.lock().unwrap().jwks = jwks(&["rsa-1", "rsa-2"]);
+    for _ in 0..20 {
+        assert_eq!(
+            has(&issuer, "rsa-2").await,
+            Some(false),
+            "the token's fault"
+        );
+    }
+    assert_eq!(hits(&provider), (1, 1), "no fetch within keys_refresh_min");
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(has(&issuer, "rsa-2").await, Some(true), "rotated in");
+    assert_eq!(hits(&provider), (1, 2));
+    clock.advance(Duration::from_secs(1));
+    for kid in ["x1", "x2", "x3"] {
+        assert_eq!(has(&issuer, kid).await, Some(false));
+    }
+    assert_eq!(hits(&provider), (1, 2), "random kids do not make us fetch");
+}
+
+#[tokio::test]
+async fn concurrent_unknown_kids_share_one_fetch() {
+    let (url, provider) = serve();
+    let (issuer, _clock) = issuer_for(&url, None);
+    let asks = (0..8).map(|_| {
+        let issuer = issuer.clone();
+        tokio::spawn(async move { has(&issuer, "rsa-1").await })
+    });
+    for ask in asks.collect::<Vec<_>>() {
+        assert_eq!(ask.await.unwrap(), Some(true));
+    }
+    assert_eq!(hits(&provider), (1, 1));
+}
+
+#[tokio::test]
+async fn an_unreachable_issuer_leaves_cached_keys_in_use() {
+    let (url, provider) = serve();
+    let (issuer, clock) = issuer_for(&url, None);
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
+    provider.lock().unwrap().up = false;
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(60));
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true), "cached keys stay");
+    let Keys::Unavailable { retry_after } = issuer.keys_for("rsa-2").await else {
+        panic!("an unknown kid whose refresh failed is the provider's fault");
+    };
+    assert!(retry_after >= Duration::from_secs(1), "{retry_after:?}");
+    assert!(issuer.report().error.is_some());
+    assert_eq!(issuer.cached().len(), 1);
+    provider.lock().unwrap().up = true;
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
+    assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(3600));
+    assert_eq!(issuer.report().error, None);
+}
+
+#[tokio::test]
+async fn never_reached_means_unavailable_with_retry_after() {
+    let (url, provider) = serve();
+    provider.lock().unwrap().up = false;
+    let (issuer, clock) = issuer_for(&url, None);
+    let Keys::Unavailable { retry_after } = issuer.keys_for("rsa-1").await else {
+        panic!("no keys yet");
+    };
+    assert_eq!(retry_after, Duration::from_secs(60));
+    clock.advance(Duration::from_secs(10));
+    let Keys::Unavailable { retry_after } = issuer.keys_for("rsa-1").await else {
+        panic!("no keys yet");
+    };
+    assert_eq!(
+        retry_after,
+        Duration::from_secs(50),
+        "no second fetch before the backoff"
+    );
+}
+
+#[tokio::test]
+async fn old_keys_are_fetched_again() {
+    let (url, provider) = serve();
+    let (issuer, clock) = issuer_for(&url, None);
+    assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(3600));
+    clock.advance(Duration::from_secs(3599));
+    assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(1));
+    provider.lock().unwrap().jwks = jwks(&["rsa-2"]);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(3600));
+    assert_eq!(hits(&provider), (1, 2));
+    assert_eq!(has(&issuer, "rsa-1").await, Some(false), "removed keys go");
+}
