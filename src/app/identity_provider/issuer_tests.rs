@@ -11,10 +11,16 @@ use serde_json::{Value, json};
 use super::IssuerConfig;
 use super::fetch::http_client;
 use super::issuer::{Issuer, Keys};
+use super::providers::{IdentityProviders, Refused};
 use crate::clock::Clock;
 use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
+use crate::upload::identity::jwt::TokenError;
 use crate::upload::identity::key_set::KeyLookup;
 use crate::upload::identity::test_tokens::keys;
+
+const AUDIENCE: &str = "https://uploads.test";
+/// The tests' start, in seconds since the epoch.
+const NOW: u64 = 1_800_000_000;
 
 /// What the test provider serves, and what it was asked.
 #[derive(Debug, Default)]
@@ -113,10 +119,10 @@ impl TestClock {
     }
 }
 
-fn issuer_for(issuer: &str, jwks_uri: Option<String>) -> (Arc<Issuer>, Arc<TestClock>) {
+fn config_for(issuer: &str, jwks_uri: Option<String>) -> IssuerConfig {
     let spec = IssuerSpec {
         issuer: issuer.to_owned(),
-        audiences: vec!["https://uploads.test".into()],
+        audiences: vec![AUDIENCE.into()],
         client_ids: vec![],
         algorithms: vec![SigningAlgorithm::RS256],
         user_claim: "sub".into(),
@@ -125,16 +131,23 @@ fn issuer_for(issuer: &str, jwks_uri: Option<String>) -> (Arc<Issuer>, Arc<TestC
         required_claims: vec![],
         required_scopes: vec![],
     };
-    let config = IssuerConfig {
+    IssuerConfig {
         name: "test".into(),
         rules: IssuerRules::new(spec).unwrap(),
         jwks_uri,
         keys_max_age: Duration::from_secs(3600),
         keys_refresh_min: Duration::from_secs(60),
-    };
-    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let clock = Arc::new(TestClock(Mutex::new(start)));
-    let issuer = Issuer::new(config, http_client(), clock.clone());
+    }
+}
+
+fn test_clock() -> Arc<TestClock> {
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
+    Arc::new(TestClock(Mutex::new(start)))
+}
+
+fn issuer_for(issuer: &str, jwks_uri: Option<String>) -> (Arc<Issuer>, Arc<TestClock>) {
+    let clock = test_clock();
+    let issuer = Issuer::new(config_for(issuer, jwks_uri), http_client(), clock.clone());
     (Arc::new(issuer), clock)
 }
 
@@ -275,4 +288,54 @@ async fn old_keys_are_fetched_again() {
     assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(3600));
     assert_eq!(hits(&provider), (1, 2));
     assert_eq!(has(&issuer, "rsa-1").await, Some(false), "removed keys go");
+}
+
+/// A token for alice from the test provider at `issuer`, signed with the RSA key as `kid`.
+fn token(issuer: &str, kid: &str) -> String {
+    let header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": kid });
+    let claims = json!({ "iss": issuer, "aud": AUDIENCE, "sub": "alice", "exp": NOW + 300 });
+    keys().sign(&header, &claims)
+}
+
+fn providers(url: &str) -> (IdentityProviders, Arc<TestClock>) {
+    let clock = test_clock();
+    let providers = IdentityProviders::new(vec![config_for(url, None)], clock.clone());
+    (providers, clock)
+}
+
+#[tokio::test]
+async fn a_token_is_checked_with_keys_fetched_when_needed() {
+    let (url, provider) = serve();
+    let (providers, clock) = providers(&url);
+    let now = clock.now();
+    let verified = providers.verify(&token(&url, "rsa-1"), now).await.unwrap();
+    assert_eq!((verified.user.as_str(), verified.issuer), ("alice", 0));
+    let unknown = providers.verify(&token(&url, "rsa-2"), now).await;
+    assert!(
+        matches!(unknown, Err(Refused::Token(TokenError::UnknownKey { .. }))),
+        "{unknown:?}"
+    );
+    provider.lock().unwrap().jwks = jwks(&["rsa-2"]);
+    clock.advance(Duration::from_secs(60));
+    let rotated = providers.verify(&token(&url, "rsa-2"), clock.now()).await;
+    assert_eq!(rotated.unwrap().user.as_str(), "alice");
+    assert_eq!(hits(&provider), (1, 2));
+    assert_eq!(providers.reports()[0].keys, 1);
+}
+
+#[tokio::test]
+async fn keys_that_cannot_be_had_are_not_the_tokens_fault() {
+    let (url, provider) = serve();
+    provider.lock().unwrap().up = false;
+    let (providers, clock) = providers(&url);
+    let refused = providers.verify(&token(&url, "rsa-1"), clock.now()).await;
+    let Err(Refused::Unavailable { name, retry_after }) = refused else {
+        panic!("expected unavailable, got {refused:?}");
+    };
+    assert_eq!(
+        (name.as_str(), retry_after),
+        ("test", Duration::from_secs(60))
+    );
+    let forged = providers.verify("not.a.jwt", clock.now()).await;
+    assert!(matches!(forged, Err(Refused::Token(_))), "{forged:?}");
 }

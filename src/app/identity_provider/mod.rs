@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod issuer;
 #[cfg(test)]
 mod issuer_tests;
+pub mod providers;
 pub mod refresh;
 
 use std::time::Duration;
