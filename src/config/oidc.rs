@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::app::identity_provider::IssuerConfig;
+use crate::app::identity_provider::fetch::secure_url;
 use crate::upload::identity::issuer::{
     IssuerRules, IssuerRulesError, IssuerSpec, SigningAlgorithm,
 };
@@ -85,25 +86,10 @@ fn issuer(entry: &OidcSettings, at: &str, problems: &mut Vec<String>) -> Option<
 
 /// An absolute `https` URL, or `http` to a loopback host (tests).
 fn check_url(url: &str, setting: &str, problems: &mut Vec<String>) {
-    let parsed = url::Url::parse(url).ok().filter(|u| u.host().is_some());
-    let allowed = parsed.is_some_and(|u| match u.scheme() {
-        "https" => true,
-        "http" => is_loopback(&u),
-        _ => false,
-    });
-    if !allowed {
+    if !secure_url(url) {
         problems.push(format!(
             "{setting} `{url}` must be an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)"
         ));
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 

@@ -166,3 +166,84 @@ async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, FetchError> {
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::identity_provider::test_provider::serve;
+
+    #[test]
+    fn urls_are_https_or_loopback() {
+        for ok in [
+            "https://id.example/jwks",
+            "http://127.0.0.1:9/k",
+            "http://[::1]/k",
+            "http://localhost/k",
+        ] {
+            assert!(secure_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://id.example/jwks",
+            "ftp://127.0.0.1/k",
+            "/jwks",
+            "https://",
+            "",
+        ] {
+            assert!(!secure_url(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_non_200_oversized_and_not_json_are_told_apart() {
+        let (url, provider) = serve();
+        let jwks_uri = format!("{url}/jwks");
+        let http = http_client();
+        provider.lock().unwrap().jwks_status = Some(500);
+        let status = get(&http, &jwks_uri).await;
+        assert!(
+            matches!(status, Err(FetchError::Status { status: 500, .. })),
+            "{status:?}"
+        );
+        {
+            let mut state = provider.lock().unwrap();
+            state.jwks_status = None;
+            state.jwks = vec![b' '; MAX_BODY_BYTES + 1];
+        }
+        let large = get(&http, &jwks_uri).await;
+        assert!(
+            matches!(large, Err(FetchError::TooLarge { .. })),
+            "{large:?}"
+        );
+        provider.lock().unwrap().jwks = b"<html>".to_vec();
+        let spec = crate::upload::identity::issuer::IssuerSpec {
+            issuer: url.clone(),
+            audiences: vec!["a".into()],
+            client_ids: vec![],
+            algorithms: vec![crate::upload::identity::issuer::SigningAlgorithm::RS256],
+            user_claim: "sub".into(),
+            user_prefix: None,
+            leeway: Duration::from_secs(60),
+            required_claims: vec![],
+            required_scopes: vec![],
+        };
+        let rules = IssuerRules::new(spec).unwrap();
+        let html = key_set(&http, &jwks_uri, &rules).await;
+        assert!(matches!(html, Err(FetchError::NotJson { .. })), "{html:?}");
+    }
+
+    #[tokio::test]
+    async fn discovery_must_name_a_secure_key_set() {
+        let (url, provider) = serve();
+        provider.lock().unwrap().jwks_uri = Some("http://keys.example/jwks".into());
+        let insecure = discover(&http_client(), &url).await;
+        assert!(
+            matches!(insecure, Err(FetchError::InsecureJwksUri(_))),
+            "{insecure:?}"
+        );
+        provider.lock().unwrap().jwks_uri = None;
+        assert_eq!(
+            discover(&http_client(), &url).await.unwrap(),
+            format!("{url}/jwks")
+        );
+    }
+}

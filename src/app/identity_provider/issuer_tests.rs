@@ -1,123 +1,21 @@
 //! An issuer's key cache against a small HTTP server on 127.0.0.1 serving discovery and a JWKS
 //! that rotates and goes down.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::IssuerConfig;
 use super::fetch::http_client;
 use super::issuer::{Issuer, Keys};
 use super::providers::{IdentityProviders, Refused};
+use super::test_provider::{AUDIENCE, NOW, Provider, TestClock, jwks, serve};
 use crate::clock::Clock;
 use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
 use crate::upload::identity::jwt::TokenError;
 use crate::upload::identity::key_set::KeyLookup;
 use crate::upload::identity::test_tokens::keys;
-
-const AUDIENCE: &str = "https://uploads.test";
-/// The tests' start, in seconds since the epoch.
-const NOW: u64 = 1_800_000_000;
-
-/// What the test provider serves, and what it was asked.
-#[derive(Debug, Default)]
-struct Provider {
-    up: bool,
-    discovery_issuer: String,
-    jwks: Vec<u8>,
-    discovery_hits: usize,
-    jwks_hits: usize,
-}
-
-/// A provider on 127.0.0.1 answering each connection once; down, it closes them unanswered.
-fn serve() -> (String, Arc<Mutex<Provider>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Mutex::new(Provider {
-        up: true,
-        discovery_issuer: issuer.clone(),
-        jwks: jwks(&["rsa-1"]),
-        ..Provider::default()
-    }));
-    let state = provider.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut request = Vec::new();
-            let mut buffer = [0; 4096];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buffer) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buffer[..n]),
-                }
-            }
-            let request = String::from_utf8_lossy(&request).into_owned();
-            let Some(body) = answer(&state, &request) else {
-                continue;
-            };
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-                 connection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    (issuer, provider)
-}
-
-/// The body for a request, or `None` (the connection is closed) when the provider is down.
-fn answer(state: &Mutex<Provider>, request: &str) -> Option<Vec<u8>> {
-    let mut state = state.lock().unwrap();
-    if !state.up {
-        return None;
-    }
-    if request.starts_with("GET /.well-known/openid-configuration ") {
-        state.discovery_hits += 1;
-        let issuer = &state.discovery_issuer;
-        let jwks_uri = format!("{}/jwks", issuer.trim_end_matches('/'));
-        return Some(
-            json!({ "issuer": issuer, "jwks_uri": jwks_uri })
-                .to_string()
-                .into_bytes(),
-        );
-    }
-    state.jwks_hits += 1;
-    Some(state.jwks.clone())
-}
-
-/// A JWKS of the test RSA key under each `kid`.
-fn jwks(kids: &[&str]) -> Vec<u8> {
-    let keys: Vec<Value> = kids
-        .iter()
-        .map(|kid| {
-            let mut jwk = keys().rsa_jwk();
-            jwk["kid"] = json!(kid);
-            jwk
-        })
-        .collect();
-    json!({ "keys": keys }).to_string().into_bytes()
-}
-
-/// A clock the test moves.
-#[derive(Debug)]
-struct TestClock(Mutex<SystemTime>);
-
-impl Clock for TestClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
 
 fn config_for(issuer: &str, jwks_uri: Option<String>) -> IssuerConfig {
     let spec = IssuerSpec {

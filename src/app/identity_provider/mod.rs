@@ -8,6 +8,8 @@ pub mod issuer;
 mod issuer_tests;
 pub mod providers;
 pub mod refresh;
+#[cfg(test)]
+mod test_provider;
 
 use std::time::Duration;
 
