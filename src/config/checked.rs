@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::app::client_address::TrustedProxies;
+use crate::app::identity_provider::IssuerConfig;
 use crate::upload::access::Token;
 use crate::upload::catalog::Catalog;
 
@@ -41,6 +42,9 @@ pub struct EdgeSettings {
     pub cors_origins: Vec<String>,
     /// Bearer tokens.
     pub tokens: Vec<Token>,
+    /// Identity providers whose JWT access tokens name users (`[[auth.oidc]]`; not yet asked by
+    /// the edge).
+    pub identity_providers: Vec<IssuerConfig>,
     /// Requests per client per minute (0: no limit).
     pub rate_limit_per_minute: u32,
     /// The token that may read operational detail from anywhere, if any.

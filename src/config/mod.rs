@@ -5,13 +5,16 @@
 //!
 //! The settings as written are in `settings`, read by `load`; `validate` checks them into a
 //! [`Config`] (`checked`), section by section (`store`, `profiles` with `fixed_fields`,
-//! `tokens`), listing every problem in one [`ConfigError`] (`error`). Each public item is
+//! `tokens`, `oidc`), listing every problem in one [`ConfigError`] (`error`). Each public item is
 //! re-exported here, its one public path.
 
 mod checked;
 mod error;
 mod fixed_fields;
 mod load;
+mod oidc;
+#[cfg(test)]
+mod oidc_tests;
 mod profiles;
 mod settings;
 mod store;
@@ -24,7 +27,8 @@ pub use error::ConfigError;
 pub use fixed_fields::{CANNED_ACLS, FixedFieldSettings};
 pub use load::{DEFAULT_FILE, ENV_PREFIX};
 pub use settings::{
-    ClockSettings, EmbeddedStoreSettings, ProfileSettings, Settings, StoreSettings, TokenSettings,
+    AuthSettings, ClockSettings, EmbeddedStoreSettings, OidcSettings, ProfileSettings, Settings,
+    StoreSettings, TokenSettings,
 };
 pub use store::AwsDefaults;
 pub use validate::DEFAULT_PROFILE;

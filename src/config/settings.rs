@@ -52,6 +52,83 @@ pub struct Settings {
     /// client; none by default, so those headers are ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Sign-in tokens from identity providers (`[[auth.oidc]]`).
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// The `[auth]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The identity providers whose JWT access tokens are callers (`[[auth.oidc]]`).
+    #[serde(default)]
+    pub oidc: Vec<OidcSettings>,
+}
+
+/// One `[[auth.oidc]]` entry: an identity provider whose JWT access tokens name users.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Its name in logs, metrics and `/readyz` (`[a-z0-9-]{1,32}`).
+    pub name: String,
+    /// The tokens' `iss`, exactly (Auth0's ends in `/`).
+    pub issuer: String,
+    /// Where its keys are; unset: from `{issuer}/.well-known/openid-configuration`.
+    pub jwks_uri: Option<String>,
+    /// One of them must be in the token's `aud`.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// `azp` or `client_id` must be one of them.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    /// Pinned signing algorithms (default `["RS256"]`; never HMAC, never `none`).
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// The claim naming the user (default `sub`).
+    #[serde(default = "default_user_claim")]
+    pub user_claim: String,
+    /// Written before its users' folders (`[a-z0-9]{1,16}`); needed when users come from more
+    /// than one source.
+    pub user_prefix: Option<String>,
+    /// Claims that must equal (or, as arrays, hold) a string, e.g. `{ token_use = "access" }`.
+    #[serde(default)]
+    pub required_claims: BTreeMap<String, String>,
+    /// Scopes that must all be granted (`scope` or `scp`).
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    /// How far `exp` and `nbf` may be off (default 60 s, at most 5 minutes).
+    #[serde(default = "default_leeway", deserialize_with = "units::duration")]
+    pub leeway: Duration,
+    /// Keys are fetched again after this long (default 1 hour; 5 minutes to 24 hours).
+    #[serde(default = "default_keys_max_age", deserialize_with = "units::duration")]
+    pub keys_max_age: Duration,
+    /// At most one fetch per this long for unknown `kid`s (default 60 s; at least 1 s).
+    #[serde(
+        default = "default_keys_refresh_min",
+        deserialize_with = "units::duration"
+    )]
+    pub keys_refresh_min: Duration,
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".into()]
+}
+
+fn default_user_claim() -> String {
+    "sub".into()
+}
+
+fn default_leeway() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_keys_max_age() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_keys_refresh_min() -> Duration {
+    Duration::from_secs(60)
 }
 
 /// One `[[tokens]]` entry: the SHA-256 of a token (`presigned-post hash-token`) and its user.

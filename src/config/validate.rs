@@ -9,6 +9,7 @@ use crate::upload::access::{Access, Token};
 use crate::upload::catalog::{Catalog, CatalogError};
 use crate::upload::profile::Profile;
 
+use super::oidc::issuers;
 use super::profiles::resolve_profiles;
 use super::tokens::{admin_token, bearer_tokens};
 use super::{
@@ -28,6 +29,7 @@ impl Settings {
         let profiles = resolve_profiles(profile_settings, store.as_ref(), &mut problems);
         let cors_origins = cors_origins(&self.cors_origins, &mut problems);
         let tokens = bearer_tokens(&self.tokens, &mut problems);
+        let identity_providers = issuers(&self.auth.oidc, !tokens.is_empty(), &mut problems);
         let admin_token = admin_token(self.admin_token_sha256.as_deref(), &mut problems);
         check_token_profiles_have_tokens(&profiles, &tokens, &mut problems);
         let trusted_proxies = trusted_proxies(&self.trusted_proxies, &mut problems);
@@ -42,6 +44,7 @@ impl Settings {
                     store_origin: StoreOrigin::Configured,
                     cors_origins,
                     tokens,
+                    identity_providers,
                     rate_limit_per_minute: self.rate_limit_per_minute,
                     admin_token,
                     trusted_proxies,

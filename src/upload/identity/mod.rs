@@ -13,5 +13,5 @@ pub mod jwt;
 mod jwt_tests;
 pub mod key_set;
 #[cfg(test)]
-mod test_tokens;
+pub(crate) mod test_tokens;
 pub mod user_claim;
