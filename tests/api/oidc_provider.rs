@@ -7,7 +7,10 @@
 //!
 //! The tests here prove the provider and step 1's pure checks (`upload::identity`) together:
 //! its discovery and JWKS read as the service will read them, its tokens verified at the
-//! current time, and a rotated-away key giving the unknown-`kid` answer.
+//! current time, a rotated-away key giving the unknown-`kid` answer, and the edge-case tokens
+//! its `/__test/sign` makes with its own keys (expired, not yet valid, wrong issuer or
+//! audience, `alg: none`, HS256 keyed by the public key, tampered, no or unknown `kid`,
+//! `../bob`) each refused for its reason.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -163,6 +166,22 @@ impl OidcProvider {
             .as_str()
             .expect("an access_token")
             .to_owned()
+    }
+
+    /// A token made by the provider's `/__test/sign` with its current keys, for the edge cases:
+    /// `request` is `{claims?, alg?, kid?, header?, forge?}` (see `tests/oidc/provider.mjs`).
+    pub async fn sign(&self, request: Value) -> String {
+        let response = self
+            .http
+            .post(format!("{}/__test/sign", self.issuer))
+            .body(request.to_string())
+            .send()
+            .await
+            .expect("POST /__test/sign");
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON from /__test/sign");
+        assert_eq!(status, 200, "POST /__test/sign {request}: {body}");
+        body["token"].as_str().expect("a token").to_owned()
     }
 
     /// New RS256 and ES256 keys: tokens are signed with them from now on, and the JWKS holds them
@@ -396,4 +415,91 @@ async fn oidc_provider_rotates_its_keys() {
         kept[..2].contains(&header_of(&newest).1),
         "signed with a newest key: {kept:?}"
     );
+}
+
+/// The edge cases made with the provider's own keys (`/__test/sign`), each refused for its
+/// reason by step 1's checks, while the same request unchanged is accepted.
+#[tokio::test]
+async fn oidc_provider_signs_edge_cases_that_are_refused() {
+    let provider = OidcProvider::start("oidc-provider-sign");
+    let rules = issuer_rules(&provider.issuer, None);
+    let keys = discovered_keys(&provider, &rules).await;
+    let check = |token: &str| {
+        verify(
+            token,
+            std::slice::from_ref(&rules),
+            |_, kid| keys.lookup(kid),
+            SystemTime::now(),
+        )
+        .map(|verified| verified.user.as_str().to_owned())
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let cases = [
+        (json!({}), Ok("alice".to_owned())),
+        (
+            json!({ "alg": "ES256", "claims": { "sub": "auth0|x" } }),
+            Ok("auth0_7cx".to_owned()),
+        ),
+        (
+            json!({ "claims": { "exp": now - 3600 } }),
+            Err(TokenError::Expired {
+                ago: Duration::from_secs(3600),
+            }),
+        ),
+        (
+            json!({ "claims": { "nbf": now + 3600 } }),
+            Err(TokenError::NotYetValid),
+        ),
+        (
+            json!({ "claims": { "iss": "http://127.0.0.1:1" } }),
+            Err(TokenError::UntrustedIssuer),
+        ),
+        (
+            json!({ "claims": { "aud": "https://other.test" } }),
+            Err(TokenError::WrongAudience),
+        ),
+        (
+            json!({ "claims": { "sub": "../bob" } }),
+            Err(TokenError::UserClaim(UserClaimError::Forbidden)),
+        ),
+        (
+            json!({ "forge": "alg-none" }),
+            Err(TokenError::Malformed(
+                "the header is not a JWS header of a known `alg`",
+            )),
+        ),
+        (
+            json!({ "forge": "hs256-public-key" }),
+            Err(TokenError::AlgorithmNotAllowed),
+        ),
+        (json!({ "forge": "tamper" }), Err(TokenError::BadSignature)),
+        (json!({ "kid": null }), Err(TokenError::NoKid)),
+    ];
+    let mut wrong = Vec::new();
+    for (request, expected) in cases {
+        let got = check(&provider.sign(request.clone()).await);
+        // An expired token's age is whole seconds since its exp: allow the test's own time.
+        let got = match got {
+            Err(TokenError::Expired { ago }) if (3600..3630).contains(&ago.as_secs()) => {
+                Err(TokenError::Expired {
+                    ago: Duration::from_secs(3600),
+                })
+            }
+            other => other,
+        };
+        if got != expected {
+            wrong.push(format!("{request}: {got:?}, not {expected:?}"));
+        }
+    }
+    let unknown = provider
+        .sign(json!({ "forge": "unknown-kid", "alg": "ES256" }))
+        .await;
+    let (_, kid) = header_of(&unknown);
+    assert!(
+        matches!(check(&unknown), Err(TokenError::UnknownKey { issuer: 0, kid: ref k }) if *k == kid)
+    );
+    assert_eq!(wrong, Vec::<String>::new());
 }

@@ -12,6 +12,14 @@
 //   POST /__test/rotate[?keep=1]   new RS256 + ES256 keys (the provider is rebuilt on the same
 //                                  port and issuer); keep=1 keeps the old ones in the JWKS too
 //   GET  /__test/state             the current kids, and how many times /jwks was fetched
+//   POST /__test/sign              {claims?, alg?, kid?, header?, forge?} → {token}: a token made
+//                                  here, not by the provider, with its current key for `alg`
+//                                  (RS256 by default), for the edge cases: `claims` are laid over
+//                                  a valid access token's for alice (a null removes one), `header`
+//                                  over its header, `kid` replaces the key's; `forge` is one of
+//                                  alg-none, hs256-public-key (HMAC keyed by the RSA public key's
+//                                  PEM), tamper (signed, then the payload's sub set to bob),
+//                                  unknown-kid (signed by a key not in the JWKS)
 import { createServer } from 'node:http';
 import * as crypto from 'node:crypto';
 
@@ -82,6 +90,67 @@ const json = (res, value) => {
   res.end(JSON.stringify(value));
 };
 
+const b64u = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value))
+  .toString('base64url');
+
+// A JWS in compact form, signed with a private JWK of ours.
+function signJws(header, payload, jwk) {
+  const input = `${b64u(header)}.${b64u(payload)}`;
+  const key = crypto.createPrivateKey({ key: jwk, format: 'jwk' });
+  const options = jwk.kty === 'EC' ? { key, dsaEncoding: 'ieee-p1363' } : key;
+  return `${input}.${crypto.sign('sha256', Buffer.from(input), options).toString('base64url')}`;
+}
+
+// The token POST /__test/sign asks for (see the top of the file).
+function madeToken(issuer, request) {
+  const alg = request.alg ?? 'RS256';
+  const now = Math.floor(Date.now() / 1000);
+  const payload = {
+    jti: crypto.randomUUID(), sub: 'alice', iat: now, exp: now + 300, scope: 'upload',
+    client_id: 'alice', iss: issuer, aud: AUDIENCE,
+  };
+  for (const [name, value] of Object.entries(request.claims ?? {})) {
+    if (value === null) delete payload[name]; else payload[name] = value;
+  }
+  let key = keys.find((k) => k.alg === alg);
+  if (request.forge === 'unknown-kid') {
+    key = newKeys().find((k) => k.alg === alg);
+    key.kid = `${alg}-unknown-${crypto.randomUUID().slice(0, 8)}`;
+  }
+  if (!key) throw new Error(`no key for ${alg}`);
+  const header = { alg, typ: 'at+jwt', kid: key.kid, ...(request.header ?? {}) };
+  if (request.kid !== undefined) {
+    if (request.kid === null) delete header.kid; else header.kid = request.kid;
+  }
+  switch (request.forge) {
+    case undefined: case 'unknown-kid':
+      return signJws(header, payload, key);
+    case 'alg-none':
+      return `${b64u({ ...header, alg: 'none' })}.${b64u(payload)}.`;
+    case 'hs256-public-key': {
+      const rsa = keys.find((k) => k.alg === 'RS256');
+      const pem = crypto.createPublicKey({ key: rsa, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+      const input = `${b64u({ ...header, alg: 'HS256', kid: rsa.kid })}.${b64u(payload)}`;
+      return `${input}.${crypto.createHmac('sha256', pem).update(input).digest('base64url')}`;
+    }
+    case 'tamper': {
+      const [h, , signature] = signJws(header, payload, key).split('.');
+      return `${h}.${b64u({ ...payload, sub: 'bob' })}.${signature}`;
+    }
+    default:
+      throw new Error(`unknown forge ${request.forge}`);
+  }
+}
+
+const readJson = (req) => new Promise((resolve, reject) => {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    try { resolve(JSON.parse(Buffer.concat(chunks).toString() || '{}')); } catch (e) { reject(e); }
+  });
+  req.on('error', reject);
+});
+
 let keys = newKeys();
 let jwksFetches = 0;
 const server = createServer();
@@ -99,6 +168,13 @@ server.listen(Number(process.argv[2] ?? process.env.PORT ?? 0), '127.0.0.1', () 
     }
     if (url.pathname === '/__test/state') {
       return json(res, { kids: keys.map((k) => k.kid), jwks_fetches: jwksFetches });
+    }
+    if (url.pathname === '/__test/sign' && req.method === 'POST') {
+      return readJson(req).then((request) => json(res, { token: madeToken(issuer, request) }))
+        .catch((error) => {
+          res.statusCode = 400;
+          json(res, { error: String(error) });
+        });
     }
     if (url.pathname === '/jwks') jwksFetches += 1;
     return handler(req, res);
