@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use aws_config::BehaviorVersion;
 
 use crate::app::credentials::CredentialCache;
+use crate::app::identity_provider::providers::IdentityProviders;
 use crate::app::metrics::Metrics;
 use crate::app::object_store::S3Objects;
 use crate::app::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
@@ -261,12 +262,26 @@ impl Application {
             store_origin,
         });
         let budgets = Budgets::new(config.edge.rate_limit_per_minute, DEFAULT_MAX_CLIENTS);
+        let identity_providers = Arc::new(IdentityProviders::new(
+            config.edge.identity_providers.clone(),
+            clock.clone(),
+        ));
+        for issuer in identity_providers.issuers() {
+            tracing::info!(
+                name = %issuer.config().name,
+                issuer = %issuer.config().rules.spec().issuer,
+                "identity provider: its tokens name users"
+            );
+        }
+        // Each issuer's keys are fetched now, then kept fresh in the background.
+        identity_providers.spawn_refreshers();
         let metrics = Arc::new(Metrics::default());
         let uploader = uploader(config.catalog, clock.clone(), credentials.clone())
             .with_events(metrics.clone());
         let uploader = web::Data::new(uploader);
         let operations = web::Data::new(Operations {
             settings: config.edge,
+            identity_providers,
             budgets,
             metrics,
             clock,

@@ -9,33 +9,43 @@ use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 
 use super::operations::Operations;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemCode};
 use super::rate_limit_headers::Counted;
 use crate::app::client_address::TrustedProxies;
+use crate::app::identity_provider::providers::{IdentityProviders, Refused};
 use crate::app::rate_limit::{Budget, Budgets, Client};
 use crate::upload::access::{Caller, Token, UserId, authenticate};
+use crate::upload::identity::jwt::TokenError;
 
 /// Authenticates the bearer token, if one is presented (an unknown token is refused rather
 /// than treated as none), then counts the request against the client's rate limit: the
-/// token's user, else the client's address. A token that fails counts against the address's
-/// failed authentications, and an address over that budget has no token checked at all, so
-/// guessing runs into `429`. The budgets counted in are kept with the request for the
-/// `RateLimit-*` headers of the answer.
-pub fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
-    identify_in(request, operations, Budget::Requests)
+/// token's user, else the client's address. A bearer that is no static token is checked as an
+/// identity provider's token (a JWT) when issuers are configured. A token that fails counts
+/// against the address's failed authentications, and an address over that budget has no
+/// token checked at all, so guessing runs into `429`. The budgets counted in are kept with the
+/// request for the `RateLimit-*` headers of the answer.
+pub async fn identify(request: &HttpRequest, operations: &Operations) -> Result<Caller, Problem> {
+    identify_in(request, operations, Budget::Requests).await
 }
 
 /// As [`identify`], but counted against the part-signing budget (a multiple of the request
 /// budget: one large file signs hundreds of parts) instead of the request budget; a failed
 /// token still spends the address's requests and failed authentications.
-pub fn identify_signing_part(
+pub async fn identify_signing_part(
     request: &HttpRequest,
     operations: &Operations,
 ) -> Result<Caller, Problem> {
-    identify_in(request, operations, Budget::PartSigning)
+    identify_in(request, operations, Budget::PartSigning).await
 }
 
-fn identify_in(
+/// Whose a request is: a static token's user (one of a bounded set) or an identity
+/// provider's user (counted in a table of their own).
+enum Who<'a> {
+    Token(&'a UserId),
+    Provider(UserId),
+}
+
+async fn identify_in(
     request: &HttpRequest,
     operations: &Operations,
     budget: Budget,
@@ -45,25 +55,122 @@ fn identify_in(
     let settings = &operations.settings;
     let address = Client::Address(client_address(request, &settings.trusted_proxies));
     let mut counted = Counted::default();
-    let user = match bearer_token(request.headers()) {
+    let who = match bearer_token(request.headers()) {
         None => Ok(None),
-        Some(presented) => authenticated(
-            presented,
-            &settings.tokens,
-            address,
-            budgets,
-            now,
-            &mut counted,
-        )
-        .map(Some),
+        Some(presented) => who(presented, operations, address, now, &mut counted)
+            .await
+            .map(Some),
     };
-    let caller = user.and_then(|user| {
-        let client = user.map_or(address, |user| Client::TokenUser(user.as_str()));
+    let caller = who.and_then(|who| {
+        let client = match &who {
+            None => address,
+            Some(Who::Token(user)) => Client::TokenUser(user.as_str()),
+            Some(Who::Provider(user)) => Client::ProviderUser(user.as_str()),
+        };
         counted.spend(budgets, budget, client, now)?;
-        Ok(user.cloned().map_or(Caller::Anonymous, Caller::User))
+        Ok(match who {
+            None => Caller::Anonymous,
+            Some(Who::Token(user)) => Caller::User(user.clone()),
+            Some(Who::Provider(user)) => Caller::User(user),
+        })
     });
     counted.keep(request);
     caller
+}
+
+/// The user of `presented`: a static token's, else, when issuers are configured, the one an
+/// identity provider's token names. Checked only while `address` has failed authentications
+/// to spare; a refusal spends one (for a token that is not valid) and one of the address's
+/// requests (always), noted in `counted`.
+async fn who<'a>(
+    presented: Result<&str, ()>,
+    operations: &'a Operations,
+    address: Client<'_>,
+    now: SystemTime,
+    counted: &mut Counted,
+) -> Result<Who<'a>, Problem> {
+    let budgets = &operations.budgets;
+    let providers = &operations.identity_providers;
+    if providers.is_empty() || presented.is_err() {
+        return authenticated(
+            presented,
+            &operations.settings.tokens,
+            address,
+            budgets,
+            now,
+            counted,
+        )
+        .map(Who::Token);
+    }
+    counted.peek(budgets, Budget::FailedAuthentications, address, now)?;
+    let token = presented.unwrap_or_default();
+    if let Some(user) = authenticate(&operations.settings.tokens, token) {
+        return Ok(Who::Token(user));
+    }
+    let refusal = match providers.verify(token, operations.now()).await {
+        Ok(verified) => return Ok(Who::Provider(verified.user)),
+        Err(refused) => token_problem(refused, providers),
+    };
+    if refusal.failed_authentication {
+        let failed = counted.spend(budgets, Budget::FailedAuthentications, address, now);
+        let request = counted.spend(budgets, Budget::Requests, address, now);
+        failed.and(request)?;
+    } else {
+        counted.spend(budgets, Budget::Requests, address, now)?;
+    }
+    Err(refusal.problem)
+}
+
+/// A refused identity provider's token as a problem, and whether it was a failed
+/// authentication (the token is not valid) or not (its user is unusable, or the keys cannot
+/// be had now).
+struct TokenRefusal {
+    problem: Problem,
+    failed_authentication: bool,
+}
+
+fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusal {
+    let (problem, failed_authentication) = match refused {
+        Refused::Unavailable { name, retry_after } => {
+            let seconds = retry_after.as_secs().max(1);
+            tracing::warn!(issuer = %name, retry_after_s = seconds,
+                "a token was not checked: the identity provider's keys cannot be had");
+            let problem = Problem::new(
+                ProblemCode::IdentityProviderUnavailable,
+                format!(
+                    "the identity provider `{name}`'s keys cannot be had now; \
+                     try again in {seconds} s"
+                ),
+            )
+            .with_retry_after(seconds);
+            (problem, false)
+        }
+        Refused::Token(TokenError::NotAJwt) => {
+            (Problem::unauthorized("the bearer token is not valid"), true)
+        }
+        Refused::Token(error) => {
+            let code = match &error {
+                TokenError::Expired { .. } => ProblemCode::TokenExpired,
+                TokenError::InsufficientScope(_) => ProblemCode::InsufficientScope,
+                TokenError::UserClaim(_) => ProblemCode::UserClaimUnusable,
+                _ => ProblemCode::InvalidToken,
+            };
+            let issuer = match &error {
+                TokenError::UnknownKey { issuer, .. } | TokenError::NoKeys { issuer } => providers
+                    .issuers()
+                    .get(*issuer)
+                    .map(|i| i.config().name.clone()),
+                _ => None,
+            };
+            tracing::info!(code = code.code(), issuer = ?issuer, "a token was refused: {error}");
+            let failed = matches!(code, ProblemCode::InvalidToken | ProblemCode::TokenExpired);
+            (Problem::new(code, error.to_string()), failed)
+        }
+    };
+    TokenRefusal {
+        problem,
+        failed_authentication,
+    }
 }
 
 /// What an `Authorization` header presents: `Some(Ok(token))` for `Bearer TOKEN`,
