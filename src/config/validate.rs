@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::app::client_address::TrustedProxies;
 use crate::s3::store::Store;
-use crate::upload::access::{Access, Token};
+use crate::upload::access::Access;
 use crate::upload::catalog::{Catalog, CatalogError};
 use crate::upload::profile::Profile;
 
@@ -31,7 +31,8 @@ impl Settings {
         let tokens = bearer_tokens(&self.tokens, &mut problems);
         let identity_providers = issuers(&self.auth.oidc, !tokens.is_empty(), &mut problems);
         let admin_token = admin_token(self.admin_token_sha256.as_deref(), &mut problems);
-        check_token_profiles_have_tokens(&profiles, &tokens, &mut problems);
+        let users_known = !tokens.is_empty() || !self.auth.oidc.is_empty();
+        check_token_profiles_have_tokens(&profiles, users_known, &mut problems);
         let trusted_proxies = trusted_proxies(&self.trusted_proxies, &mut problems);
         let catalog =
             store.and_then(|store| catalog(store, profiles, self.default_profile, &mut problems));
@@ -133,14 +134,19 @@ fn cors_origins(origins: &[String], problems: &mut Vec<String>) -> Vec<String> {
     cors_origins
 }
 
-/// A profile with `access = "token"` is useless without tokens to present.
+/// A profile with `access = "token"` is useless without tokens to present: static
+/// `[[tokens]]` or an identity provider's (`[[auth.oidc]]`).
 fn check_token_profiles_have_tokens(
     profiles: &BTreeMap<String, Profile>,
-    tokens: &[Token],
+    users_known: bool,
     problems: &mut Vec<String>,
 ) {
-    if profiles.values().any(|p| p.access() == Access::Token) && tokens.is_empty() {
-        problems.push("a profile has access = \"token\" but no [[tokens]] are configured".into());
+    if profiles.values().any(|p| p.access() == Access::Token) && !users_known {
+        problems.push(
+            "a profile has access = \"token\" but neither [[tokens]] nor [[auth.oidc]] are \
+             configured"
+                .into(),
+        );
     }
 }
 

@@ -38,6 +38,7 @@ mod large_files;
 mod multipart;
 mod multipart_memory;
 mod multipart_requests;
+mod oidc;
 mod oidc_provider;
 mod pages;
 mod plain_pages;

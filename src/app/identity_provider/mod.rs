@@ -1,6 +1,7 @@
 //! Identity providers' signing keys over HTTP, cached: discovery, fetching the JWKS, and when to
 //! fetch again (`docs/oidc-research.md`, 2.2). The token checks themselves are pure, in
-//! [`crate::upload::identity`]; the edge does not ask this module yet (issue 13, step 4).
+//! [`crate::upload::identity`]; the edge asks [`providers::IdentityProviders`] for a bearer that is
+//! no static token (`http/caller.rs`).
 
 pub mod fetch;
 pub mod issuer;

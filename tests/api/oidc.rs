@@ -1,0 +1,267 @@
+//! Sign-in tokens from an identity provider through the API: the app configured with
+//! `[[auth.oidc]]` pointing at the real test provider on loopback (`oidc_provider.rs`). A user's
+//! token gets a policy under their own folder and nobody else's; forged and refused tokens get
+//! no policy, only their problem (`invalid-token`, `token-expired`, `user-claim-unusable`) with
+//! `WWW-Authenticate`; a provider whose keys cannot be had answers 503 with `Retry-After`, never
+//! 401; static tokens work beside the provider's.
+
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use crate::helpers::{AppOptions, PROFILES, TestApp, spawn_offline_app_with};
+use crate::oidc_provider::{AUDIENCE, OidcProvider};
+use crate::spa::ALICE;
+use presigned_post::upload::access::hash_token;
+
+/// The app's settings: the private profile (`users/{user}/`), the provider at `issuer`, and the
+/// static token of `alice` when `with_static` (then the provider's users are `idp.`-prefixed).
+fn options(issuer: &str, with_static: bool) -> AppOptions {
+    let (tokens, prefix) = match with_static {
+        true => (
+            format!(
+                "[[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n",
+                hash_token(ALICE)
+            ),
+            "user_prefix = \"idp\"\n",
+        ),
+        false => (String::new(), ""),
+    };
+    AppOptions {
+        profiles: format!(
+            "{PROFILES}\n[profiles.private]\naccess = \"token\"\nkey_prefix = \"users/{{user}}/\"\n\
+             max_size = \"1 KiB\"\ndownloads = true\n{tokens}\
+             [[auth.oidc]]\nname = \"test\"\nissuer = \"{issuer}\"\naudience = [\"{AUDIENCE}\"]\n\
+             algorithms = [\"RS256\", \"ES256\"]\nkeys_refresh_min = \"1s\"\n{prefix}"
+        ),
+        ..AppOptions::default()
+    }
+}
+
+async fn presign(app: &TestApp, token: &str) -> Response {
+    app.http
+        .post(format!("{}/api/uploads", app.address))
+        .bearer_auth(token)
+        .json(&json!({"profile": "private", "filename": "diary.txt"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The answer's status, problem code and `WWW-Authenticate`, and its body.
+async fn refusal(response: Response) -> (u16, String, String, Value) {
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = response.json().await.unwrap();
+    let code = body["type"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("urn:presigned-post:problem:")
+        .to_owned();
+    (status, code, challenge, body)
+}
+
+async fn key_of(response: Response) -> String {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body["key"].as_str().expect("a key").to_owned()
+}
+
+#[tokio::test]
+async fn a_providers_user_gets_policies_in_their_own_folder_only() {
+    let provider = OidcProvider::start("oidc-api-folders");
+    let app = spawn_offline_app_with(options(&provider.issuer, false)).await;
+    let alice = provider.token("alice").await;
+    let bob = provider.token("bob").await;
+
+    let alice_key = key_of(presign(&app, &alice).await).await;
+    assert!(alice_key.starts_with("users/alice/"), "{alice_key}");
+    let bob_key = key_of(presign(&app, &bob).await).await;
+    assert!(bob_key.starts_with("users/bob/"), "{bob_key}");
+    let odd = provider
+        .sign(json!({ "alg": "ES256", "claims": { "sub": "auth0|x" } }))
+        .await;
+    let odd_key = key_of(presign(&app, &odd).await).await;
+    assert!(odd_key.starts_with("users/auth0_7cx/"), "{odd_key}");
+
+    // Alice's token reaches nothing under Bob's folder: download, part URL, completion.
+    let http = &app.http;
+    let base = &app.address;
+    let attempts = [
+        http.get(format!("{base}/api/downloads"))
+            .query(&[("key", bob_key.as_str())]),
+        http.get(format!("{base}/s3/multipart/id-1/1"))
+            .query(&[("key", bob_key.as_str())]),
+        http.post(format!("{base}/s3/multipart/id-1/complete"))
+            .query(&[("key", bob_key.as_str())])
+            .json(&json!({"parts": [{"PartNumber": 1, "ETag": "\"e\""}]})),
+    ];
+    for attempt in attempts {
+        let request = attempt.bearer_auth(&alice).build().unwrap();
+        let described = format!("{} {}", request.method(), request.url());
+        let (status, code, _, body) = refusal(http.execute(request).await.unwrap()).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (403, "not-your-key"),
+            "{described}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forged_and_refused_tokens_never_get_a_policy() {
+    let provider = OidcProvider::start("oidc-api-forged");
+    let app = spawn_offline_app_with(options(&provider.issuer, false)).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let cases = [
+        (
+            json!({ "claims": { "exp": now - 3600 } }),
+            401,
+            "token-expired",
+        ),
+        (
+            json!({ "claims": { "nbf": now + 3600 } }),
+            401,
+            "invalid-token",
+        ),
+        (
+            json!({ "claims": { "iss": "http://127.0.0.1:1" } }),
+            401,
+            "invalid-token",
+        ),
+        (
+            json!({ "claims": { "aud": "https://other.test" } }),
+            401,
+            "invalid-token",
+        ),
+        (json!({ "forge": "alg-none" }), 401, "invalid-token"),
+        (json!({ "forge": "hs256-public-key" }), 401, "invalid-token"),
+        (json!({ "forge": "tamper" }), 401, "invalid-token"),
+        (json!({ "kid": null }), 401, "invalid-token"),
+        (
+            json!({ "forge": "unknown-kid", "alg": "ES256" }),
+            401,
+            "invalid-token",
+        ),
+        (
+            json!({ "claims": { "sub": "../bob" } }),
+            403,
+            "user-claim-unusable",
+        ),
+        (
+            json!({ "claims": { "sub": "x".repeat(129) } }),
+            403,
+            "user-claim-unusable",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (request, status, code) in cases {
+        let token = provider.sign(request.clone()).await;
+        let (got_status, got_code, challenge, body) = refusal(presign(&app, &token).await).await;
+        let challenge_ok = match status {
+            401 => challenge.contains("error=\"invalid_token\""),
+            _ => true,
+        };
+        if (got_status, got_code.as_str()) != (status, code)
+            || !challenge_ok
+            || body.get("fields").is_some()
+            || body.get("policy").is_some()
+            || body.get("key").is_some()
+        {
+            wrong.push(format!(
+                "{request}: {got_status} {got_code} [{challenge}] {body}"
+            ));
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+    // A bearer that is no JWT at all is a wrong token, as without identity providers.
+    let (status, code, challenge, _) = refusal(presign(&app, "not-a-jwt").await).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+}
+
+#[tokio::test]
+async fn a_provider_whose_keys_cannot_be_had_is_503_and_static_tokens_still_work() {
+    let provider = OidcProvider::start("oidc-api-down");
+    let issuer = provider.issuer.clone();
+    let token = provider.token("bob").await;
+    drop(provider);
+    let app = spawn_offline_app_with(options(&issuer, true)).await;
+
+    let response = presign(&app, &token).await;
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (status, code, challenge, body) = refusal(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (503, "identity-provider-unavailable"),
+        "{body}"
+    );
+    assert!(retry_after >= 1);
+    assert!(challenge.is_empty(), "{challenge}");
+
+    let static_key = key_of(presign(&app, ALICE).await).await;
+    assert!(static_key.starts_with("users/alice/"), "{static_key}");
+}
+
+#[tokio::test]
+async fn static_tokens_and_the_providers_users_live_side_by_side() {
+    let provider = OidcProvider::start("oidc-api-beside");
+    let app = spawn_offline_app_with(options(&provider.issuer, true)).await;
+    let static_key = key_of(presign(&app, ALICE).await).await;
+    assert!(static_key.starts_with("users/alice/"), "{static_key}");
+    let provider_key = key_of(presign(&app, &provider.token("alice").await).await).await;
+    assert!(
+        provider_key.starts_with("users/idp.alice/"),
+        "{provider_key}"
+    );
+    let (status, code, _, _) = refusal(presign(&app, "wrong-static-token").await).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+}
+
+#[tokio::test]
+async fn forged_tokens_spend_the_addresss_failed_authentications_and_users_count_apart() {
+    let provider = OidcProvider::start("oidc-api-budgets");
+    let mut options = options(&provider.issuer, false);
+    options.top_level = "rate_limit_per_minute = 3\n".into();
+    let app = spawn_offline_app_with(options).await;
+    let alice = provider.token("alice").await;
+    let forged = provider.sign(json!({ "forge": "tamper" })).await;
+
+    for _ in 0..2 {
+        let response = presign(&app, &alice).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "a user's requests are the user's, not the address's"
+        );
+    }
+    for _ in 0..3 {
+        let (status, code, _, _) = refusal(presign(&app, &forged).await).await;
+        assert_eq!((status, code.as_str()), (401, "invalid-token"));
+    }
+    let (status, code, _, _) = refusal(presign(&app, &forged).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (429, "rate-limited"),
+        "forged tokens run into the failed-authentication budget like wrong static tokens"
+    );
+    assert_eq!(
+        presign(&app, &alice).await.status(),
+        429,
+        "from an address over its limit, no token is checked"
+    );
+}
