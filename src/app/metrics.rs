@@ -28,6 +28,8 @@ pub struct Metrics {
     /// By `(profile, reason)`.
     multipart_refused: Mutex<BTreeMap<(String, &'static str), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Identity providers' tokens checked, by `(issuer, result)`.
+    token_verifications: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,6 +49,13 @@ impl Metrics {
     /// Counts a request refused for `reason` (a problem code).
     pub fn refused(&self, reason: &str) {
         bump(&self.refused, reason);
+    }
+
+    /// Counts an identity provider's token checked: `result` is `accepted` or the problem code;
+    /// `issuer` is the issuer's name (`none` when the token names no configured issuer).
+    pub fn token_verified(&self, issuer: &str, result: &'static str) {
+        let mut counts = lock(&self.token_verifications);
+        *counts.entry((issuer.to_owned(), result)).or_default() += 1;
     }
 
     /// Records how long a request to `route` (its pattern, e.g. `/upload/{profile}`) took.
@@ -81,6 +90,7 @@ impl Metrics {
         );
         self.render_multipart(&mut text);
         self.render_latency(&mut text);
+        self.render_token_verifications(&mut text);
         if let ClockReport::Store(store) = clock {
             render_store_clock(&mut text, store);
         }
@@ -113,6 +123,23 @@ impl Metrics {
             let _ = writeln!(
                 text,
                 "{REFUSED}{{profile=\"{profile}\",reason=\"{reason}\"}} {count}"
+            );
+        }
+    }
+
+    /// Identity providers' tokens checked, by issuer and result (nothing until one is).
+    fn render_token_verifications(&self, text: &mut String) {
+        const NAME: &str = "presigned_post_token_verifications_total";
+        let counts = lock(&self.token_verifications);
+        if counts.is_empty() {
+            return;
+        }
+        let help = "Identity providers' tokens checked, by issuer and result.";
+        family(text, NAME, "counter", help);
+        for ((issuer, result), count) in counts.iter() {
+            let _ = writeln!(
+                text,
+                "{NAME}{{issuer=\"{issuer}\",result=\"{result}\"}} {count}"
             );
         }
     }

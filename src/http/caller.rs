@@ -108,9 +108,18 @@ async fn who<'a>(
         return Ok(Who::Token(user));
     }
     let refusal = match providers.verify(token, operations.now()).await {
-        Ok(verified) => return Ok(Who::Provider(verified.user)),
+        Ok(verified) => {
+            let issuer = providers.issuers().get(verified.issuer);
+            let name = issuer.map_or("none", |i| i.config().name.as_str());
+            operations.metrics.token_verified(name, "accepted");
+            return Ok(Who::Provider(verified.user));
+        }
         Err(refused) => token_problem(refused, providers),
     };
+    let issuer = refusal.issuer.as_deref().unwrap_or("none");
+    operations
+        .metrics
+        .token_verified(issuer, refusal.problem.code().code());
     if refusal.failed_authentication {
         let failed = counted.spend(budgets, Budget::FailedAuthentications, address, now);
         let request = counted.spend(budgets, Budget::Requests, address, now);
@@ -127,10 +136,12 @@ async fn who<'a>(
 struct TokenRefusal {
     problem: Problem,
     failed_authentication: bool,
+    /// The issuer's name, when the refusal names one.
+    issuer: Option<String>,
 }
 
 fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusal {
-    let (problem, failed_authentication) = match refused {
+    let (problem, failed_authentication, issuer) = match refused {
         Refused::Unavailable { name, retry_after } => {
             let seconds = retry_after.as_secs().max(1);
             tracing::warn!(issuer = %name, retry_after_s = seconds,
@@ -143,11 +154,13 @@ fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusa
                 ),
             )
             .with_retry_after(seconds);
-            (problem, false)
+            (problem, false, Some(name))
         }
-        Refused::Token(TokenError::NotAJwt) => {
-            (Problem::unauthorized("the bearer token is not valid"), true)
-        }
+        Refused::Token(TokenError::NotAJwt) => (
+            Problem::unauthorized("the bearer token is not valid"),
+            true,
+            None,
+        ),
         Refused::Token(error) => {
             let code = match &error {
                 TokenError::Expired { .. } => ProblemCode::TokenExpired,
@@ -164,12 +177,13 @@ fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusa
             };
             tracing::info!(code = code.code(), issuer = ?issuer, "a token was refused: {error}");
             let failed = matches!(code, ProblemCode::InvalidToken | ProblemCode::TokenExpired);
-            (Problem::new(code, error.to_string()), failed)
+            (Problem::new(code, error.to_string()), failed, issuer)
         }
     };
     TokenRefusal {
         problem,
         failed_authentication,
+        issuer,
     }
 }
 

@@ -87,6 +87,8 @@ async fn a_providers_user_gets_policies_in_their_own_folder_only() {
         .await;
     let odd_key = key_of(presign(&app, &odd).await).await;
     assert!(odd_key.starts_with("users/auth0_7cx/"), "{odd_key}");
+    let accepted = "presigned_post_token_verifications_total{issuer=\"test\",result=\"accepted\"}";
+    assert_eq!(app.metric(accepted).await, Some(3.0));
 
     // Alice's token reaches nothing under Bob's folder: download, part URL, completion.
     let http = &app.http;
@@ -211,6 +213,9 @@ async fn a_provider_whose_keys_cannot_be_had_is_503_and_static_tokens_still_work
         "{body}"
     );
     assert!(retry_after >= 1);
+    let unavailable = "presigned_post_token_verifications_total\
+        {issuer=\"test\",result=\"identity-provider-unavailable\"}";
+    assert_eq!(app.metric(unavailable).await, Some(1.0));
     assert!(challenge.is_empty(), "{challenge}");
 
     let static_key = key_of(presign(&app, ALICE).await).await;
