@@ -66,8 +66,8 @@ fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool
 const X_REAL_IP: header::HeaderName = header::HeaderName::from_static("x-real-ip");
 
 /// Readiness: to anyone, whether the service is ready; to local requests and the admin token
-/// also the store uploads go to (and whether it is the development store), the clock and the
-/// credentials.
+/// also the store uploads go to (and whether it is the development store), the clock, the
+/// credentials and, when configured, each identity provider's cached keys.
 pub async fn readyz(
     request: HttpRequest,
     operations: web::Data<Operations>,
@@ -92,12 +92,32 @@ pub async fn readyz(
             description["files"] = json!(bucket_dir.display().to_string());
         }
     }
-    Ok(HttpResponse::Ok().json(json!({
+    let mut detail = json!({
         "status": "ready",
         "store": description,
         "clock": operations.clock_report(),
         "credentials": operations.credentials_report().await,
-    })))
+    });
+    // Readiness never depends on them: a provider that is down costs only its own users.
+    if !operations.identity_providers.is_empty() {
+        let providers: Vec<_> = operations
+            .identity_providers
+            .issuers()
+            .iter()
+            .map(|issuer| {
+                let report = issuer.report();
+                json!({
+                    "name": report.name,
+                    "issuer": issuer.config().rules.spec().issuer,
+                    "keys": report.keys,
+                    "fetched_s_ago": report.fetched_ago.map(|ago| ago.as_secs()),
+                    "error": report.error,
+                })
+            })
+            .collect();
+        detail["identity_providers"] = json!(providers);
+    }
+    Ok(HttpResponse::Ok().json(detail))
 }
 
 /// Prometheus text: policies issued per profile, refusals by reason, clock offset, credential

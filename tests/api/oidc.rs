@@ -64,6 +64,21 @@ async fn refusal(response: Response) -> (u16, String, String, Value) {
     (status, code, challenge, body)
 }
 
+/// `/readyz`'s `identity_providers` (the test asks from this machine, so it sees the detail).
+async fn providers_ready(app: &TestApp) -> Value {
+    let ready: Value = app
+        .http
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    ready["identity_providers"].clone()
+}
+
 async fn key_of(response: Response) -> String {
     let status = response.status();
     let body: Value = response.json().await.unwrap();
@@ -89,6 +104,11 @@ async fn a_providers_user_gets_policies_in_their_own_folder_only() {
     assert!(odd_key.starts_with("users/auth0_7cx/"), "{odd_key}");
     let accepted = "presigned_post_token_verifications_total{issuer=\"test\",result=\"accepted\"}";
     assert_eq!(app.metric(accepted).await, Some(3.0));
+    let ready = providers_ready(&app).await;
+    assert_eq!(ready[0]["name"], "test", "{ready}");
+    assert_eq!(ready[0]["issuer"], provider.issuer.as_str(), "{ready}");
+    assert!(ready[0]["keys"].as_u64() >= Some(2), "{ready}");
+    assert!(ready[0]["error"].is_null(), "{ready}");
 
     // Alice's token reaches nothing under Bob's folder: download, part URL, completion.
     let http = &app.http;
@@ -216,6 +236,12 @@ async fn a_provider_whose_keys_cannot_be_had_is_503_and_static_tokens_still_work
     let unavailable = "presigned_post_token_verifications_total\
         {issuer=\"test\",result=\"identity-provider-unavailable\"}";
     assert_eq!(app.metric(unavailable).await, Some(1.0));
+    let ready = providers_ready(&app).await;
+    assert_eq!(ready[0]["keys"], 0, "{ready}");
+    assert!(
+        ready[0]["error"].is_string(),
+        "the service is ready, and says why: {ready}"
+    );
     assert!(challenge.is_empty(), "{challenge}");
 
     let static_key = key_of(presign(&app, ALICE).await).await;
