@@ -16,6 +16,11 @@ use presigned_post::upload::access::hash_token;
 /// The app's settings: the private profile (`users/{user}/`), the provider at `issuer`, and the
 /// static token of `alice` when `with_static` (then the provider's users are `idp.`-prefixed).
 fn options(issuer: &str, with_static: bool) -> AppOptions {
+    options_with(issuer, with_static, "")
+}
+
+/// As [`options`], with more settings of the `[[auth.oidc]]` entry.
+fn options_with(issuer: &str, with_static: bool, extra: &str) -> AppOptions {
     let (tokens, prefix) = match with_static {
         true => (
             format!(
@@ -31,7 +36,7 @@ fn options(issuer: &str, with_static: bool) -> AppOptions {
             "{PROFILES}\n[profiles.private]\naccess = \"token\"\nkey_prefix = \"users/{{user}}/\"\n\
              max_size = \"1 KiB\"\ndownloads = true\n{tokens}\
              [[auth.oidc]]\nname = \"test\"\nissuer = \"{issuer}\"\naudience = [\"{AUDIENCE}\"]\n\
-             algorithms = [\"RS256\", \"ES256\"]\nkeys_refresh_min = \"1s\"\n{prefix}"
+             algorithms = [\"RS256\", \"ES256\"]\nkeys_refresh_min = \"1s\"\n{prefix}{extra}"
         ),
         ..AppOptions::default()
     }
@@ -294,5 +299,56 @@ async fn forged_tokens_spend_the_addresss_failed_authentications_and_users_count
         presign(&app, &alice).await.status(),
         429,
         "from an address over its limit, no token is checked"
+    );
+}
+
+#[tokio::test]
+async fn rotated_keys_are_fetched_once_and_cached_keys_outlive_the_provider() {
+    let provider = OidcProvider::start("oidc-api-rotation");
+    let app = spawn_offline_app_with(options(&provider.issuer, false)).await;
+    let before = provider.token("alice").await;
+    key_of(presign(&app, &before).await).await;
+    let (_, fetched) = provider.state().await;
+
+    // After keys_refresh_min, a token of a new key costs exactly one more fetch.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    provider.rotate(true).await;
+    let after = provider.token("bob").await;
+    let bob_key = key_of(presign(&app, &after).await).await;
+    assert!(bob_key.starts_with("users/bob/"), "{bob_key}");
+    assert_eq!(provider.state().await.1, fetched + 1);
+
+    // Unknown kids right after: refused, and at most one more fetch between them.
+    let unknown = provider
+        .sign(json!({ "forge": "unknown-kid", "alg": "ES256" }))
+        .await;
+    for _ in 0..2 {
+        let (status, code, _, _) = refusal(presign(&app, &unknown).await).await;
+        assert_eq!((status, code.as_str()), (401, "invalid-token"));
+    }
+    assert!(provider.state().await.1 <= fetched + 2);
+
+    // The provider gone, the keys it published still check its tokens.
+    drop(provider);
+    key_of(presign(&app, &before).await).await;
+    key_of(presign(&app, &after).await).await;
+}
+
+#[tokio::test]
+async fn a_token_without_a_required_scope_is_403() {
+    let provider = OidcProvider::start("oidc-api-scope");
+    let options = options_with(&provider.issuer, false, "required_scopes = [\"upload\"]\n");
+    let app = spawn_offline_app_with(options).await;
+    key_of(presign(&app, &provider.token("alice").await).await).await;
+    let unscoped = provider.token_with_scope("alice", None).await;
+    let (status, code, challenge, body) = refusal(presign(&app, &unscoped).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (403, "insufficient-scope"),
+        "{body}"
+    );
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
     );
 }
