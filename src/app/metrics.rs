@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::app::credentials::{CachedCredentials, CredentialsReport};
+use crate::app::identity_provider::issuer::IssuerReport;
 use crate::clock::{ClockReport, StoreClockReport};
 use crate::upload::ports::UploadEvents;
 
@@ -199,6 +200,37 @@ fn render_counter(
     family(text, name, "counter", help);
     for (value, count) in lock(counts).iter() {
         let _ = writeln!(text, "{name}{{{label}=\"{value}\"}} {count}");
+    }
+}
+
+/// Each identity provider's cached keys and their age (none before a fetch succeeded); nothing
+/// without providers.
+pub fn render_identity_providers(text: &mut String, reports: &[IssuerReport]) {
+    if reports.is_empty() {
+        return;
+    }
+    const KEYS: &str = "presigned_post_jwks_keys";
+    family(
+        text,
+        KEYS,
+        "gauge",
+        "Usable keys cached per identity provider.",
+    );
+    for report in reports {
+        let _ = writeln!(text, "{KEYS}{{issuer=\"{}\"}} {}", report.name, report.keys);
+    }
+    const AGE: &str = "presigned_post_jwks_age_seconds";
+    let help = "Seconds since each identity provider's keys were fetched.";
+    family(text, AGE, "gauge", help);
+    for report in reports {
+        if let Some(ago) = report.fetched_ago {
+            let _ = writeln!(
+                text,
+                "{AGE}{{issuer=\"{}\"}} {}",
+                report.name,
+                ago.as_secs()
+            );
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use super::caller::{authenticated, bearer_token, client_address};
 use super::operations::Operations;
 use super::problem::Problem;
 use super::rate_limit_headers::Counted;
+use crate::app::metrics::render_identity_providers;
 use crate::app::rate_limit::Client;
 use crate::config::StoreOrigin;
 use crate::upload::service::Uploader;
@@ -121,12 +122,13 @@ pub async fn readyz(
 }
 
 /// Prometheus text: policies issued per profile, refusals by reason, clock offset, credential
-/// time left.
+/// time left, identity providers' keys.
 pub async fn metrics(operations: web::Data<Operations>) -> HttpResponse {
-    let text = operations.metrics.render(
+    let mut text = operations.metrics.render(
         &operations.clock_report(),
         &operations.credentials_report().await,
     );
+    render_identity_providers(&mut text, &operations.identity_providers.reports());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)

@@ -114,6 +114,12 @@ async fn a_providers_user_gets_policies_in_their_own_folder_only() {
     assert_eq!(ready[0]["issuer"], provider.issuer.as_str(), "{ready}");
     assert!(ready[0]["keys"].as_u64() >= Some(2), "{ready}");
     assert!(ready[0]["error"].is_null(), "{ready}");
+    let keys = app
+        .metric("presigned_post_jwks_keys{issuer=\"test\"}")
+        .await;
+    assert!(keys >= Some(2.0), "{keys:?}");
+    let age = "presigned_post_jwks_age_seconds{issuer=\"test\"}";
+    assert!(app.metric(age).await.is_some());
 
     // Alice's token reaches nothing under Bob's folder: download, part URL, completion.
     let http = &app.http;
@@ -243,6 +249,10 @@ async fn a_provider_whose_keys_cannot_be_had_is_503_and_static_tokens_still_work
     assert_eq!(app.metric(unavailable).await, Some(1.0));
     let ready = providers_ready(&app).await;
     assert_eq!(ready[0]["keys"], 0, "{ready}");
+    let keys = app
+        .metric("presigned_post_jwks_keys{issuer=\"test\"}")
+        .await;
+    assert_eq!(keys, Some(0.0));
     assert!(
         ready[0]["error"].is_string(),
         "the service is ready, and says why: {ready}"
