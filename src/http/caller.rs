@@ -116,10 +116,13 @@ async fn who<'a>(
         }
         Err(refused) => token_problem(refused, providers),
     };
-    let issuer = refusal.issuer.as_deref().unwrap_or("none");
-    operations
-        .metrics
-        .token_verified(issuer, refusal.problem.code().code());
+    // A bearer that is no JWT (a mistyped static token) was not a provider's token to check.
+    if refusal.problem.code() != ProblemCode::Unauthorized {
+        let issuer = refusal.issuer.as_deref().unwrap_or("none");
+        operations
+            .metrics
+            .token_verified(issuer, refusal.problem.code().code());
+    }
     if refusal.failed_authentication {
         let failed = counted.spend(budgets, Budget::FailedAuthentications, address, now);
         let request = counted.spend(budgets, Budget::Requests, address, now);
