@@ -1055,32 +1055,7 @@ async fn cancel_stops_an_upload_the_store_has_not_answered() {
         .await;
 }
 
-/// Runs an `async fn(&TestStore)` browser test against ministack, SeaweedFS and the
-/// development store.
-macro_rules! in_the_browser {
-    ($($test:ident),* $(,)?) => {
-        $(
-            mod $test {
-                #[tokio::test]
-                async fn ministack() {
-                    super::$test(crate::servers::ministack()).await
-                }
-
-                #[tokio::test]
-                async fn seaweedfs() {
-                    super::$test(crate::servers::seaweedfs()).await
-                }
-
-                #[tokio::test]
-                async fn embedded() {
-                    super::$test(&crate::servers::embedded(concat!("browser-", stringify!($test))).await).await
-                }
-            }
-        )*
-    };
-}
-
-in_the_browser!(
+on_three_stores!(
     without_javascript_the_form_posts_to_the_bucket,
     with_javascript_dropped_files_all_upload,
     a_file_over_the_limit_is_refused_readably,

@@ -229,9 +229,10 @@ async fn a_normal_start_logs_no_error_and_only_the_development_store_warning() {
     );
 }
 
-/// `VmRSS` or `VmHWM` (its peak) of a process, in bytes.
-fn memory(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+/// `VmRSS` or `VmHWM` (its peak) of a process, in bytes, from `/proc/PID/status`.
+pub fn memory(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
     let kib = status
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))

@@ -20,6 +20,33 @@ macro_rules! on_every_store {
     };
 }
 
+/// Runs an `async fn(&TestStore)` test against ministack, SeaweedFS and the development store
+/// (in a directory named after the test), as `NAME::ministack`, `NAME::seaweedfs` and
+/// `NAME::embedded`.
+macro_rules! on_three_stores {
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn ministack() {
+                    super::$test(crate::servers::ministack()).await
+                }
+
+                #[tokio::test]
+                async fn seaweedfs() {
+                    super::$test(crate::servers::seaweedfs()).await
+                }
+
+                #[tokio::test]
+                async fn embedded() {
+                    let store = crate::servers::embedded(module_path!()).await;
+                    super::$test(&store).await
+                }
+            }
+        )*
+    };
+}
+
 mod access_control;
 mod bad_input;
 mod binary;

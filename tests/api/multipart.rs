@@ -15,31 +15,6 @@ use crate::spa::{ALICE, BOB};
 
 const MIB: usize = 1 << 20;
 
-/// Runs an `async fn(&TestStore)` test against ministack, SeaweedFS and the development store.
-macro_rules! on_three_stores {
-    ($($test:ident),* $(,)?) => {
-        $(
-            mod $test {
-                #[tokio::test]
-                async fn ministack() {
-                    super::$test(crate::servers::ministack()).await
-                }
-
-                #[tokio::test]
-                async fn seaweedfs() {
-                    super::$test(crate::servers::seaweedfs()).await
-                }
-
-                #[tokio::test]
-                async fn embedded() {
-                    let store = crate::servers::embedded(concat!("mp-", stringify!($test))).await;
-                    super::$test(&store).await
-                }
-            }
-        )*
-    };
-}
-
 on_three_stores!(
     a_file_in_parts_lands_whole,
     a_total_over_the_limit_is_refused_and_leaves_nothing,

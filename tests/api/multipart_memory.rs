@@ -10,6 +10,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use crate::binary::{start_binary, temp_dir};
+use crate::embedded_store::memory;
 use crate::servers::{REGION, seaweedfs};
 
 const MIB: u64 = 1 << 20;
@@ -29,22 +30,6 @@ const IN_FLIGHT: usize = 4;
 /// listing at completion), so this is 8 times that; holding the whole file would add 1 GiB, the
 /// four parts in flight 20 MiB, and even two of them 10 MiB.
 const MAX_GROWTH: u64 = 8 * MIB;
-
-/// `VmRSS` or `VmHWM` (its peak) of a process, in bytes, from `/proc/PID/status`.
-fn memory(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .unwrap();
-    kib * 1024
-}
 
 fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / MIB as f64)
