@@ -3,12 +3,14 @@
 //!
 //! [`run`] wires the checks to the store; each check is a function of what the store answered
 //! through [`ObjectStore`], in a module of its own: [`credentials`], [`clock_skew`], [`bucket`],
-//! [`cors`], [`lifecycle`] and [`test_upload`]. [`report`] holds [`Check`] and [`render`].
+//! [`cors`], [`lifecycle`] and [`test_upload`]; [`identity`] fetches each identity provider's
+//! keys. [`report`] holds [`Check`] and [`render`].
 
 mod bucket;
 mod clock_skew;
 mod cors;
 mod credentials;
+mod identity;
 mod lifecycle;
 mod report;
 mod test_upload;
@@ -17,6 +19,7 @@ use std::sync::Arc;
 
 pub use report::{Check, Outcome, render};
 
+use crate::app::identity_provider::fetch;
 use crate::app::object_store::S3Objects;
 use crate::cli::startup::Resolved;
 use crate::clock::Clock as _;
@@ -51,6 +54,13 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
     let (credentials_check, found) = credentials::fetch(&credential_cache, clock.now()).await;
     let mut checks: Vec<Check> = credentials_check.into_iter().collect();
     checks.push(clock_check);
+    let http = fetch::http_client();
+    for issuer in &config.edge.identity_providers {
+        checks.push(identity::check(
+            issuer,
+            identity::fetch(&http, issuer).await,
+        ));
+    }
     if !found {
         return checks;
     }
