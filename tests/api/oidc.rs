@@ -362,3 +362,73 @@ async fn a_token_without_a_required_scope_is_403() {
         "{challenge}"
     );
 }
+
+/// A single-page app on another origin uploads a 10 MiB file in parts with `presigned-post.js`
+/// and `token` a function: it is asked for a token before every call (create, each part's URL,
+/// complete), and the call answered `token-expired` (its first token is) is made again with the
+/// next one. The file lands in the token's user's folder.
+#[tokio::test]
+async fn a_page_asks_its_token_function_before_every_call_and_once_more_after_token_expired() {
+    let provider = OidcProvider::start("oidc-spa-token-function");
+    let store = crate::servers::ministack();
+    let bucket = store.new_bucket().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expired = provider
+        .sign(json!({ "claims": { "exp": now - 3600 } }))
+        .await;
+    let fresh = provider.token("alice").await;
+    // Over 100 MiB, so the profile takes uploads in parts.
+    let options = AppOptions {
+        profiles: format!(
+            "[profiles.big]\naccess = \"token\"\nkey_prefix = \"users/{{user}}/\"\n\
+             max_size = \"200 MiB\"\n\
+             [[auth.oidc]]\nname = \"test\"\nissuer = \"{}\"\naudience = [\"{AUDIENCE}\"]\n",
+            provider.issuer
+        ),
+        ..AppOptions::default()
+    };
+    let script = format!(
+        r#"const {{ uploadFile }} = await import(`${{app}}/static/presigned-post.js`);
+window.tokenCalls = 0;
+window.start = async () => {{
+  const bytes = new Uint8Array(10 * 2 ** 20).map((_, i) => i % 251);
+  const file = new File([bytes], 'big.bin', {{ type: 'application/octet-stream' }});
+  try {{
+    window.result = await uploadFile(file, {{
+      profile: 'big', endpoint: app, multipartThreshold: 2 ** 20,
+      token: async () => (window.tokenCalls++ === 0 ? {expired:?} : {fresh:?}),
+    }});
+  }} catch (error) {{
+    window.result = {{ error: `${{error.code}}: ${{error.message}}` }};
+  }}
+}};
+window.ready = true;
+"#
+    );
+    let (page_origin, app, browser) = crate::browser::page_on_another_origin(
+        store,
+        &bucket,
+        "oidc-spa-token-function",
+        &script,
+        options,
+    )
+    .await;
+    store.allow_cors(&bucket, &page_origin).await;
+    browser.run("window.start(); return null;").await;
+    browser
+        .wait_until("the upload", "window.result !== undefined")
+        .await;
+    let result = browser.run("return window.result;").await;
+    let key = result["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("upload failed: {result}"));
+    assert!(key.starts_with("users/alice/"), "{result}");
+    assert_eq!(result["size"], json!(10 * 1024 * 1024), "{result}");
+    // create twice (the expired token, then a fresh one), two parts of 8 MiB and 2 MiB, complete.
+    let calls = browser.run("return window.tokenCalls;").await;
+    assert_eq!(calls, json!(5), "{result}");
+    assert_eq!(store.keys(&app.bucket).await, [key.to_owned()]);
+}
