@@ -3,7 +3,7 @@
 //! token gets a policy under their own folder and nobody else's; forged and refused tokens get
 //! no policy, only their problem (`invalid-token`, `token-expired`, `user-claim-unusable`) with
 //! `WWW-Authenticate`; a provider whose keys cannot be had answers 503 with `Retry-After`, never
-//! 401; static tokens work beside the provider's.
+//! 401, until it comes up; static tokens work beside the provider's.
 
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -221,9 +221,10 @@ async fn forged_and_refused_tokens_never_get_a_policy() {
 }
 
 #[tokio::test]
-async fn a_provider_whose_keys_cannot_be_had_is_503_and_static_tokens_still_work() {
+async fn a_provider_whose_keys_cannot_be_had_is_503_until_it_comes_up_and_static_tokens_still_work()
+{
     let provider = OidcProvider::start("oidc-api-down");
-    let issuer = provider.issuer.clone();
+    let (issuer, port) = (provider.issuer.clone(), provider.port);
     let token = provider.token("bob").await;
     drop(provider);
     let app = spawn_offline_app_with(options(&issuer, true)).await;
@@ -261,6 +262,34 @@ async fn a_provider_whose_keys_cannot_be_had_is_503_and_static_tokens_still_work
 
     let static_key = key_of(presign(&app, ALICE).await).await;
     assert!(static_key.starts_with("users/alice/"), "{static_key}");
+
+    // The provider comes up (where it was, with new keys): a client that waits as Retry-After
+    // says gets its policy, and until then only 503s — never a 401 that would make it drop a
+    // good token.
+    let provider = OidcProvider::start_on("oidc-api-down-back", None, port);
+    let token = provider.token("bob").await;
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    let key = loop {
+        let response = presign(&app, &token).await;
+        let status = response.status().as_u16();
+        answers.push(status);
+        if status != 503 {
+            break key_of(response).await;
+        }
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "still 503 after 30 s: {answers:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    };
+    assert!(key.starts_with("users/idp.bob/"), "{key} after {answers:?}");
+    assert_eq!(providers_ready(&app).await[0]["keys"], 2);
 }
 
 #[tokio::test]

@@ -78,6 +78,11 @@ impl OidcProvider {
     /// Starts the provider with `clients` (client id → `{alg?, sub?, claims?}`) as its users, or
     /// the default ones, on a free port, and waits for its ready line.
     pub fn start_with(name: &str, clients: Option<&Value>) -> OidcProvider {
+        OidcProvider::start_on(name, clients, free_port())
+    }
+
+    /// As [`OidcProvider::start_with`], on `port` (a provider coming back where it was).
+    pub fn start_on(name: &str, clients: Option<&Value>, port: u16) -> OidcProvider {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let installed = root.join("node_modules/oidc-provider/package.json");
         assert!(
@@ -86,7 +91,6 @@ impl OidcProvider {
              the npm packages of package-lock.json with `npm ci`",
             installed.display()
         );
-        let port = free_port();
         let mut command = Command::new(node());
         command
             .arg(root.join("tests/oidc/provider.mjs"))
