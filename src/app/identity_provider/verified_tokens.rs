@@ -139,22 +139,21 @@ impl VerifiedTokens {
             valid_from,
             valid_until,
         });
-        let forgotten = {
-            let mut shard = self.shard(&token);
-            let replaced = shard.entries.insert(token, entry);
-            let mut forgotten = None;
-            if replaced.is_none() {
-                if shard.order.len() == self.per_shard
-                    && let Some(oldest) = shard.order.pop_front()
-                {
-                    forgotten = shard.entries.remove(&oldest);
-                }
-                shard.order.push_back(token);
+        let mut shard = self.shard(&token);
+        // A token checked again keeps its place; a new one takes the oldest's if full.
+        let replaced = shard.entries.insert(token, entry);
+        let mut forgotten = None;
+        if replaced.is_none() {
+            if shard.order.len() == self.per_shard
+                && let Some(oldest) = shard.order.pop_front()
+            {
+                forgotten = shard.entries.remove(&oldest);
             }
-            (replaced, forgotten)
-        };
-        // Freed after the lock is let go.
-        drop(forgotten);
+            shard.order.push_back(token);
+        }
+        // The lock first, then the entries it held are freed.
+        drop(shard);
+        drop((replaced, forgotten));
     }
 
     /// How many tokens are remembered.
