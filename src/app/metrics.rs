@@ -203,8 +203,8 @@ fn render_counter(
     }
 }
 
-/// Each identity provider's cached keys and their age (none before a fetch succeeded); nothing
-/// without providers.
+/// Each identity provider's cached keys and their age (none before a fetch succeeded), and its
+/// tokens accepted from the verified-token cache; nothing without providers.
 pub fn render_identity_providers(text: &mut String, reports: &[IssuerReport]) {
     if reports.is_empty() {
         return;
@@ -231,6 +231,17 @@ pub fn render_identity_providers(text: &mut String, reports: &[IssuerReport]) {
                 ago.as_secs()
             );
         }
+    }
+    const HITS: &str = "presigned_post_token_cache_hits_total";
+    let help = "Identity providers' tokens accepted as verified lately, without a signature check \
+                (also counted in presigned_post_token_verifications_total).";
+    family(text, HITS, "counter", help);
+    for report in reports {
+        let _ = writeln!(
+            text,
+            "{HITS}{{issuer=\"{}\"}} {}",
+            report.name, report.tokens_from_cache
+        );
     }
 }
 

@@ -460,4 +460,47 @@ window.ready = true;
     let calls = browser.run("return window.tokenCalls;").await;
     assert_eq!(calls, json!(5), "{result}");
     assert_eq!(store.keys(&app.bucket).await, [key.to_owned()]);
+
+/// The seconds since the epoch by this machine's clock.
+fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn a_token_used_again_comes_from_the_cache_until_it_expires_or_its_key_goes() {
+    let provider = OidcProvider::start("oidc-api-cache");
+    let app = spawn_offline_app_with(options_with(&provider.issuer, false, "leeway = 0\n")).await;
+    let hits = "presigned_post_token_cache_hits_total{issuer=\"test\"}";
+    let exp = epoch_seconds() + 4;
+    let short = provider.sign(json!({ "claims": { "exp": exp } })).await;
+    for _ in 0..2 {
+        key_of(presign(&app, &short).await).await;
+    }
+    assert_eq!(
+        app.metric(hits).await,
+        Some(1.0),
+        "checked once, then found"
+    );
+
+    // Past `exp` (no leeway here) it is refused, though it is remembered.
+    let wait = (exp + 2).saturating_sub(epoch_seconds());
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let (status, code, _, body) = refusal(presign(&app, &short).await).await;
+    assert_eq!((status, code.as_str()), (401, "token-expired"), "{body}");
+    assert_eq!(app.metric(hits).await, Some(1.0));
+
+    // A key the provider no longer publishes stops vouching once the keys are fetched again.
+    let alice = provider.token("alice").await;
+    for _ in 0..2 {
+        key_of(presign(&app, &alice).await).await;
+    }
+    assert_eq!(app.metric(hits).await, Some(2.0));
+    provider.rotate(false).await;
+    key_of(presign(&app, &provider.token("bob").await).await).await;
+    let (status, code, _, body) = refusal(presign(&app, &alice).await).await;
+    assert_eq!((status, code.as_str()), (401, "invalid-token"), "{body}");
+    assert_eq!(app.metric(hits).await, Some(2.0));
 }

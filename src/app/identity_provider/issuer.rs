@@ -2,6 +2,7 @@
 //! fetches again when the [`RefreshRule`] allows, one fetch at a time; a failed fetch keeps the
 //! cached keys.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -36,6 +37,8 @@ pub struct IssuerReport {
     pub fetched_ago: Option<Duration>,
     /// Why the last fetch failed, if it did.
     pub error: Option<String>,
+    /// How many of its tokens were accepted as verified lately, without a signature check.
+    pub tokens_from_cache: u64,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +58,7 @@ pub struct Issuer {
     clock: Arc<dyn Clock>,
     state: RwLock<State>,
     fetching: tokio::sync::Mutex<()>,
+    tokens_from_cache: AtomicU64,
 }
 
 impl Issuer {
@@ -75,6 +79,7 @@ impl Issuer {
             clock,
             state: RwLock::new(state),
             fetching: tokio::sync::Mutex::new(()),
+            tokens_from_cache: AtomicU64::new(0),
         }
     }
 
@@ -162,7 +167,13 @@ impl Issuer {
             keys: state.keys.len(),
             fetched_ago: state.history.last_success.map(|at| now.saturating_sub(at)),
             error: state.last_error.clone(),
+            tokens_from_cache: self.tokens_from_cache.load(Ordering::Relaxed),
         }
+    }
+
+    /// Counts a token of this issuer accepted as verified lately.
+    pub(super) fn count_token_from_cache(&self) {
+        self.tokens_from_cache.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One fetch, recorded: a success replaces the keys whole; a failure keeps them.

@@ -2,46 +2,17 @@
 //! that rotates and goes down.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use serde_json::json;
-
-use super::IssuerConfig;
 use super::fetch::http_client;
 use super::issuer::{Issuer, Keys};
-use super::providers::{IdentityProviders, Refused};
-use super::test_provider::{AUDIENCE, NOW, Provider, TestClock, jwks, serve};
+use super::providers::Refused;
+use super::test_provider::{
+    Provider, TestClock, config_for, jwks, providers, serve, test_clock, token,
+};
 use crate::clock::Clock;
-use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
 use crate::upload::identity::jwt::TokenError;
 use crate::upload::identity::key_set::KeyLookup;
-use crate::upload::identity::test_tokens::keys;
-
-fn config_for(issuer: &str, jwks_uri: Option<String>) -> IssuerConfig {
-    let spec = IssuerSpec {
-        issuer: issuer.to_owned(),
-        audiences: vec![AUDIENCE.into()],
-        client_ids: vec![],
-        algorithms: vec![SigningAlgorithm::RS256],
-        user_claim: "sub".into(),
-        user_prefix: None,
-        leeway: Duration::from_secs(60),
-        required_claims: vec![],
-        required_scopes: vec![],
-    };
-    IssuerConfig {
-        name: "test".into(),
-        rules: IssuerRules::new(spec).unwrap(),
-        jwks_uri,
-        keys_max_age: Duration::from_secs(3600),
-        keys_refresh_min: Duration::from_secs(60),
-    }
-}
-
-fn test_clock() -> Arc<TestClock> {
-    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
-    Arc::new(TestClock(Mutex::new(start)))
-}
 
 fn issuer_for(issuer: &str, jwks_uri: Option<String>) -> (Arc<Issuer>, Arc<TestClock>) {
     let clock = test_clock();
@@ -186,19 +157,6 @@ async fn old_keys_are_fetched_again() {
     assert_eq!(issuer.refresh_if_old().await, Duration::from_secs(3600));
     assert_eq!(hits(&provider), (1, 2));
     assert_eq!(has(&issuer, "rsa-1").await, Some(false), "removed keys go");
-}
-
-/// A token for alice from the test provider at `issuer`, signed with the RSA key as `kid`.
-fn token(issuer: &str, kid: &str) -> String {
-    let header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": kid });
-    let claims = json!({ "iss": issuer, "aud": AUDIENCE, "sub": "alice", "exp": NOW + 300 });
-    keys().sign(&header, &claims)
-}
-
-fn providers(url: &str) -> (IdentityProviders, Arc<TestClock>) {
-    let clock = test_clock();
-    let providers = IdentityProviders::new(vec![config_for(url, None)], clock.clone());
-    (providers, clock)
 }
 
 #[tokio::test]

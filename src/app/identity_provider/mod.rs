@@ -1,5 +1,6 @@
 //! Identity providers' signing keys over HTTP, cached: discovery, fetching the JWKS, and when to
-//! fetch again (`docs/oidc-research.md`, 2.2). The token checks themselves are pure, in
+//! fetch again (`docs/oidc-research.md`, 2.2); and the tokens verified lately
+//! ([`verified_tokens`]). The token checks themselves are pure, in
 //! [`crate::upload::identity`]; the edge asks [`providers::IdentityProviders`] for a bearer that is
 //! no static token (`http/caller.rs`).
 
@@ -11,6 +12,9 @@ pub mod providers;
 pub mod refresh;
 #[cfg(test)]
 mod test_provider;
+pub mod verified_tokens;
+#[cfg(test)]
+mod verified_tokens_tests;
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
-//! Every configured issuer together: a token checked against the cached keys, and, when its
-//! `kid` is not among them, once more after the issuer's keys are fetched if the rule allows.
+//! Every configured issuer together: a token found among those verified lately, else checked
+//! against the cached keys, and, when its `kid` is not among them, once more after the
+//! issuer's keys are fetched if the rule allows.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -12,6 +13,7 @@ use crate::upload::identity::key_set::KeySet;
 use super::IssuerConfig;
 use super::fetch::http_client;
 use super::issuer::{Issuer, IssuerReport, Keys};
+use super::verified_tokens::{DEFAULT_ENTRIES, VerifiedTokens};
 
 /// Why a token does not name a user.
 #[derive(Debug, thiserror::Error)]
@@ -29,15 +31,17 @@ pub enum Refused {
     },
 }
 
-/// The configured issuers and their cached keys.
+/// The configured issuers, their cached keys and the tokens verified lately.
 #[derive(Debug)]
 pub struct IdentityProviders {
     rules: Vec<IssuerRules>,
     issuers: Vec<Arc<Issuer>>,
+    verified: VerifiedTokens,
 }
 
 impl IdentityProviders {
-    /// The issuers of the settings, with no keys yet; time comes from `clock`.
+    /// The issuers of the settings, with no keys yet, remembering up to
+    /// [`DEFAULT_ENTRIES`] verified tokens; time comes from `clock`.
     pub fn new(configs: Vec<IssuerConfig>, clock: Arc<dyn Clock>) -> Self {
         let http = http_client();
         let rules = configs.iter().map(|c| c.rules.clone()).collect();
@@ -45,7 +49,20 @@ impl IdentityProviders {
             .into_iter()
             .map(|config| Arc::new(Issuer::new(config, http.clone(), clock.clone())))
             .collect();
-        IdentityProviders { rules, issuers }
+        IdentityProviders {
+            rules,
+            issuers,
+            verified: VerifiedTokens::new(DEFAULT_ENTRIES),
+        }
+    }
+
+    /// The same, remembering at most about `entries` verified tokens (0: none, every token is
+    /// checked in full).
+    pub fn with_verified_tokens(self, entries: usize) -> Self {
+        IdentityProviders {
+            verified: VerifiedTokens::new(entries),
+            ..self
+        }
     }
 
     /// Whether any issuer is configured.
@@ -71,14 +88,37 @@ impl IdentityProviders {
         self.issuers.iter().map(|i| i.report()).collect()
     }
 
-    /// The user a token names, checked at `now`: against the cached keys, then, for a `kid`
-    /// they lack, against the keys [`Issuer::keys_for`] gives.
+    /// The user a token names, checked at `now`: as verified lately (see
+    /// [`super::verified_tokens`]), else against the cached keys, then, for a `kid` they lack,
+    /// against the keys [`Issuer::keys_for`] gives. Only tokens that pass are remembered.
     pub async fn verify(&self, token: &str, now: SystemTime) -> Result<Verified, Refused> {
         let cached: Vec<Arc<KeySet>> = self.issuers.iter().map(|i| i.cached()).collect();
+        let digest = self.verified.digest(token);
+        if let Some(verified) = self.verified.get(&digest, now, &cached) {
+            self.issuers[verified.issuer].count_token_from_cache();
+            return Ok(verified);
+        }
+        let (verified, keys) = self.verify_in_full(token, cached, now).await?;
+        let leeway = self.rules[verified.issuer].spec().leeway;
+        self.verified.insert(digest, &verified, &keys, leeway, now);
+        Ok(verified)
+    }
+
+    /// The user a token names, and the key set that verified it.
+    async fn verify_in_full(
+        &self,
+        token: &str,
+        cached: Vec<Arc<KeySet>>,
+        now: SystemTime,
+    ) -> Result<(Verified, Arc<KeySet>), Refused> {
         let (issuer, kid) = match verify(token, &self.rules, |i, kid| cached[i].lookup(kid), now) {
             Err(TokenError::UnknownKey { issuer, kid }) => (issuer, kid),
             Err(TokenError::NoKeys { issuer }) => (issuer, String::new()),
-            other => return Ok(other?),
+            Err(other) => return Err(other.into()),
+            Ok(verified) => {
+                let keys = cached[verified.issuer].clone();
+                return Ok((verified, keys));
+            }
         };
         let provider = &self.issuers[issuer];
         match provider.keys_for(&kid).await {
@@ -87,7 +127,8 @@ impl IdentityProviders {
                     true => keys.lookup(kid),
                     false => cached[i].lookup(kid),
                 };
-                Ok(verify(token, &self.rules, lookup, now)?)
+                let verified = verify(token, &self.rules, lookup, now)?;
+                Ok((verified, keys))
             }
             Keys::Unavailable { retry_after } => Err(Refused::Unavailable {
                 name: provider.config().name.clone(),

@@ -8,7 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
+use super::IssuerConfig;
+use super::providers::IdentityProviders;
 use crate::clock::Clock;
+use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
 use crate::upload::identity::test_tokens::keys;
 
 pub(super) const AUDIENCE: &str = "https://uploads.test";
@@ -97,6 +100,58 @@ pub(super) fn jwks(kids: &[&str]) -> Vec<u8> {
         })
         .collect();
     json!({ "keys": keys }).to_string().into_bytes()
+}
+
+/// The settings of the issuer `issuer`: RS256 for the test audience, a leeway of 60 s, keys
+/// fetched again after an hour and for an unknown `kid` at most once a minute.
+pub(super) fn config_for(issuer: &str, jwks_uri: Option<String>) -> IssuerConfig {
+    let spec = IssuerSpec {
+        issuer: issuer.to_owned(),
+        audiences: vec![AUDIENCE.into()],
+        client_ids: vec![],
+        algorithms: vec![SigningAlgorithm::RS256],
+        user_claim: "sub".into(),
+        user_prefix: None,
+        leeway: Duration::from_secs(60),
+        required_claims: vec![],
+        required_scopes: vec![],
+    };
+    IssuerConfig {
+        name: "test".into(),
+        rules: IssuerRules::new(spec).unwrap(),
+        jwks_uri,
+        keys_max_age: Duration::from_secs(3600),
+        keys_refresh_min: Duration::from_secs(60),
+    }
+}
+
+/// A clock at [`NOW`].
+pub(super) fn test_clock() -> Arc<TestClock> {
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
+    Arc::new(TestClock(Mutex::new(start)))
+}
+
+/// Every issuer of the settings [`config_for`] the provider at `url`, on a clock at [`NOW`].
+pub(super) fn providers(url: &str) -> (IdentityProviders, Arc<TestClock>) {
+    let clock = test_clock();
+    let providers = IdentityProviders::new(vec![config_for(url, None)], clock.clone());
+    (providers, clock)
+}
+
+/// A token for alice from the test provider at `issuer`, signed with the RSA key as `kid`,
+/// expiring at [`NOW`] + 300 s.
+pub(super) fn token(issuer: &str, kid: &str) -> String {
+    token_with(issuer, kid, json!({}))
+}
+
+/// As [`token`], with the claims of `more` added or replaced.
+pub(super) fn token_with(issuer: &str, kid: &str, more: Value) -> String {
+    let header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": kid });
+    let mut claims = json!({ "iss": issuer, "aud": AUDIENCE, "sub": "alice", "exp": NOW + 300 });
+    for (name, value) in more.as_object().into_iter().flatten() {
+        claims[name] = value.clone();
+    }
+    keys().sign(&header, &claims)
 }
 
 /// A clock the test moves.

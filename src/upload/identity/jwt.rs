@@ -27,6 +27,8 @@ pub struct Verified {
     pub kid: String,
     /// Its `exp`.
     pub expires: SystemTime,
+    /// Its `nbf`, if it has one.
+    pub not_before: Option<SystemTime>,
 }
 
 /// Why a token is refused: short, safe reasons (never the token, claims' values or keys).
@@ -121,7 +123,7 @@ pub fn verify<'k>(
     let claims = decode::<Map<String, Value>>(token, key.decoding_key(), validation)
         .map_err(|error| from_jwt_error(error.into_kind()))?
         .claims;
-    let expires = check_times(&claims, rules, now)?;
+    let (expires, not_before) = check_times(&claims, rules, now)?;
     check_claims(&claims, rules)?;
     let user = user(&claims, rules)?;
     Ok(Verified {
@@ -129,6 +131,7 @@ pub fn verify<'k>(
         issuer,
         kid,
         expires,
+        not_before,
     })
 }
 
@@ -192,12 +195,12 @@ fn from_jwt_error(kind: ErrorKind) -> TokenError {
 }
 
 /// `exp` (required), `nbf` and `iat` as JSON numbers; the token's life against `now`, with the
-/// issuer's leeway. Gives `exp` as a time.
+/// issuer's leeway. Gives `exp` and `nbf` as times.
 fn check_times(
     claims: &Map<String, Value>,
     rules: &IssuerRules,
     now: SystemTime,
-) -> Result<SystemTime, TokenError> {
+) -> Result<(SystemTime, Option<SystemTime>), TokenError> {
     let now = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
@@ -213,7 +216,13 @@ fn check_times(
     if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
         return Err(TokenError::NotYetValid);
     }
-    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
+    // Far beyond what `SystemTime` holds (`+` would panic): no issuer means that.
+    let time = |seconds: u64| {
+        SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(seconds))
+            .ok_or(TokenError::Malformed("a time claim is out of range"))
+    };
+    Ok((time(exp)?, nbf.map(time).transpose()?))
 }
 
 /// A NumericDate: an integer, or a finite non-negative number (floored); anything else refused.

@@ -102,14 +102,25 @@ fn exp_and_nbf_are_judged_at_now_with_the_leeway() {
     let mut later = claims("alice");
     later["nbf"] = json!(NOW + 100);
     let token = rs256(&later);
-    assert!(
-        check_with(spec(), &token, at(NOW + 40)).is_ok(),
-        "nbf − leeway"
-    );
+    let verified = check_with(spec(), &token, at(NOW + 40)).expect("nbf − leeway");
+    assert_eq!(verified.not_before, Some(at(NOW + 100)));
     assert_eq!(
         check_with(spec(), &token, at(NOW + 39)),
         Err(TokenError::NotYetValid)
     );
+}
+
+#[test]
+fn an_exp_beyond_what_the_clock_holds_is_refused_not_a_panic() {
+    for exp in [json!(1e19), json!(u64::MAX - 1)] {
+        let mut far = claims("alice");
+        far["exp"] = exp.clone();
+        assert_eq!(
+            check(&rs256(&far)),
+            Err(TokenError::Malformed("a time claim is out of range")),
+            "{exp}"
+        );
+    }
 }
 
 #[test]
