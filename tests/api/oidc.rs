@@ -401,12 +401,8 @@ async fn a_page_asks_its_token_function_before_every_call_and_once_more_after_to
     let provider = OidcProvider::start("oidc-spa-token-function");
     let store = crate::servers::ministack();
     let bucket = store.new_bucket().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let expired = provider
-        .sign(json!({ "claims": { "exp": now - 3600 } }))
+        .sign(json!({ "claims": { "exp": epoch_seconds() - 3600 } }))
         .await;
     let fresh = provider.token("alice").await;
     // Over 100 MiB, so the profile takes uploads in parts.
@@ -460,6 +456,7 @@ window.ready = true;
     let calls = browser.run("return window.tokenCalls;").await;
     assert_eq!(calls, json!(5), "{result}");
     assert_eq!(store.keys(&app.bucket).await, [key.to_owned()]);
+}
 
 /// The seconds since the epoch by this machine's clock.
 fn epoch_seconds() -> u64 {
