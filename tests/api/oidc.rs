@@ -149,10 +149,7 @@ async fn a_providers_user_gets_policies_in_their_own_folder_only() {
 async fn forged_and_refused_tokens_never_get_a_policy() {
     let provider = OidcProvider::start("oidc-api-forged");
     let app = spawn_offline_app_with(options(&provider.issuer, false)).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = epoch_seconds();
     let cases = [
         (
             json!({ "claims": { "exp": now - 3600 } }),
