@@ -22,7 +22,7 @@ pub async fn healthz() -> HttpResponse {
 /// carries the admin token, or it comes straight from this machine — a loopback peer that is
 /// not a trusted proxy, forwarded nothing and named a loopback host. A bearer token that is not the admin token is
 /// refused (`401`), and counted against the address like any failed authentication.
-fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool, Problem> {
+async fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool, Problem> {
     let budgets = &operations.budgets;
     let settings = &operations.settings;
     if let Some(presented) = bearer_token(request.headers()) {
@@ -37,7 +37,8 @@ fn may_see_detail(request: &HttpRequest, operations: &Operations) -> Result<bool
             budgets,
             now,
             &mut Counted::default(),
-        )?;
+        )
+        .await?;
         return Ok(true);
     }
     let headers = request.headers();
@@ -74,7 +75,7 @@ pub async fn readyz(
     operations: web::Data<Operations>,
     uploader: web::Data<Uploader>,
 ) -> Result<HttpResponse, Problem> {
-    if !may_see_detail(&request, &operations)? {
+    if !may_see_detail(&request, &operations).await? {
         return Ok(HttpResponse::Ok().json(json!({ "status": "ready" })));
     }
     let store = uploader.catalog().store();

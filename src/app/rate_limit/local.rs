@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use super::address::CountedAddress;
 use super::verdict::{Verdict, WINDOW_S};
 
 /// How many independently locked parts the clients are spread over.
@@ -46,8 +47,7 @@ pub enum Client<'a> {
 /// A client as counted: small, copied, never allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
-    V4(u32),
-    V6Prefix(u64),
+    Address(CountedAddress),
     TokenUser(u64),
     ProviderUser(u64),
 }
@@ -121,7 +121,7 @@ impl Shard {
         match key {
             Key::ProviderUser(_) => self.provider_users.admit(key, limits, false, spend),
             Key::TokenUser(_) => self.addresses.admit(key, limits, true, spend),
-            Key::V4(_) | Key::V6Prefix(_) => self.addresses.admit(key, limits, false, spend),
+            Key::Address(_) => self.addresses.admit(key, limits, false, spend),
         }
     }
 }
@@ -212,10 +212,7 @@ impl RateLimiter {
 
     fn key(&self, client: Client<'_>) -> Key {
         match client {
-            Client::Address(address) => match address.to_canonical() {
-                IpAddr::V4(v4) => Key::V4(v4.to_bits()),
-                IpAddr::V6(v6) => Key::V6Prefix((v6.to_bits() >> 64) as u64),
-            },
+            Client::Address(address) => Key::Address(CountedAddress::of(address)),
             Client::TokenUser(user) => Key::TokenUser(self.hasher.hash_one(user)),
             Client::ProviderUser(user) => Key::ProviderUser(self.hasher.hash_one(user)),
         }

@@ -3,12 +3,13 @@
 //! - `verdict.rs`: what a budget answers for one request ([`Verdict`]: allowed, limit, what is
 //!   left and when the window ends — what the `RateLimit-*` headers tell clients).
 //! - `local.rs`: the in-process counter ([`RateLimiter`]), bounded in memory whatever the
-//!   number of clients.
+//!   number of clients; `address.rs`: how an address is counted (IPv6 by its /64).
 //! - here: [`Budgets`], the three budgets by name ([`Budget`]). Everything that counts goes
-//!   through [`Budgets::spend`] and [`Budgets::peek`]; this is where a counter shared by
-//!   replicas plugs in beside the local one, which is the only backend today (each replica
-//!   limits by itself).
+//!   through [`Budgets::spend`] (async: a counter shared by replicas will be asked there) and
+//!   [`Budgets::peek`]; the local counter is the only backend today (each replica limits by
+//!   itself).
 
+mod address;
 mod local;
 mod verdict;
 
@@ -82,7 +83,7 @@ impl Budgets {
     }
 
     /// Counts a request from `client` at `now` against `budget`, if it is within it.
-    pub fn spend(&self, budget: Budget, client: Client<'_>, now: SystemTime) -> Verdict {
+    pub async fn spend(&self, budget: Budget, client: Client<'_>, now: SystemTime) -> Verdict {
         self.local(budget).check(client, now)
     }
 
@@ -106,13 +107,16 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn part_urls_have_a_budget_of_their_own_and_no_limit_counts_nothing() {
+    #[tokio::test]
+    async fn part_urls_have_a_budget_of_their_own_and_no_limit_counts_nothing() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(6_000);
         let client = Client::TokenUser("alice");
         let budgets = Budgets::new(2, 1000);
-        assert_eq!(budgets.spend(Budget::Requests, client, now).remaining, 1);
-        let parts = budgets.spend(Budget::PartSigning, client, now);
+        assert_eq!(
+            budgets.spend(Budget::Requests, client, now).await.remaining,
+            1
+        );
+        let parts = budgets.spend(Budget::PartSigning, client, now).await;
         assert_eq!((parts.limit, parts.remaining), (50, 49));
         let failed = budgets.peek(Budget::FailedAuthentications, client, now);
         assert_eq!((failed.limit, failed.remaining), (2, 2));
@@ -122,7 +126,7 @@ mod tests {
             SystemTime::UNIX_EPOCH
         );
         assert_eq!(
-            none.spend(Budget::PartSigning, client, now),
+            none.spend(Budget::PartSigning, client, now).await,
             Verdict::UNLIMITED
         );
     }
