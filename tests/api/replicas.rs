@@ -36,7 +36,8 @@ fn unique_prefix(test: &str) -> String {
 
 /// A replica of the service: the real binary, with the development store, a public and a
 /// token profile, a static token (alice) and the test identity provider (its users `idp.`),
-/// the rate limit and Redis given in the environment, and 127.0.0.1 a trusted proxy, so the
+/// the rate limit and Redis given in the environment, logging everything (`trace`: the Redis
+/// password must not show at any level), and 127.0.0.1 a trusted proxy, so the
 /// test names each client's address in `X-Forwarded-For` (and needs the admin token to read
 /// `/readyz`'s detail).
 struct Replica {
@@ -63,7 +64,6 @@ impl Replica {
             &dir,
             &["--config", "settings.toml"],
             &[
-                ("RUST_LOG", "info"),
                 (
                     "PRESIGNED_POST__RATE_LIMIT__PER_MINUTE",
                     &PER_MINUTE.to_string(),

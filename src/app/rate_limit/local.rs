@@ -47,7 +47,8 @@ pub enum Client<'a> {
 /// A client as counted: small, copied, never allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
-    Address(CountedAddress),
+    V4(u32),
+    V6Prefix(u64),
     TokenUser(u64),
     ProviderUser(u64),
 }
@@ -121,7 +122,7 @@ impl Shard {
         match key {
             Key::ProviderUser(_) => self.provider_users.admit(key, limits, false, spend),
             Key::TokenUser(_) => self.addresses.admit(key, limits, true, spend),
-            Key::Address(_) => self.addresses.admit(key, limits, false, spend),
+            Key::V4(_) | Key::V6Prefix(_) => self.addresses.admit(key, limits, false, spend),
         }
     }
 }
@@ -212,7 +213,10 @@ impl RateLimiter {
 
     fn key(&self, client: Client<'_>) -> Key {
         match client {
-            Client::Address(address) => Key::Address(CountedAddress::of(address)),
+            Client::Address(address) => match CountedAddress::of(address) {
+                CountedAddress::V4(bits) => Key::V4(bits),
+                CountedAddress::V6Prefix(prefix) => Key::V6Prefix(prefix),
+            },
             Client::TokenUser(user) => Key::TokenUser(self.hasher.hash_one(user)),
             Client::ProviderUser(user) => Key::ProviderUser(self.hasher.hash_one(user)),
         }
