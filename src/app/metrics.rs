@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::app::credentials::{CachedCredentials, CredentialsReport};
 use crate::app::identity_provider::issuer::IssuerReport;
+use crate::app::rate_limit::SharedReport;
 use crate::clock::{ClockReport, StoreClockReport};
 use crate::upload::ports::UploadEvents;
 
@@ -245,6 +246,24 @@ pub fn render_identity_providers(text: &mut String, reports: &[IssuerReport]) {
     }
 }
 
+/// Whether Redis decides the rate limits now, and how often it failed (only when Redis is
+/// configured: without it there is nothing to watch).
+pub fn render_shared_rate_limit(text: &mut String, report: &SharedReport) {
+    const SHARED: &str = "presigned_post_rate_limit_shared";
+    let help = "1 while Redis decides the rate limits for every replica, 0 while each replica \
+                counts by itself (Redis not answering).";
+    family(text, SHARED, "gauge", help);
+    let _ = writeln!(text, "{SHARED} {}", u8::from(report.shared));
+    const ERRORS: &str = "presigned_post_rate_limit_redis_errors_total";
+    let help = "Calls to Redis by the rate limiter that failed or timed out.";
+    family(text, ERRORS, "counter", help);
+    let _ = writeln!(text, "{ERRORS} {}", report.redis_errors);
+    const LOCAL: &str = "presigned_post_rate_limit_local_verdicts_total";
+    let help = "Requests the local counter judged because Redis was not answering.";
+    family(text, LOCAL, "counter", help);
+    let _ = writeln!(text, "{LOCAL} {}", report.local_verdicts);
+}
+
 /// The store clock's offset (once measured) and its failed probes.
 fn render_store_clock(text: &mut String, store: &StoreClockReport) {
     if let Some(offset_ms) = store.measured_offset_ms {
@@ -345,6 +364,40 @@ mod tests {
         metrics.observe("/odd \\ \"route\"", 9.0);
         let text = metrics.render(&store_clock(Some(250), 0), &loaded(Some(60)));
         assert_eq!(text, EVERY_FAMILY);
+    }
+
+    #[test]
+    fn the_shared_rate_limit_is_a_gauge_and_two_counters() {
+        let mut report = SharedReport {
+            redis: "redis://***@redis.internal:6379".into(),
+            shared: true,
+            error: None,
+            next_probe_in: None,
+            redis_errors: 0,
+            local_verdicts: 0,
+        };
+        let mut text = String::new();
+        render_shared_rate_limit(&mut text, &report);
+        assert_eq!(
+            samples(&text),
+            [
+                "presigned_post_rate_limit_shared 1",
+                "presigned_post_rate_limit_redis_errors_total 0",
+                "presigned_post_rate_limit_local_verdicts_total 0",
+            ]
+        );
+        (report.shared, report.redis_errors, report.local_verdicts) = (false, 2, 7);
+        let mut text = String::new();
+        render_shared_rate_limit(&mut text, &report);
+        assert_eq!(
+            samples(&text),
+            [
+                "presigned_post_rate_limit_shared 0",
+                "presigned_post_rate_limit_redis_errors_total 2",
+                "presigned_post_rate_limit_local_verdicts_total 7",
+            ]
+        );
+        assert!(!text.contains("redis.internal"), "no URL in the metrics");
     }
 
     /// `every_family_renders_as_before`'s output, as the service rendered it before `render` was

@@ -42,9 +42,12 @@ pub struct Settings {
     #[serde(default)]
     pub tokens: Vec<TokenSettings>,
     /// Requests (API calls, upload and landing pages) allowed per client (user or address) per
-    /// minute; 0 (default) for no limit.
+    /// minute; 0 (default) for no limit. The short form of `[rate_limit] per_minute`: set one
+    /// of them, not both.
+    pub rate_limit_per_minute: Option<u32>,
+    /// The rate limit, and where replicas share their counts (`[rate_limit]`).
     #[serde(default)]
-    pub rate_limit_per_minute: u32,
+    pub rate_limit: RateLimitSettings,
     /// Hex SHA-256 of a token that may read `/readyz`'s detail from anywhere
     /// (`presigned-post hash-token`); without it, only local requests see the detail.
     pub admin_token_sha256: Option<String>,
@@ -55,6 +58,45 @@ pub struct Settings {
     /// Sign-in tokens from identity providers (`[[auth.oidc]]`).
     #[serde(default)]
     pub auth: AuthSettings,
+}
+
+/// The `[rate_limit]` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests allowed per client per minute; 0 (default) for no limit.
+    pub per_minute: Option<u32>,
+    /// Redis keeping the counts all replicas share (`redis://…`, `unix://…`); unset: each
+    /// replica counts by itself. May hold a password: never shown.
+    pub redis_url: Option<String>,
+    /// Put before every key in Redis (default `presigned-post`).
+    #[serde(default = "default_redis_key_prefix")]
+    pub redis_key_prefix: String,
+    /// Longer answers count as Redis being down (default 50 ms; 5 ms to 2 s).
+    #[serde(
+        default = "default_redis_timeout",
+        deserialize_with = "units::duration"
+    )]
+    pub redis_timeout: Duration,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            per_minute: None,
+            redis_url: None,
+            redis_key_prefix: default_redis_key_prefix(),
+            redis_timeout: default_redis_timeout(),
+        }
+    }
+}
+
+fn default_redis_key_prefix() -> String {
+    "presigned-post".into()
+}
+
+fn default_redis_timeout() -> Duration {
+    Duration::from_millis(50)
 }
 
 /// The `[auth]` section.

@@ -11,6 +11,7 @@ use crate::upload::profile::Profile;
 
 use super::oidc::issuers;
 use super::profiles::resolve_profiles;
+use super::rate_limit::rate_limit;
 use super::tokens::{admin_token, bearer_tokens};
 use super::{
     AwsDefaults, Config, ConfigError, EdgeSettings, ProfileSettings, Settings, StoreOrigin,
@@ -34,6 +35,8 @@ impl Settings {
         let users_known = !tokens.is_empty() || !self.auth.oidc.is_empty();
         check_token_profiles_have_tokens(&profiles, users_known, &mut problems);
         let trusted_proxies = trusted_proxies(&self.trusted_proxies, &mut problems);
+        let (rate_limit_per_minute, rate_limit_redis) =
+            rate_limit(self.rate_limit_per_minute, &self.rate_limit, &mut problems);
         let catalog =
             store.and_then(|store| catalog(store, profiles, self.default_profile, &mut problems));
         match catalog {
@@ -46,7 +49,8 @@ impl Settings {
                     cors_origins,
                     tokens,
                     identity_providers,
-                    rate_limit_per_minute: self.rate_limit_per_minute,
+                    rate_limit_per_minute,
+                    rate_limit_redis,
                     admin_token,
                     trusted_proxies,
                 },

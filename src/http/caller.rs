@@ -61,21 +61,36 @@ async fn identify_in(
             .await
             .map(Some),
     };
-    let caller = who.and_then(|who| {
-        let client = match &who {
-            None => address,
-            Some(Who::Token(user)) => Client::TokenUser(user.as_str()),
-            Some(Who::Provider(user)) => Client::ProviderUser(user.as_str()),
-        };
-        counted.spend(budgets, budget, client, now)?;
-        Ok(match who {
-            None => Caller::Anonymous,
-            Some(Who::Token(user)) => Caller::User(user.clone()),
-            Some(Who::Provider(user)) => Caller::User(user),
-        })
-    });
+    let caller = match who {
+        Ok(who) => counted_as(who, address, budget, operations, now, &mut counted).await,
+        Err(problem) => Err(problem),
+    };
     counted.keep(request);
     caller
+}
+
+/// Counts a request of `who` (else of `address`) against `budget`: the caller, or `429`.
+async fn counted_as(
+    who: Option<Who<'_>>,
+    address: Client<'_>,
+    budget: Budget,
+    operations: &Operations,
+    now: SystemTime,
+    counted: &mut Counted,
+) -> Result<Caller, Problem> {
+    let client = match &who {
+        None => address,
+        Some(Who::Token(user)) => Client::TokenUser(user.as_str()),
+        Some(Who::Provider(user)) => Client::ProviderUser(user.as_str()),
+    };
+    counted
+        .spend(&operations.budgets, budget, client, now)
+        .await?;
+    Ok(match who {
+        None => Caller::Anonymous,
+        Some(Who::Token(user)) => Caller::User(user.clone()),
+        Some(Who::Provider(user)) => Caller::User(user),
+    })
 }
 
 /// The user of `presented`: a static token's, else, when issuers are configured, the one an
@@ -100,6 +115,7 @@ async fn who<'a>(
             now,
             counted,
         )
+        .await
         .map(Who::Token);
     }
     counted.peek(budgets, Budget::FailedAuthentications, address, now)?;
@@ -124,11 +140,9 @@ async fn who<'a>(
             .token_verified(issuer, refusal.problem.code().code());
     }
     if refusal.failed_authentication {
-        let failed = counted.spend(budgets, Budget::FailedAuthentications, address, now);
-        let request = counted.spend(budgets, Budget::Requests, address, now);
-        failed.and(request)?;
+        failed_attempt(budgets, address, now, counted).await?;
     } else {
-        counted.spend(budgets, Budget::Requests, address, now)?;
+        (counted.spend(budgets, Budget::Requests, address, now)).await?;
     }
     Err(refusal.problem)
 }
@@ -207,7 +221,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, ()>> {
 /// The user of `presented` among `tokens`, checked only while `address` has failed
 /// authentications to spare; a failure spends one, and one of the address's requests (both
 /// noted in `counted`).
-pub fn authenticated<'a>(
+pub async fn authenticated<'a>(
     presented: Result<&str, ()>,
     tokens: &'a [Token],
     address: Client<'_>,
@@ -224,12 +238,21 @@ pub fn authenticated<'a>(
         )),
     };
     if user.is_err() {
-        // A failed attempt is also a request of the address.
-        let failed = counted.spend(budgets, Budget::FailedAuthentications, address, now);
-        let request = counted.spend(budgets, Budget::Requests, address, now);
-        failed.and(request)?;
+        failed_attempt(budgets, address, now, counted).await?;
     }
     user
+}
+
+/// Counts a failed authentication from `address`, which is also one of its requests.
+async fn failed_attempt(
+    budgets: &Budgets,
+    address: Client<'_>,
+    now: SystemTime,
+    counted: &mut Counted,
+) -> Result<(), Problem> {
+    let failed = (counted.spend(budgets, Budget::FailedAuthentications, address, now)).await;
+    let request = (counted.spend(budgets, Budget::Requests, address, now)).await;
+    failed.and(request)
 }
 
 /// The client address of a request: its TCP peer, or the client a trusted proxy forwarded.

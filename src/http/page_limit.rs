@@ -31,7 +31,7 @@ pub async fn limit_by_address(
     let budgets = &operations.budgets;
     let now = budgets.time(|| operations.now());
     let mut counted = Counted::default();
-    let limited = counted.spend(budgets, Budget::Requests, Client::Address(address), now);
+    let limited = (counted.spend(budgets, Budget::Requests, Client::Address(address), now)).await;
     counted.keep(request.request());
     let Err(problem) = limited else {
         return Ok(next.call(request).await?.map_into_boxed_body());

@@ -26,14 +26,15 @@ pub struct Counted(Vec<(Budget, Verdict)>);
 
 impl Counted {
     /// Counts a request from `client` against `budget`; `429` if it has none left.
-    pub fn spend(
+    pub async fn spend(
         &mut self,
         budgets: &Budgets,
         budget: Budget,
         client: Client<'_>,
         now: SystemTime,
     ) -> Result<(), Problem> {
-        self.note(budget, budgets.spend(budget, client, now))
+        let verdict = budgets.spend(budget, client, now).await;
+        self.note(budget, verdict)
     }
 
     /// `429` if `client` has no `budget` left, counting nothing. Only a refusal is noted: a

@@ -71,6 +71,8 @@ mod pages;
 mod plain_pages;
 mod policy_bounds;
 mod rate_limits;
+mod redis_server;
+mod replicas;
 mod servers;
 mod spa;
 mod store_clock;

@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use super::address::CountedAddress;
 use super::verdict::{Verdict, WINDOW_S};
 
 /// How many independently locked parts the clients are spread over.
@@ -212,9 +213,9 @@ impl RateLimiter {
 
     fn key(&self, client: Client<'_>) -> Key {
         match client {
-            Client::Address(address) => match address.to_canonical() {
-                IpAddr::V4(v4) => Key::V4(v4.to_bits()),
-                IpAddr::V6(v6) => Key::V6Prefix((v6.to_bits() >> 64) as u64),
+            Client::Address(address) => match CountedAddress::of(address) {
+                CountedAddress::V4(bits) => Key::V4(bits),
+                CountedAddress::V6Prefix(prefix) => Key::V6Prefix(prefix),
             },
             Client::TokenUser(user) => Key::TokenUser(self.hasher.hash_one(user)),
             Client::ProviderUser(user) => Key::ProviderUser(self.hasher.hash_one(user)),
