@@ -3,6 +3,7 @@
 use std::process::{Command, Output};
 
 use crate::oidc_provider::{AUDIENCE, OidcProvider};
+use crate::redis_server::{PASSWORD, RedisServer};
 use crate::servers::{TestStore, ministack, ministack_with_clock, work_dir};
 
 const ORIGIN: &str = "http://app.example.test";
@@ -274,5 +275,51 @@ async fn identity_providers_are_checked_by_fetching_their_keys() {
     assert!(
         identity[2].starts_with("FAIL") && identity[2].contains("fits algorithms [EdDSA]"),
         "{report}"
+    );
+}
+
+#[tokio::test]
+async fn the_redis_of_the_shared_rate_limit_is_asked_and_its_password_never_shown() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+    let mut redis = RedisServer::start("doctor-redis");
+    let url = redis.url();
+    let settings = [
+        ("PRESIGNED_POST__RATE_LIMIT__PER_MINUTE", "120"),
+        ("PRESIGNED_POST__RATE_LIMIT__REDIS_URL", url.as_str()),
+    ];
+    let report = |output: Output| {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!text.contains(PASSWORD), "the password is shown:\n{text}");
+        text
+    };
+    let up = report(run_with(
+        store,
+        &bucket,
+        "us-east-1",
+        &["doctor"],
+        &settings,
+    ));
+    let check = line(&up, "rate-limit");
+    assert!(
+        check.starts_with("PASS") && check.contains("120 a minute per client, shared"),
+        "{up}"
+    );
+    redis.stop();
+    let down = report(run_with(
+        store,
+        &bucket,
+        "us-east-1",
+        &["doctor"],
+        &settings,
+    ));
+    let check = line(&down, "rate-limit");
+    assert!(
+        check.starts_with("WARN") && check.contains("each replica limits by itself"),
+        "{down}"
     );
 }

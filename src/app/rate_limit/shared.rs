@@ -156,6 +156,17 @@ impl SharedCounter {
         verdict(answer, limit)
     }
 
+    /// Runs the script once on a key of its own (`{prefix}:v1:check`, counting nothing of a
+    /// client's), past the breaker: how long it took, or what went wrong (secrets hidden).
+    pub async fn check(&self) -> Result<Duration, String> {
+        let key = format!("{}:v1:check", self.settings.key_prefix);
+        let started = Instant::now();
+        match self.call(&key, u32::MAX).await {
+            Ok(_) => Ok(started.elapsed()),
+            Err(error) => Err(self.settings.url.scrub(&error)),
+        }
+    }
+
     /// Whether Redis decides, why not, and what was counted.
     pub fn report(&self) -> SharedReport {
         let breaker = lock(&self.breaker).clone();

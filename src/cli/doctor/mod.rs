@@ -4,7 +4,7 @@
 //! [`run`] wires the checks to the store; each check is a function of what the store answered
 //! through [`ObjectStore`], in a module of its own: [`credentials`], [`clock_skew`], [`bucket`],
 //! [`cors`], [`lifecycle`] and [`test_upload`]; [`identity`] fetches each identity provider's
-//! keys. [`report`] holds [`Check`] and [`render`].
+//! keys, [`rate_limit`] asks the Redis the replicas share. [`report`] holds [`Check`] and [`render`].
 
 mod bucket;
 mod clock_skew;
@@ -12,6 +12,7 @@ mod cors;
 mod credentials;
 mod identity;
 mod lifecycle;
+mod rate_limit;
 mod report;
 mod test_upload;
 
@@ -60,6 +61,9 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
             issuer,
             identity::fetch(&http, issuer).await,
         ));
+    }
+    if let Some(redis) = &config.edge.rate_limit_redis {
+        checks.push(rate_limit::run(redis, config.edge.rate_limit_per_minute).await);
     }
     if !found {
         return checks;
