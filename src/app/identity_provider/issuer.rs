@@ -94,13 +94,20 @@ impl Issuer {
     }
 
     /// The keys to check a token signed with `kid`: the cached ones if they have it; else
-    /// after a fetch, if the rule allows one now.
+    /// after a fetch, if the rule allows one now; unavailable for a second while another fetch
+    /// is under way.
     pub async fn keys_for(&self, kid: &str) -> Keys {
         let cached = self.cached();
         if matches!(cached.lookup(kid), KeyLookup::Found(_)) {
             return Keys::Ready(cached);
         }
-        let _one_at_a_time = self.fetching.lock().await;
+        // Requests never wait for a fetch another request or the refresher is making (up to
+        // the HTTP timeouts): they are told to come back in a second.
+        let Ok(_one_at_a_time) = self.fetching.try_lock() else {
+            return Keys::Unavailable {
+                retry_after: Duration::from_secs(1),
+            };
+        };
         let (keys, history) = self.snapshot();
         if matches!(keys.lookup(kid), KeyLookup::Found(_)) {
             return Keys::Ready(keys);

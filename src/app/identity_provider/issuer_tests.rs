@@ -90,17 +90,24 @@ async fn an_unknown_kid_fetches_once_per_refresh_min() {
 }
 
 #[tokio::test]
-async fn concurrent_unknown_kids_share_one_fetch() {
+async fn concurrent_unknown_kids_share_one_fetch_and_never_wait_for_it() {
     let (url, provider) = serve();
     let (issuer, _clock) = issuer_for(&url, None);
     let asks = (0..8).map(|_| {
         let issuer = issuer.clone();
-        tokio::spawn(async move { has(&issuer, "rsa-1").await })
+        tokio::spawn(async move { issuer.keys_for("rsa-1").await })
     });
+    // Each finds the key, or is told to come back in a second while the one fetch runs.
     for ask in asks.collect::<Vec<_>>() {
-        assert_eq!(ask.await.unwrap(), Some(true));
+        match ask.await.unwrap() {
+            Keys::Ready(keys) => assert!(matches!(keys.lookup("rsa-1"), KeyLookup::Found(_))),
+            Keys::Unavailable { retry_after } => {
+                assert_eq!(retry_after, Duration::from_secs(1));
+            }
+        }
     }
     assert_eq!(hits(&provider), (1, 1));
+    assert_eq!(has(&issuer, "rsa-1").await, Some(true));
 }
 
 #[tokio::test]

@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+/// The longest wait between retries after failures (unless `refresh_min` is longer): a
+/// provider that comes back is used within minutes, whatever `keys_max_age` is, while its
+/// tokens are answered 503 with this as `Retry-After` at most.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
 /// Why a fetch is considered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -16,7 +21,7 @@ pub enum Reason {
 pub struct RefreshRule {
     /// At most one fetch per this long for unknown `kid`s (and the first retry after a failure).
     pub refresh_min: Duration,
-    /// Keys older than this are fetched again; also the longest wait between retries.
+    /// Keys older than this are fetched again.
     pub max_age: Duration,
 }
 
@@ -44,7 +49,8 @@ impl RefreshRule {
     /// Whether to fetch at `now` for `reason`, given the history: an unknown `kid` fetches when
     /// the last attempt is at least `refresh_min` old (so random kids cannot make us hammer the
     /// issuer); the age check fetches when the last success is `max_age` old; after failures
-    /// both wait a backoff, `refresh_min` doubling up to `max_age`, from the last attempt.
+    /// both wait a backoff, `refresh_min` doubling up to [`MAX_BACKOFF`] (or `max_age`, if
+    /// shorter), from the last attempt.
     pub fn decide(&self, now: Duration, history: &FetchHistory, reason: Reason) -> Decision {
         let Some(last_attempt) = history.last_attempt else {
             return Decision::Fetch;
@@ -72,12 +78,11 @@ impl RefreshRule {
     }
 
     /// The wait after `failures` failed fetches in a row: `refresh_min`, doubling, at most
-    /// `max_age`.
+    /// [`MAX_BACKOFF`] and `max_age` (never less than `refresh_min`).
     pub fn backoff(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(20);
-        self.refresh_min
-            .saturating_mul(1 << doublings)
-            .min(self.max_age.max(self.refresh_min))
+        let longest = self.max_age.min(MAX_BACKOFF).max(self.refresh_min);
+        self.refresh_min.saturating_mul(1 << doublings).min(longest)
     }
 }
 
@@ -145,12 +150,18 @@ mod tests {
     }
 
     #[test]
-    fn failures_back_off_doubling_up_to_max_age() {
+    fn failures_back_off_doubling_up_to_five_minutes() {
         assert_eq!(RULE.backoff(1), MIN);
         assert_eq!(RULE.backoff(2), 2 * MIN);
         assert_eq!(RULE.backoff(3), 4 * MIN);
-        assert_eq!(RULE.backoff(7), HOUR);
-        assert_eq!(RULE.backoff(u32::MAX), HOUR);
+        // A provider down at start is tried again within 5 minutes, not after keys_max_age.
+        assert_eq!(RULE.backoff(4), MAX_BACKOFF);
+        assert_eq!(RULE.backoff(u32::MAX), MAX_BACKOFF);
+        let short = RefreshRule {
+            refresh_min: Duration::from_secs(1),
+            max_age: Duration::from_secs(3),
+        };
+        assert_eq!(short.backoff(5), Duration::from_secs(3));
         let failing = FetchHistory {
             last_attempt: Some(s(1000)),
             last_success: Some(s(0)),
