@@ -161,7 +161,8 @@ fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusa
     let (problem, failed_authentication, issuer) = match refused {
         Refused::Unavailable { name, retry_after } => {
             let seconds = retry_after.as_secs().max(1);
-            tracing::warn!(issuer = %name, retry_after_s = seconds,
+            // The issuer warns once when its fetches start failing; each token is a detail.
+            tracing::debug!(issuer = %name, retry_after_s = seconds,
                 "a token was not checked: the identity provider's keys cannot be had");
             let problem = Problem::new(
                 ProblemCode::IdentityProviderUnavailable,
@@ -193,7 +194,9 @@ fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusa
                 _ => None,
             };
             tracing::info!(code = code.code(), issuer = ?issuer, "a token was refused: {error}");
-            let failed = matches!(code, ProblemCode::InvalidToken | ProblemCode::TokenExpired);
+            // An expired token is signed by its issuer: no guess, so it costs the address only a
+            // request (users behind one address renewing late must not lock each other out).
+            let failed = code == ProblemCode::InvalidToken;
             (Problem::new(code, error.to_string()), failed, issuer)
         }
     };

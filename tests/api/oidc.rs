@@ -338,6 +338,26 @@ async fn forged_tokens_spend_the_addresss_failed_authentications_and_users_count
     );
 }
 
+/// Expired tokens are signed by the provider: they cost the address a request each, not a
+/// failed authentication, so users behind one address who renew late do not lock out the
+/// others' valid tokens.
+#[tokio::test]
+async fn expired_tokens_do_not_spend_the_addresss_failed_authentications() {
+    let provider = OidcProvider::start("oidc-api-expired-budget");
+    let mut options = options(&provider.issuer, false);
+    options.top_level = "rate_limit_per_minute = 3\n".into();
+    let app = spawn_offline_app_with(options).await;
+    let expired = provider
+        .sign(json!({ "claims": { "exp": epoch_seconds() - 600 } }))
+        .await;
+    for _ in 0..3 {
+        let (status, code, _, _) = refusal(presign(&app, &expired).await).await;
+        assert_eq!((status, code.as_str()), (401, "token-expired"));
+    }
+    let response = presign(&app, &provider.token("bob").await).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}
+
 #[tokio::test]
 async fn rotated_keys_are_fetched_once_and_cached_keys_outlive_the_provider() {
     let provider = OidcProvider::start("oidc-api-rotation");

@@ -13,6 +13,9 @@ use super::IssuerConfig;
 use super::fetch::{self, FetchError};
 use super::refresh::{Decision, FetchHistory, Reason, RefreshRule};
 
+/// How long a request waits for a fetch of the keys that is already under way.
+pub const FETCH_WAIT: Duration = Duration::from_secs(1);
+
 /// The keys to check a token with, or why there are none.
 #[derive(Debug, Clone)]
 pub enum Keys {
@@ -94,16 +97,18 @@ impl Issuer {
     }
 
     /// The keys to check a token signed with `kid`: the cached ones if they have it; else
-    /// after a fetch, if the rule allows one now; unavailable for a second while another fetch
-    /// is under way.
+    /// after a fetch, if the rule allows one now; unavailable for a second when another fetch
+    /// under way takes longer than [`FETCH_WAIT`].
     pub async fn keys_for(&self, kid: &str) -> Keys {
         let cached = self.cached();
         if matches!(cached.lookup(kid), KeyLookup::Found(_)) {
             return Keys::Ready(cached);
         }
-        // Requests never wait for a fetch another request or the refresher is making (up to
-        // the HTTP timeouts): they are told to come back in a second.
-        let Ok(_one_at_a_time) = self.fetching.try_lock() else {
+        // A fetch another request or the refresher is making is waited for, but not for long
+        // (a provider that hangs would hold every request up to the HTTP timeouts): past
+        // FETCH_WAIT the request is told to come back in a second.
+        let Ok(_one_at_a_time) = tokio::time::timeout(FETCH_WAIT, self.fetching.lock()).await
+        else {
             return Keys::Unavailable {
                 retry_after: Duration::from_secs(1),
             };

@@ -29,6 +29,8 @@ pub(super) struct Provider {
     pub(super) jwks: Vec<u8>,
     pub(super) discovery_hits: usize,
     pub(super) jwks_hits: usize,
+    /// How long each answer takes.
+    pub(super) delay: Duration,
 }
 
 /// A provider on 127.0.0.1 answering each connection once; down, it closes them unanswered.
@@ -54,6 +56,7 @@ pub(super) fn serve() -> (String, Arc<Mutex<Provider>>) {
                 }
             }
             let request = String::from_utf8_lossy(&request).into_owned();
+            std::thread::sleep(state.lock().unwrap().delay);
             let Some((status, body)) = answer(&state, &request) else {
                 continue;
             };

@@ -4,8 +4,8 @@
 //!
 //! - **Key**: a SHA-256 of a random per-process salt and the whole token; the token itself is
 //!   never kept. One byte changed is another key.
-//! - **Value**: what [`verify`](crate::upload::identity::jwt::verify) gave (user, issuer, `kid`,
-//!   `exp`, `nbf`) and the issuer's key set it was checked with.
+//! - **Value**: what [`verify`](crate::upload::identity::jwt::verify) gave (user, issuer, `exp`,
+//!   `nbf`) and the issuer's key set it was checked with.
 //! - **Only successes** are stored: a refused token is checked in full every time, so the
 //!   failed-authentication budget and the metrics count every refusal.
 //! - **Served** only while `now` is within the token's own life as the check judged it

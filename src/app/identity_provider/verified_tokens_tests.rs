@@ -29,7 +29,6 @@ fn alice(exp: u64, nbf: Option<u64>) -> Verified {
     Verified {
         user: UserId::parse("alice").unwrap(),
         issuer: 0,
-        kid: "rsa-1".into(),
         expires: at(exp),
         not_before: nbf.map(at),
     }

@@ -23,8 +23,6 @@ pub struct Verified {
     pub user: UserId,
     /// Which issuer (its index in the rules given) signed it.
     pub issuer: usize,
-    /// The key it was signed with.
-    pub kid: String,
     /// Its `exp`.
     pub expires: SystemTime,
     /// Its `nbf`, if it has one.
@@ -50,7 +48,8 @@ pub enum TokenError {
     #[error("the token's header has no `kid`")]
     NoKid,
     /// The issuer's keys do not hold the `kid`: the caller may refresh them and try again.
-    #[error("the key `{kid}` is not among the issuer's keys")]
+    // The `kid` comes from the token as sent (any text): it is not repeated.
+    #[error("the token's key (its `kid`) is not among the issuer's keys")]
     UnknownKey {
         /// The issuer's index.
         issuer: usize,
@@ -129,7 +128,6 @@ pub fn verify<'k>(
     Ok(Verified {
         user,
         issuer,
-        kid,
         expires,
         not_before,
     })
