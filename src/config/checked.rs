@@ -43,8 +43,7 @@ pub struct EdgeSettings {
     pub cors_origins: Vec<String>,
     /// Bearer tokens.
     pub tokens: Vec<Token>,
-    /// Identity providers whose JWT access tokens name users (`[[auth.oidc]]`; not yet asked by
-    /// the edge).
+    /// Identity providers whose JWT access tokens name users (`[[auth.oidc]]`).
     pub identity_providers: Vec<IssuerConfig>,
     /// Requests per client per minute (0: no limit).
     pub rate_limit_per_minute: u32,

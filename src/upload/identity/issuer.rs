@@ -98,7 +98,7 @@ pub struct IssuerSpec {
     pub issuer: String,
     /// One of them must be in `aud`; when empty, a token with an `aud` is refused.
     pub audiences: Vec<String>,
-    /// When not empty, `azp` or `client_id` must be one of them.
+    /// When not empty, `azp`, `client_id` (Cognito) or `cid` (Okta) must be one of them.
     pub client_ids: Vec<String>,
     /// The algorithms tokens may be signed with.
     pub algorithms: Vec<SigningAlgorithm>,

@@ -68,7 +68,7 @@ pub enum TokenError {
     /// `aud` holds none of the configured audiences (or has one where none is configured).
     #[error("the token's audience is not this service")]
     WrongAudience,
-    /// Neither `azp` nor `client_id` is a configured client.
+    /// None of `azp`, `client_id` (Cognito) and `cid` (Okta) is a configured client.
     #[error("the token was issued to another client")]
     WrongClient,
     /// A claim that must be there is missing.
@@ -253,7 +253,7 @@ fn check_claims(claims: &Map<String, Value>, rules: &IssuerRules) -> Result<(), 
         None => return Err(TokenError::MissingClaim("iss".into())),
     }
     if !spec.client_ids.is_empty() {
-        let client = ["azp", "client_id"]
+        let client = ["azp", "client_id", "cid"]
             .iter()
             .filter_map(|name| claims.get(*name).and_then(Value::as_str))
             .any(|client| spec.client_ids.iter().any(|id| id == client));

@@ -303,6 +303,11 @@ fn clients_required_claims_and_scopes_are_checked() {
         Err(TokenError::WrongClient)
     );
     assert_eq!(user(token(&|c| c["azp"] = json!("app"))), "alice");
+    let okta = |c: &mut Value| {
+        c.as_object_mut().unwrap().remove("client_id");
+        c["cid"] = json!("app");
+    };
+    assert_eq!(user(token(&okta)), "alice", "Okta names the client `cid`");
     assert_eq!(
         token(&|c| c["token_use"] = json!("id")),
         Err(TokenError::ClaimMismatch("token_use".into()))

@@ -3,9 +3,8 @@
 //!
 //! [`issuer::IssuerRules`] is what one configured issuer demands; [`key_set::KeySet`] the usable
 //! keys of its JWKS; [`user_claim`] the folder rule that turns the user claim into a `{user}`
-//! folder; [`jwt::verify`] checks a token against all of them. The service does not call these
-//! yet: the settings (`[[auth.oidc]]`), the key cache and the edge come in the next steps of
-//! issue 13 (`docs/oidc-research.md`, section 7).
+//! folder; [`jwt::verify`] checks a token against all of them. The keys are fetched and cached by
+//! `app/identity_provider/`, which the edge (`http/caller.rs`) asks.
 
 pub mod issuer;
 pub mod jwt;
