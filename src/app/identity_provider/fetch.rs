@@ -84,7 +84,7 @@ struct Discovery {
 
 /// The `jwks_uri` of `{issuer}/.well-known/openid-configuration`, whose `issuer` must equal
 /// the configured one exactly.
-pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, FetchError> {
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, FetchError> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -108,8 +108,23 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, Fe
     Ok(discovery.jwks_uri)
 }
 
+/// The issuer's key set URL (`jwks_uri` if known, else by discovery), its usable keys, and the
+/// keys of its JWKS that are not used.
+pub async fn keys(
+    http: &reqwest::Client,
+    rules: &IssuerRules,
+    jwks_uri: Option<String>,
+) -> Result<(String, KeySet, Vec<Skipped>), FetchError> {
+    let jwks_uri = match jwks_uri {
+        Some(uri) => uri,
+        None => discover(http, &rules.spec().issuer).await?,
+    };
+    let (keys, skipped) = key_set(http, &jwks_uri, rules).await?;
+    Ok((jwks_uri, keys, skipped))
+}
+
 /// The usable keys of the JWKS at `url`.
-pub async fn key_set(
+async fn key_set(
     http: &reqwest::Client,
     url: &str,
     rules: &IssuerRules,

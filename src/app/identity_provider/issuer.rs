@@ -216,11 +216,7 @@ impl Issuer {
     /// Discovery if needed, then the key set.
     async fn fetch(&self) -> Result<(String, KeySet), FetchError> {
         let known = self.read().jwks_uri.clone();
-        let jwks_uri = match known {
-            Some(uri) => uri,
-            None => fetch::discover(&self.http, &self.config.rules.spec().issuer).await?,
-        };
-        let (keys, skipped) = fetch::key_set(&self.http, &jwks_uri, &self.config.rules).await?;
+        let (jwks_uri, keys, skipped) = fetch::keys(&self.http, &self.config.rules, known).await?;
         for skip in skipped {
             tracing::info!(issuer = %self.config.name, kid = ?skip.kid,
                 "a key of the identity provider's JWKS is not used: {}", skip.reason);

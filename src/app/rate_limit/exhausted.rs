@@ -3,8 +3,9 @@
 //! address that spent its failed authentications across all replicas.
 //!
 //! Bounded: at most `capacity` addresses; when full, those whose window ended are forgotten
-//! first, and past that no new one is noted (the address then has its next token checked, and
-//! a wrong one refused by Redis as before).
+//! first (a sweep at most once per [`SWEEP_EVERY`], so a flood of addresses cannot make every
+//! note scan the table), and past that no new one is noted (the address then has its next token
+//! checked, and a wrong one refused by Redis as before).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,37 +14,49 @@ use std::time::{Duration, SystemTime};
 
 use super::address::CountedAddress;
 
+/// The shortest time between two sweeps of a full table.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Addresses out of failed authentications, each until when.
 #[derive(Debug)]
 pub struct Exhausted {
-    until: Mutex<HashMap<CountedAddress, SystemTime>>,
+    noted: Mutex<Noted>,
     capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Noted {
+    until: HashMap<CountedAddress, SystemTime>,
+    /// No sweep before this.
+    next_sweep: Option<SystemTime>,
 }
 
 impl Exhausted {
     /// Notes at most `capacity` addresses.
     pub fn new(capacity: usize) -> Self {
         Exhausted {
-            until: Mutex::new(HashMap::new()),
+            noted: Mutex::default(),
             capacity,
         }
     }
 
     /// Notes that `address` has nothing left until `until`; `now` is the time of the answer.
     pub fn note(&self, address: IpAddr, until: SystemTime, now: SystemTime) {
-        let mut noted = self.until.lock().unwrap_or_else(|p| p.into_inner());
-        if noted.len() >= self.capacity {
-            noted.retain(|_, until| *until > now);
+        let mut noted = self.noted.lock().unwrap_or_else(|p| p.into_inner());
+        let sweep_due = noted.next_sweep.is_none_or(|next| now >= next);
+        if noted.until.len() >= self.capacity && sweep_due {
+            noted.until.retain(|_, until| *until > now);
+            noted.next_sweep = Some(now + SWEEP_EVERY);
         }
-        if noted.len() < self.capacity {
-            noted.insert(CountedAddress::of(address), until);
+        if noted.until.len() < self.capacity {
+            noted.until.insert(CountedAddress::of(address), until);
         }
     }
 
     /// How long `address` still has nothing left at `now`, if it was noted.
     pub fn left(&self, address: IpAddr, now: SystemTime) -> Option<Duration> {
-        let noted = self.until.lock().unwrap_or_else(|p| p.into_inner());
-        let until = noted.get(&CountedAddress::of(address))?;
+        let noted = self.noted.lock().unwrap_or_else(|p| p.into_inner());
+        let until = noted.until.get(&CountedAddress::of(address))?;
         until
             .duration_since(now)
             .ok()
@@ -97,5 +110,21 @@ mod tests {
             "ended ones forgotten"
         );
         assert_eq!(exhausted.left(ip("192.0.2.1"), at(61)), None);
+    }
+
+    #[test]
+    fn a_full_table_is_swept_at_most_once_a_second() {
+        let ms = Duration::from_millis;
+        let exhausted = Exhausted::new(1);
+        exhausted.note(ip("192.0.2.1"), at(10), at(0));
+        exhausted.note(ip("192.0.2.2"), at(10) + ms(500), at(10));
+        exhausted.note(ip("192.0.2.3"), at(30), at(10) + ms(600));
+        assert_eq!(
+            exhausted.left(ip("192.0.2.3"), at(10) + ms(700)),
+            None,
+            "no second sweep within a second"
+        );
+        exhausted.note(ip("192.0.2.3"), at(30), at(11));
+        assert!(exhausted.left(ip("192.0.2.3"), at(12)).is_some());
     }
 }

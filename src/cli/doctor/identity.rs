@@ -15,13 +15,7 @@ pub(super) type Fetched = Result<(String, KeySet, Vec<Skipped>), FetchError>;
 
 /// Fetches `issuer`'s keys as the service does at start.
 pub(super) async fn fetch(http: &reqwest::Client, issuer: &IssuerConfig) -> Fetched {
-    let spec = issuer.rules.spec();
-    let url = match &issuer.jwks_uri {
-        Some(url) => url.clone(),
-        None => fetch::discover(http, &spec.issuer).await?,
-    };
-    let (keys, skipped) = fetch::key_set(http, &url, &issuer.rules).await?;
-    Ok((url, keys, skipped))
+    fetch::keys(http, &issuer.rules, issuer.jwks_uri.clone()).await
 }
 
 /// Whether `issuer`'s tokens can be checked with what `fetched` gave.
