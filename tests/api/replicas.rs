@@ -324,6 +324,35 @@ async fn two_replicas_share_one_limit_in_redis_and_each_limits_alone_while_it_is
     }
 }
 
+/// A replica started while its Redis is down serves at once, limiting by itself, and shares
+/// the limit once Redis comes up.
+#[tokio::test]
+async fn a_replica_started_while_redis_is_down_serves_and_shares_once_it_is_up() {
+    let mut redis = RedisServer::start("replicas-redis-late");
+    redis.stop();
+    let provider = OidcProvider::start("replicas-late-idp");
+    let prefix = unique_prefix("late");
+    let replica = Replica::start("replica-late", &redis, &prefix, &provider.issuer);
+    let client = Who::at("198.51.100.20");
+    assert_eq!(replica.presign(&client).await.status(), 200);
+    assert_eq!(replica.rate_limit().await["backend"], "local");
+    assert_eq!(replica.logged(OPENED), 1, "{}", replica.running.log());
+
+    redis.start_again();
+    let started = Instant::now();
+    while replica.logged(CLOSED) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not shared:\n{}",
+            replica.running.log()
+        );
+        replica.presign(&client).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(replica.rate_limit().await["backend"], "redis");
+    assert!(!redis.keys(&prefix).is_empty(), "counted in Redis");
+}
+
 /// A counter in Redis for `redis`, keyed under `prefix`, waiting `timeout` for answers.
 fn shared_counter(url: &str, prefix: &str, timeout: Duration) -> SharedCounter {
     SharedCounter::new(RedisSettings {
