@@ -413,6 +413,36 @@ async fn the_shared_counter_counts_in_redis_by_its_clock() {
     assert_eq!((report.redis_errors, report.local_verdicts), (0, 0));
 }
 
+/// Redis closing an idle connection (its `timeout`; a NAT or a failover does the same) is not
+/// an outage: the next call reconnects and Redis still decides.
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_not_an_outage() {
+    let redis = RedisServer::start("shared-counter-idle");
+    let mut connection = redis.connection();
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg("1")
+        .query(&mut connection)
+        .unwrap();
+    drop(connection);
+    let counter = shared_counter(
+        &redis.url(),
+        &unique_prefix("idle"),
+        Duration::from_millis(50),
+    );
+    let client = Client::Address("192.0.2.8".parse().unwrap());
+    for _ in 0..2 {
+        assert!(counter.spend(Budget::Requests, client, 100).await.is_some());
+        // Redis checks idle clients every 100 ms or so (its `hz`): past 1 s, it closes ours.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+    }
+    let verdict = counter.spend(Budget::Requests, client, 100).await;
+    let report = counter.report();
+    assert!(verdict.is_some() && report.shared, "{report:?}");
+    assert_eq!(report.local_verdicts, 0, "{report:?}");
+}
+
 #[tokio::test]
 async fn a_redis_that_does_not_answer_costs_one_timeout_then_no_calls() {
     // Takes connections and never answers, as a hung Redis would.

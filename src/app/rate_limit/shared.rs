@@ -110,10 +110,13 @@ impl SharedCounter {
             return None;
         }
         let key = redis_key(&self.settings.key_prefix, budget, client);
+        let started = Instant::now();
         let mut answer = self.call(&key, limit).await;
-        if asked == Ask::Probe && answer.is_err() {
-            // After an outage the connection manager answers the first call with the last
-            // failed connection and only then reconnects: a probe tries once more.
+        if answer.is_err() && (asked == Ask::Probe || started.elapsed() < self.settings.timeout) {
+            // A connection that was closed while idle (Redis's `timeout`, a NAT, a failover)
+            // fails at once, and after an outage the connection manager answers the first call
+            // with the last failed connection: either way it reconnects on the next call, so
+            // a failure that came fast, and a probe, try once more before the breaker opens.
             answer = self.call(&key, limit).await;
         }
         match answer {
