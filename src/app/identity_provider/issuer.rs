@@ -100,7 +100,7 @@ impl Issuer {
     /// after a fetch, if the rule allows one now; unavailable for a second when another fetch
     /// under way takes longer than [`FETCH_WAIT`].
     pub async fn keys_for(&self, kid: &str) -> Keys {
-        let cached = self.cached();
+        let (cached, seen) = self.snapshot();
         if matches!(cached.lookup(kid), KeyLookup::Found(_)) {
             return Keys::Ready(cached);
         }
@@ -118,7 +118,14 @@ impl Issuer {
             return Keys::Ready(keys);
         }
         let now = self.since_epoch();
-        let (keys, history) = match self.rule.decide(now, &history, Reason::UnknownKid) {
+        // A fetch made while this request waited is its answer: fetching again at once would
+        // queue one fetch per waiting request whenever a fetch lasts `refresh_min`.
+        let fetched_meanwhile = history.last_attempt != seen.last_attempt;
+        let decision = match fetched_meanwhile {
+            true => Decision::Wait(Duration::ZERO),
+            false => self.rule.decide(now, &history, Reason::UnknownKid),
+        };
+        let (keys, history) = match decision {
             Decision::Fetch => {
                 self.fetch_now().await;
                 self.snapshot()

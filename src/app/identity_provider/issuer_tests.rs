@@ -127,6 +127,23 @@ async fn a_request_waits_at_most_fetch_wait_for_a_slow_fetch_under_way() {
 }
 
 #[tokio::test]
+async fn a_request_that_waited_for_a_fetch_takes_its_answer_instead_of_fetching_again() {
+    let (url, provider) = serve();
+    provider.lock().unwrap().delay = Duration::from_millis(400);
+    let (issuer, clock) = issuer_for(&url, None);
+    let first = tokio::spawn({
+        let issuer = issuer.clone();
+        async move { has(&issuer, "rsa-1").await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The fetch under way is older than keys_refresh_min by the time the second gets its turn.
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(has(&issuer, "rsa-9").await, Some(false));
+    assert_eq!(first.await.unwrap(), Some(true));
+    assert_eq!(hits(&provider), (1, 1), "one fetch for both");
+}
+
+#[tokio::test]
 async fn an_unreachable_issuer_leaves_cached_keys_in_use() {
     let (url, provider) = serve();
     let (issuer, clock) = issuer_for(&url, None);
