@@ -92,7 +92,7 @@ async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, FetchE
     let body = get(http, &url).await?;
     let discovery: Discovery =
         serde_json::from_slice(&body).map_err(|source| FetchError::NotJson {
-            url: url.clone(),
+            url: shown(&url),
             what: "an OpenID discovery document",
             source,
         })?;
@@ -103,7 +103,7 @@ async fn discover(http: &reqwest::Client, issuer: &str) -> Result<String, FetchE
         });
     }
     if !secure_url(&discovery.jwks_uri) {
-        return Err(FetchError::InsecureJwksUri(discovery.jwks_uri));
+        return Err(FetchError::InsecureJwksUri(shown(&discovery.jwks_uri)));
     }
     Ok(discovery.jwks_uri)
 }
@@ -131,7 +131,7 @@ async fn key_set(
 ) -> Result<(KeySet, Vec<Skipped>), FetchError> {
     let body = get(http, url).await?;
     KeySet::from_jwks(&body, rules).map_err(|source| FetchError::NotJson {
-        url: url.to_owned(),
+        url: shown(url),
         what: "a JWK set",
         source,
     })
@@ -151,11 +151,27 @@ pub fn secure_url(url: &str) -> bool {
     }
 }
 
+/// `url` as errors and logs show it: a password and the query (which may hold an API key)
+/// replaced by `***`.
+pub fn shown(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "(a URL that does not parse)".into();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some() {
+        parsed.set_query(Some("***"));
+    }
+    parsed.into()
+}
+
 /// The body of a 200 answer to a GET, at most [`MAX_BODY_BYTES`].
 async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, FetchError> {
-    let unreachable = |source| FetchError::Unreachable {
-        url: url.to_owned(),
-        source,
+    // reqwest's errors name the URL: they are told without it, and `shown` gives it.
+    let unreachable = |source: reqwest::Error| FetchError::Unreachable {
+        url: shown(url),
+        source: source.without_url(),
     };
     let mut answer = http
         .get(url)
@@ -166,16 +182,14 @@ async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, FetchError> {
     if answer.status() != reqwest::StatusCode::OK {
         let status = answer.status().as_u16();
         return Err(FetchError::Status {
-            url: url.to_owned(),
+            url: shown(url),
             status,
         });
     }
     let mut body = Vec::new();
     while let Some(chunk) = answer.chunk().await.map_err(unreachable)? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(FetchError::TooLarge {
-                url: url.to_owned(),
-            });
+            return Err(FetchError::TooLarge { url: shown(url) });
         }
         body.extend_from_slice(&chunk);
     }
@@ -186,6 +200,16 @@ async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, FetchError> {
 mod tests {
     use super::*;
     use crate::app::identity_provider::test_provider::serve;
+
+    #[tokio::test]
+    async fn errors_never_show_a_urls_password_or_query() {
+        let url = "http://svc:Secret1@127.0.0.1:9/jwks?api_key=Secret2";
+        assert_eq!(shown(url), "http://svc:***@127.0.0.1:9/jwks?***");
+        let error = get(&http_client(), url).await.unwrap_err();
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("Secret"), "{text}");
+        assert!(text.contains("127.0.0.1:9/jwks"), "{text}");
+    }
 
     #[test]
     fn urls_are_https_or_loopback() {

@@ -10,12 +10,14 @@ use super::report::Check;
 
 const NAME: &str = "identity";
 
-/// What fetching one issuer's keys gave: where they were and what they held.
+/// What fetching one issuer's keys gave: where they were (as [`fetch::shown`]) and what they
+/// held.
 pub(super) type Fetched = Result<(String, KeySet, Vec<Skipped>), FetchError>;
 
 /// Fetches `issuer`'s keys as the service does at start.
 pub(super) async fn fetch(http: &reqwest::Client, issuer: &IssuerConfig) -> Fetched {
-    fetch::keys(http, &issuer.rules, issuer.jwks_uri.clone()).await
+    let (url, keys, skipped) = fetch::keys(http, &issuer.rules, issuer.jwks_uri.clone()).await?;
+    Ok((fetch::shown(&url), keys, skipped))
 }
 
 /// Whether `issuer`'s tokens can be checked with what `fetched` gave.
