@@ -323,3 +323,33 @@ async fn the_redis_of_the_shared_rate_limit_is_asked_and_its_password_never_show
         "{down}"
     );
 }
+
+#[tokio::test]
+async fn with_the_development_store_doctor_still_checks_identity_providers() {
+    let provider = OidcProvider::start("doctor-embedded-identity");
+    let issuer = &provider.issuer;
+    let dir = work_dir("cli-embedded-doctor");
+    let output = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
+        .arg("doctor")
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env(
+            "PRESIGNED_POST__AUTH__OIDC",
+            format!("[{{name=\"slash\", issuer=\"{issuer}/\", audience=[\"{AUDIENCE}\"]}}]"),
+        )
+        .output()
+        .expect("run the binary");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!output.status.success(), "{report}");
+    assert!(
+        report.contains("development store, not checked"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "identity").starts_with("FAIL")
+            && line(&report, "identity").contains("only by the trailing `/`"),
+        "{report}"
+    );
+}
