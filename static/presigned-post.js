@@ -7,7 +7,8 @@
 //     profile: 'avatar',                          // the upload profile
 //     endpoint: 'https://uploads.example.com',    // the service (default: this page's origin);
 //                                                 // list this page's origin in cors_origins
-//     token: userToken,                           // for access = "token" profiles
+//     token: userToken,                           // for access = "token" profiles: a string,
+//                                                 // or a function giving one (may be async)
 //     credentials: 'include',                     // fetch credentials mode for the API calls
 //     metadata: { alt: 'A beach' },               // x-amz-meta-* names the profile lists
 //     onProgress: (fraction) => bar.value = fraction,
@@ -36,9 +37,13 @@
 // (DELETE /s3/multipart/{id}), so the store keeps no parts. A profile the service cannot
 // take in parts (`multipart-unavailable`) gets a file of up to 5 GiB in one POST instead.
 //
+// With `token` a function (e.g. `() => auth0.getAccessTokenSilently()`), it is asked before
+// every call to the service, so an upload in parts never outlives its sign-in token, and a
+// call answered `token-expired` is made once more with the token it gives then.
+//
 // Every failure rejects with an UploadError: `code` is the service's problem code, the
-// store's error code, or one of `network-error`, `invalid-response`, `missing-etag` and
-// `cancelled`; `stage` says which step failed and `source` who answered.
+// store's error code, or one of `network-error`, `invalid-response`, `missing-etag`,
+// `token-unavailable` and `cancelled`; `stage` says which step failed and `source` who answered.
 
 const MiB = 2 ** 20;
 /** The most one POST carries, and so the size above which every file goes in parts. */
@@ -57,6 +62,7 @@ const SENT_PART_WAIT = 10_000;
  *   (`EntityTooLarge`, …), `network-error` (the service or the store could not be reached),
  *   `invalid-response` (the service's answer is not what was asked for), `missing-etag` (the
  *   store's answer to a part hides its `ETag` header: the bucket's CORS rule must expose it),
+ *   `token-unavailable` (the `token` function threw or gave no string; `cause` is its error),
  *   `cancelled` (the signal aborted), or `http-STATUS` for an answer without a code.
  * - `status`: the HTTP status, 0 without an answer.
  * - `stage`: for one POST, `policy` (asking the service) or `upload` (posting to the store);
@@ -121,12 +127,39 @@ function cancelled(stage, signal) {
  * to the JSON answer, or rejects with an UploadError of `stage`. `keepalive` lets the request
  * outlive the page.
  */
-async function callService(method, path, options, stage, { body, signal = options.signal, keepalive = false } = {}) {
+async function callService(method, path, options, stage, request = {}) {
+  try {
+    return await callServiceOnce(method, path, options, stage, request);
+  } catch (error) {
+    if (error.code !== 'token-expired' || typeof options.token !== 'function') throw error;
+    return callServiceOnce(method, path, options, stage, request);
+  }
+}
+
+/** The sign-in token to send, if any: `options.token`, or what it gives when a function. */
+async function bearer(options, stage) {
+  if (typeof options.token !== 'function') return options.token;
+  let token;
+  try {
+    token = await options.token();
+  } catch (error) {
+    throw new UploadError('no sign-in token could be had', 'token-unavailable', 0, { stage, cause: error });
+  }
+  if (typeof token !== 'string' || token === '') {
+    throw new UploadError('the token function gave no token', 'token-unavailable', 0, { stage });
+  }
+  return token;
+}
+
+/** One call of {@link callService}. */
+async function callServiceOnce(method, path, options, stage, { body, signal = options.signal, keepalive = false } = {}) {
   if (signal?.aborted) throw cancelled(stage, signal);
   const endpoint = (options.endpoint ?? '').replace(/\/$/, '');
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const token = await bearer(options, stage);
+  if (signal?.aborted) throw cancelled(stage, signal);
+  if (token) headers.authorization = `Bearer ${token}`;
   let response;
   let text;
   try {

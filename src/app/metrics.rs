@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::app::credentials::{CachedCredentials, CredentialsReport};
+use crate::app::identity_provider::issuer::IssuerReport;
+use crate::app::rate_limit::SharedReport;
 use crate::clock::{ClockReport, StoreClockReport};
 use crate::upload::ports::UploadEvents;
 
@@ -28,6 +30,8 @@ pub struct Metrics {
     /// By `(profile, reason)`.
     multipart_refused: Mutex<BTreeMap<(String, &'static str), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Identity providers' tokens checked, by `(issuer, result)`.
+    token_verifications: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,6 +51,13 @@ impl Metrics {
     /// Counts a request refused for `reason` (a problem code).
     pub fn refused(&self, reason: &str) {
         bump(&self.refused, reason);
+    }
+
+    /// Counts an identity provider's token checked: `result` is `accepted` or the problem code;
+    /// `issuer` is the issuer's name (`none` when the token names no configured issuer).
+    pub fn token_verified(&self, issuer: &str, result: &'static str) {
+        let mut counts = lock(&self.token_verifications);
+        *counts.entry((issuer.to_owned(), result)).or_default() += 1;
     }
 
     /// Records how long a request to `route` (its pattern, e.g. `/upload/{profile}`) took.
@@ -81,6 +92,7 @@ impl Metrics {
         );
         self.render_multipart(&mut text);
         self.render_latency(&mut text);
+        self.render_token_verifications(&mut text);
         if let ClockReport::Store(store) = clock {
             render_store_clock(&mut text, store);
         }
@@ -113,6 +125,23 @@ impl Metrics {
             let _ = writeln!(
                 text,
                 "{REFUSED}{{profile=\"{profile}\",reason=\"{reason}\"}} {count}"
+            );
+        }
+    }
+
+    /// Identity providers' tokens checked, by issuer and result (nothing until one is).
+    fn render_token_verifications(&self, text: &mut String) {
+        const NAME: &str = "presigned_post_token_verifications_total";
+        let counts = lock(&self.token_verifications);
+        if counts.is_empty() {
+            return;
+        }
+        let help = "Identity providers' tokens checked, by issuer and result.";
+        family(text, NAME, "counter", help);
+        for ((issuer, result), count) in counts.iter() {
+            let _ = writeln!(
+                text,
+                "{NAME}{{issuer=\"{issuer}\",result=\"{result}\"}} {count}"
             );
         }
     }
@@ -173,6 +202,66 @@ fn render_counter(
     for (value, count) in lock(counts).iter() {
         let _ = writeln!(text, "{name}{{{label}=\"{value}\"}} {count}");
     }
+}
+
+/// Each identity provider's cached keys and their age (none before a fetch succeeded), and its
+/// tokens accepted from the verified-token cache; nothing without providers.
+pub fn render_identity_providers(text: &mut String, reports: &[IssuerReport]) {
+    if reports.is_empty() {
+        return;
+    }
+    const KEYS: &str = "presigned_post_jwks_keys";
+    family(
+        text,
+        KEYS,
+        "gauge",
+        "Usable keys cached per identity provider.",
+    );
+    for report in reports {
+        let _ = writeln!(text, "{KEYS}{{issuer=\"{}\"}} {}", report.name, report.keys);
+    }
+    const AGE: &str = "presigned_post_jwks_age_seconds";
+    let help = "Seconds since each identity provider's keys were fetched.";
+    family(text, AGE, "gauge", help);
+    for report in reports {
+        if let Some(ago) = report.fetched_ago {
+            let _ = writeln!(
+                text,
+                "{AGE}{{issuer=\"{}\"}} {}",
+                report.name,
+                ago.as_secs()
+            );
+        }
+    }
+    const HITS: &str = "presigned_post_token_cache_hits_total";
+    let help = "Identity providers' tokens accepted as verified lately, without a signature check \
+                (also counted in presigned_post_token_verifications_total).";
+    family(text, HITS, "counter", help);
+    for report in reports {
+        let _ = writeln!(
+            text,
+            "{HITS}{{issuer=\"{}\"}} {}",
+            report.name, report.tokens_from_cache
+        );
+    }
+}
+
+/// Whether Redis decides the rate limits now, and how often it failed (only when Redis is
+/// configured: without it there is nothing to watch).
+pub fn render_shared_rate_limit(text: &mut String, report: &SharedReport) {
+    const SHARED: &str = "presigned_post_rate_limit_shared";
+    let help = "1 while Redis decides the rate limits for every replica, 0 while each replica \
+                counts by itself (Redis not answering).";
+    family(text, SHARED, "gauge", help);
+    let _ = writeln!(text, "{SHARED} {}", u8::from(report.shared));
+    const ERRORS: &str = "presigned_post_rate_limit_redis_errors_total";
+    let help = "Calls to Redis by the rate limiter that failed or timed out.";
+    family(text, ERRORS, "counter", help);
+    let _ = writeln!(text, "{ERRORS} {}", report.redis_errors);
+    const LOCAL: &str = "presigned_post_rate_limit_local_verdicts_total";
+    let help = "Requests the local counter judged because Redis was not answering.";
+    family(text, LOCAL, "counter", help);
+    let _ = writeln!(text, "{LOCAL} {}", report.local_verdicts);
 }
 
 /// The store clock's offset (once measured) and its failed probes.
@@ -275,6 +364,40 @@ mod tests {
         metrics.observe("/odd \\ \"route\"", 9.0);
         let text = metrics.render(&store_clock(Some(250), 0), &loaded(Some(60)));
         assert_eq!(text, EVERY_FAMILY);
+    }
+
+    #[test]
+    fn the_shared_rate_limit_is_a_gauge_and_two_counters() {
+        let mut report = SharedReport {
+            redis: "redis://***@redis.internal:6379".into(),
+            shared: true,
+            error: None,
+            next_probe_in: None,
+            redis_errors: 0,
+            local_verdicts: 0,
+        };
+        let mut text = String::new();
+        render_shared_rate_limit(&mut text, &report);
+        assert_eq!(
+            samples(&text),
+            [
+                "presigned_post_rate_limit_shared 1",
+                "presigned_post_rate_limit_redis_errors_total 0",
+                "presigned_post_rate_limit_local_verdicts_total 0",
+            ]
+        );
+        (report.shared, report.redis_errors, report.local_verdicts) = (false, 2, 7);
+        let mut text = String::new();
+        render_shared_rate_limit(&mut text, &report);
+        assert_eq!(
+            samples(&text),
+            [
+                "presigned_post_rate_limit_shared 0",
+                "presigned_post_rate_limit_redis_errors_total 2",
+                "presigned_post_rate_limit_local_verdicts_total 7",
+            ]
+        );
+        assert!(!text.contains("redis.internal"), "no URL in the metrics");
     }
 
     /// `every_family_renders_as_before`'s output, as the service rendered it before `render` was

@@ -5,6 +5,7 @@
 
 pub mod client_address;
 pub mod credentials;
+pub mod identity_provider;
 pub mod metrics;
 pub mod object_store;
 pub mod rate_limit;

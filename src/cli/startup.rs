@@ -12,12 +12,15 @@ use actix_web::{App, HttpServer, web};
 use aws_config::BehaviorVersion;
 
 use crate::app::credentials::CredentialCache;
+use crate::app::identity_provider::providers::IdentityProviders;
 use crate::app::metrics::Metrics;
 use crate::app::object_store::S3Objects;
-use crate::app::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS};
+use crate::app::rate_limit::{Budgets, DEFAULT_MAX_CLIENTS, SharedCounter, SharedSetupError};
 use crate::clock::Clock;
 use crate::clock::store_offset::{InProcessStoreClock, SkewCorrectedClock};
-use crate::config::{AwsDefaults, ClockSettings, Config, ConfigError, Settings, StoreOrigin};
+use crate::config::{
+    AwsDefaults, ClockSettings, Config, ConfigError, EdgeSettings, Settings, StoreOrigin,
+};
 use crate::embedded_store::{self, EmbeddedStore, EmbeddedStoreError};
 use crate::http;
 use crate::http::operations::Operations;
@@ -41,6 +44,9 @@ pub enum StartError {
     /// The AWS configuration offers no way to find credentials.
     #[error("aws-config found no credentials provider")]
     NoCredentialsProvider,
+    /// The Redis client of the shared rate limits could not be set up.
+    #[error(transparent)]
+    RateLimit(#[from] SharedSetupError),
 }
 
 /// Why `presign_once` made no policy.
@@ -210,6 +216,26 @@ async fn watch_store_clock(clock: &Arc<SkewCorrectedClock>, url: &str, settings:
     });
 }
 
+/// The rate limits' budgets: counted by this process, and shared with the other replicas
+/// through Redis when `rate_limit.redis_url` is set (a client made now, connected on first use).
+fn budgets(edge: &EdgeSettings) -> Result<Budgets, SharedSetupError> {
+    let per_minute = edge.rate_limit_per_minute;
+    let budgets = Budgets::new(per_minute, DEFAULT_MAX_CLIENTS);
+    let Some(redis) = &edge.rate_limit_redis else {
+        return Ok(budgets);
+    };
+    if per_minute == 0 {
+        tracing::warn!(redis = %redis.url,
+            "rate_limit.redis_url is set but there is no rate limit (per_minute is 0): Redis is \
+             not used");
+        return Ok(budgets);
+    }
+    tracing::info!(redis = %redis.url, key_prefix = %redis.key_prefix, per_minute,
+        "rate limits are shared by the replicas through Redis (each replica counts by itself \
+         while Redis does not answer)");
+    Ok(budgets.shared_through(SharedCounter::new(redis.clone())?))
+}
+
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
@@ -222,7 +248,7 @@ impl Application {
         config: Config,
         credentials: Arc<CredentialCache>,
         clock: Arc<dyn Clock>,
-    ) -> std::io::Result<Self> {
+    ) -> Result<Self, StartError> {
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         for profile in config.catalog.profiles() {
@@ -260,13 +286,27 @@ impl Application {
             public_url,
             store_origin,
         });
-        let budgets = Budgets::new(config.edge.rate_limit_per_minute, DEFAULT_MAX_CLIENTS);
+        let budgets = budgets(&config.edge)?;
+        let identity_providers = Arc::new(IdentityProviders::new(
+            config.edge.identity_providers.clone(),
+            clock.clone(),
+        ));
+        for issuer in identity_providers.issuers() {
+            tracing::info!(
+                name = %issuer.config().name,
+                issuer = %issuer.config().rules.spec().issuer,
+                "identity provider: its tokens name users"
+            );
+        }
+        // Each issuer's keys are fetched now, then kept fresh in the background.
+        identity_providers.spawn_refreshers();
         let metrics = Arc::new(Metrics::default());
         let uploader = uploader(config.catalog, clock.clone(), credentials.clone())
             .with_events(metrics.clone());
         let uploader = web::Data::new(uploader);
         let operations = web::Data::new(Operations {
             settings: config.edge,
+            identity_providers,
             budgets,
             metrics,
             clock,

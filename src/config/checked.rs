@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::app::client_address::TrustedProxies;
+use crate::app::identity_provider::IssuerConfig;
+use crate::app::rate_limit::RedisSettings;
 use crate::upload::access::Token;
 use crate::upload::catalog::Catalog;
 
@@ -41,8 +43,12 @@ pub struct EdgeSettings {
     pub cors_origins: Vec<String>,
     /// Bearer tokens.
     pub tokens: Vec<Token>,
+    /// Identity providers whose JWT access tokens name users (`[[auth.oidc]]`).
+    pub identity_providers: Vec<IssuerConfig>,
     /// Requests per client per minute (0: no limit).
     pub rate_limit_per_minute: u32,
+    /// Where replicas share their counts, if anywhere (else each counts by itself).
+    pub rate_limit_redis: Option<RedisSettings>,
     /// The token that may read operational detail from anywhere, if any.
     pub admin_token: Option<Token>,
     /// Proxies whose forwarding headers name the client.

@@ -42,9 +42,12 @@ pub struct Settings {
     #[serde(default)]
     pub tokens: Vec<TokenSettings>,
     /// Requests (API calls, upload and landing pages) allowed per client (user or address) per
-    /// minute; 0 (default) for no limit.
+    /// minute; 0 (default) for no limit. The short form of `[rate_limit] per_minute`: set one
+    /// of them, not both.
+    pub rate_limit_per_minute: Option<u32>,
+    /// The rate limit, and where replicas share their counts (`[rate_limit]`).
     #[serde(default)]
-    pub rate_limit_per_minute: u32,
+    pub rate_limit: RateLimitSettings,
     /// Hex SHA-256 of a token that may read `/readyz`'s detail from anywhere
     /// (`presigned-post hash-token`); without it, only local requests see the detail.
     pub admin_token_sha256: Option<String>,
@@ -52,6 +55,122 @@ pub struct Settings {
     /// client; none by default, so those headers are ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Sign-in tokens from identity providers (`[[auth.oidc]]`).
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// The `[rate_limit]` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests allowed per client per minute; 0 (default) for no limit.
+    pub per_minute: Option<u32>,
+    /// Redis keeping the counts all replicas share (`redis://…`, `unix://…`); unset: each
+    /// replica counts by itself. May hold a password: never shown.
+    pub redis_url: Option<String>,
+    /// Put before every key in Redis (default `presigned-post`).
+    #[serde(default = "default_redis_key_prefix")]
+    pub redis_key_prefix: String,
+    /// Longer answers count as Redis being down (default 50 ms; 5 ms to 2 s).
+    #[serde(
+        default = "default_redis_timeout",
+        deserialize_with = "units::duration"
+    )]
+    pub redis_timeout: Duration,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            per_minute: None,
+            redis_url: None,
+            redis_key_prefix: default_redis_key_prefix(),
+            redis_timeout: default_redis_timeout(),
+        }
+    }
+}
+
+fn default_redis_key_prefix() -> String {
+    "presigned-post".into()
+}
+
+fn default_redis_timeout() -> Duration {
+    Duration::from_millis(50)
+}
+
+/// The `[auth]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The identity providers whose JWT access tokens are callers (`[[auth.oidc]]`).
+    #[serde(default)]
+    pub oidc: Vec<OidcSettings>,
+}
+
+/// One `[[auth.oidc]]` entry: an identity provider whose JWT access tokens name users.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Its name in logs, metrics and `/readyz` (`[a-z0-9-]{1,32}`).
+    pub name: String,
+    /// The tokens' `iss`, exactly (Auth0's ends in `/`).
+    pub issuer: String,
+    /// Where its keys are; unset: from `{issuer}/.well-known/openid-configuration`.
+    pub jwks_uri: Option<String>,
+    /// One of them must be in the token's `aud`.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// `azp` or `client_id` must be one of them.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    /// Pinned signing algorithms (default `["RS256"]`; never HMAC, never `none`).
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// The claim naming the user (default `sub`).
+    #[serde(default = "default_user_claim")]
+    pub user_claim: String,
+    /// Written before its users' folders (`[a-z0-9]{1,16}`); needed when users come from more
+    /// than one source.
+    pub user_prefix: Option<String>,
+    /// Claims that must equal (or, as arrays, hold) a string, e.g. `{ token_use = "access" }`.
+    #[serde(default)]
+    pub required_claims: BTreeMap<String, String>,
+    /// Scopes that must all be granted (`scope` or `scp`).
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    /// How far `exp` and `nbf` may be off (default 60 s, at most 5 minutes).
+    #[serde(default = "default_leeway", deserialize_with = "units::duration")]
+    pub leeway: Duration,
+    /// Keys are fetched again after this long (default 1 hour; 5 minutes to 24 hours).
+    #[serde(default = "default_keys_max_age", deserialize_with = "units::duration")]
+    pub keys_max_age: Duration,
+    /// At most one fetch per this long for unknown `kid`s (default 60 s; at least 1 s).
+    #[serde(
+        default = "default_keys_refresh_min",
+        deserialize_with = "units::duration"
+    )]
+    pub keys_refresh_min: Duration,
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".into()]
+}
+
+fn default_user_claim() -> String {
+    "sub".into()
+}
+
+fn default_leeway() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_keys_max_age() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_keys_refresh_min() -> Duration {
+    Duration::from_secs(60)
 }
 
 /// One `[[tokens]]` entry: the SHA-256 of a token (`presigned-post hash-token`) and its user.

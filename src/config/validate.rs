@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use crate::app::client_address::TrustedProxies;
 use crate::s3::store::Store;
-use crate::upload::access::{Access, Token};
+use crate::upload::access::Access;
 use crate::upload::catalog::{Catalog, CatalogError};
 use crate::upload::profile::Profile;
 
+use super::oidc::issuers;
 use super::profiles::resolve_profiles;
+use super::rate_limit::rate_limit;
 use super::tokens::{admin_token, bearer_tokens};
 use super::{
     AwsDefaults, Config, ConfigError, EdgeSettings, ProfileSettings, Settings, StoreOrigin,
@@ -28,9 +30,13 @@ impl Settings {
         let profiles = resolve_profiles(profile_settings, store.as_ref(), &mut problems);
         let cors_origins = cors_origins(&self.cors_origins, &mut problems);
         let tokens = bearer_tokens(&self.tokens, &mut problems);
+        let identity_providers = issuers(&self.auth.oidc, !tokens.is_empty(), &mut problems);
         let admin_token = admin_token(self.admin_token_sha256.as_deref(), &mut problems);
-        check_token_profiles_have_tokens(&profiles, &tokens, &mut problems);
+        let users_known = !tokens.is_empty() || !self.auth.oidc.is_empty();
+        check_token_profiles_have_tokens(&profiles, users_known, &mut problems);
         let trusted_proxies = trusted_proxies(&self.trusted_proxies, &mut problems);
+        let (rate_limit_per_minute, rate_limit_redis) =
+            rate_limit(self.rate_limit_per_minute, &self.rate_limit, &mut problems);
         let catalog =
             store.and_then(|store| catalog(store, profiles, self.default_profile, &mut problems));
         match catalog {
@@ -42,7 +48,9 @@ impl Settings {
                     store_origin: StoreOrigin::Configured,
                     cors_origins,
                     tokens,
-                    rate_limit_per_minute: self.rate_limit_per_minute,
+                    identity_providers,
+                    rate_limit_per_minute,
+                    rate_limit_redis,
                     admin_token,
                     trusted_proxies,
                 },
@@ -130,14 +138,19 @@ fn cors_origins(origins: &[String], problems: &mut Vec<String>) -> Vec<String> {
     cors_origins
 }
 
-/// A profile with `access = "token"` is useless without tokens to present.
+/// A profile with `access = "token"` is useless without tokens to present: static
+/// `[[tokens]]` or an identity provider's (`[[auth.oidc]]`).
 fn check_token_profiles_have_tokens(
     profiles: &BTreeMap<String, Profile>,
-    tokens: &[Token],
+    users_known: bool,
     problems: &mut Vec<String>,
 ) {
-    if profiles.values().any(|p| p.access() == Access::Token) && tokens.is_empty() {
-        problems.push("a profile has access = \"token\" but no [[tokens]] are configured".into());
+    if profiles.values().any(|p| p.access() == Access::Token) && !users_known {
+        problems.push(
+            "a profile has access = \"token\" but neither [[tokens]] nor [[auth.oidc]] are \
+             configured"
+                .into(),
+        );
     }
 }
 

@@ -84,6 +84,18 @@ fn fixed_words(code: ProblemCode) -> (&'static str, &'static str) {
             "Sign-in needed",
             "This address is for the application that uses this service, with its own sign-in.",
         ),
+        C::InvalidToken | C::TokenExpired => (
+            "Sign-in needed",
+            "Your sign-in could not be used here. Sign in again in the application that uses this service.",
+        ),
+        C::InsufficientScope | C::UserClaimUnusable => (
+            "Not allowed",
+            "Your sign-in does not allow uploads here. Ask the people who run the application.",
+        ),
+        C::IdentityProviderUnavailable => (
+            "Sign-in unavailable",
+            "Sign-ins cannot be checked right now. Please try again in a minute.",
+        ),
         C::NotYourKey => (
             "Not yours to open",
             "This file was uploaded by someone else, so it cannot be opened from here.",

@@ -20,7 +20,7 @@ pub async fn s3_params(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     let query = query.map_err(|e| Problem::new(ProblemCode::MalformedQuery, e.to_string()))?;
     let value = |name: &str| {
         query

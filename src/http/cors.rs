@@ -10,7 +10,8 @@ use actix_web::{Error, HttpResponse, web};
 use super::operations::Operations;
 
 /// CORS for `/api/` and `/s3/`: answers preflights from the configured origins and lets them
-/// read answers, with credentials. Other origins get no CORS headers, so browsers block them.
+/// read answers, with credentials, and the rate-limit headers (`Retry-After`, `RateLimit`,
+/// `RateLimit-Policy`). Other origins get no CORS headers, so browsers block them.
 pub async fn cors(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -35,7 +36,7 @@ pub async fn cors(
         );
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Retry-After"),
+            HeaderValue::from_static("Retry-After, RateLimit, RateLimit-Policy"),
         );
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }

@@ -23,7 +23,7 @@ pub async fn download(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     let query = query.map_err(|_| {
         Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
     })?;

@@ -14,6 +14,7 @@ pub mod operations;
 mod page_limit;
 pub mod pages;
 pub mod problem;
+mod rate_limit_headers;
 mod refusals;
 mod uploads;
 
@@ -161,7 +162,7 @@ enum RateLimit {
 }
 
 /// A route whose refusals (its `429` too) are counted by code in `/metrics`, with 405 for
-/// other methods.
+/// other methods, and whose answers carry the `RateLimit-*` headers of the budgets counted.
 fn counted(
     path: &str,
     routes: Routes,
@@ -181,6 +182,7 @@ fn counted(
     );
     api(path, routes)
         .wrap(by_address)
+        .wrap(from_fn(rate_limit_headers::send))
         .wrap(from_fn(refusals::count))
 }
 

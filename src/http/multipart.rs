@@ -71,7 +71,7 @@ pub async fn create(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     let query = read_query(query)?;
     require_json(&request)?;
     let body: CreateBody = parse_json(&read_body(&request, body, BodyLimit::JSON).await?)?;
@@ -109,7 +109,7 @@ pub async fn sign_part(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify_signing_part(&request, &operations)?;
+    let caller = identify_signing_part(&request, &operations).await?;
     let (upload_id, part) = path.into_inner();
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&upload_id)?);
     let part = PartNumber::parse(&part).map_err(|e| {
@@ -127,7 +127,7 @@ pub async fn list_parts(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
     let parts = uploader.list_parts(&key, &id, &caller).await?;
     let listed: Vec<ListedPart> = parts
@@ -150,7 +150,7 @@ pub async fn complete(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
     require_json(&request)?;
     let body: CompleteBody = parse_json(&read_body(&request, body, COMPLETE_BODY).await?)?;
@@ -170,7 +170,7 @@ pub async fn abort(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
     uploader.abort_multipart(&key, &id, &caller).await?;
     Ok(answer(&json!({})))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::app::credentials::{CredentialCache, CredentialsReport};
+use crate::app::identity_provider::providers::IdentityProviders;
 use crate::app::metrics::Metrics;
 use crate::app::rate_limit::Budgets;
 use crate::clock::{Clock, ClockReport};
@@ -16,6 +17,8 @@ use crate::config::EdgeSettings;
 pub struct Operations {
     /// What the edge enforces and reports.
     pub settings: EdgeSettings,
+    /// The identity providers whose tokens (JWTs) name users, with their cached keys.
+    pub identity_providers: Arc<IdentityProviders>,
     /// The rate limits' budgets, per client.
     pub budgets: Budgets,
     /// The service's counters (the upload service counts issued policies into them too).

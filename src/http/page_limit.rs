@@ -1,5 +1,6 @@
 //! The rate limit of the pages that cost something — `/upload/{profile}` signs a policy,
-//! `/uploaded` asks the store — counted by client address and answered with a page.
+//! `/uploaded` asks the store — counted by client address and answered with a page (with the
+//! `RateLimit-*` headers of every counted route).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -11,7 +12,8 @@ use super::caller::client_address;
 use super::operations::Operations;
 use super::pages::{Site, error_page};
 use super::problem::ProblemCode;
-use crate::app::rate_limit::Client;
+use super::rate_limit_headers::Counted;
+use crate::app::rate_limit::{Budget, Client, WINDOW_S};
 
 /// Counts the request against its client address; over the limit, answers `429` with
 /// `Retry-After` and a page saying when to try again.
@@ -27,12 +29,14 @@ pub async fn limit_by_address(
     };
     let address = client_address(request.request(), &operations.settings.trusted_proxies);
     let budgets = &operations.budgets;
-    let Err(retry_after) = budgets
-        .requests
-        .check(Client::Address(address), budgets.time(|| operations.now()))
-    else {
+    let now = budgets.time(|| operations.now());
+    let mut counted = Counted::default();
+    let limited = (counted.spend(budgets, Budget::Requests, Client::Address(address), now)).await;
+    counted.keep(request.request());
+    let Err(problem) = limited else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
+    let retry_after = problem.retry_after().unwrap_or(WINDOW_S);
     let code = ProblemCode::RateLimited;
     let detail = format!(
         "This address has made too many requests this minute. Please try again in {retry_after} s."

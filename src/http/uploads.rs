@@ -37,7 +37,7 @@ pub async fn create(
     uploader: web::Data<Uploader>,
     operations: web::Data<Operations>,
 ) -> Result<HttpResponse, Problem> {
-    let caller = identify(&request, &operations)?;
+    let caller = identify(&request, &operations).await?;
     require_json(&request)?;
     let bytes = read_body(&request, body, BodyLimit::JSON).await?;
     let body: UploadBody = parse_json(&bytes)?;

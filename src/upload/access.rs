@@ -3,6 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::identity::user_claim::{self, UserClaimError, UserPrefix};
+
 /// Who may use a profile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -14,21 +16,39 @@ pub enum Access {
     Token,
 }
 
-/// The longest user id, in bytes.
-pub const MAX_USER_ID_BYTES: usize = 64;
+/// The longest user id, in bytes: a folder from an identity provider's claim (a static token's
+/// user is at most [`MAX_TOKEN_USER_ID_BYTES`]).
+pub const MAX_USER_ID_BYTES: usize = user_claim::MAX_FOLDER_BYTES;
 
-/// A user id from the settings: 1-64 of `A-Z a-z 0-9 - _` (safe in a key prefix).
+/// The longest user id a configured token may name, in bytes.
+pub const MAX_TOKEN_USER_ID_BYTES: usize = 64;
+
+/// A user id, safe as a key folder: from the settings (1-64 of `A-Z a-z 0-9 - _`) or from an
+/// identity provider's claim by the folder rule of [`user_claim`] (`[A-Za-z0-9_.-]`, at most
+/// [`MAX_USER_ID_BYTES`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserId(String);
 
 impl UserId {
-    /// Checks an id.
+    /// Checks an id from the settings.
     pub fn parse(id: &str) -> Option<Self> {
-        let ok = (1..=MAX_USER_ID_BYTES).contains(&id.len())
+        let ok = (1..=MAX_TOKEN_USER_ID_BYTES).contains(&id.len())
             && id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
         ok.then(|| UserId(id.to_owned()))
+    }
+
+    /// The user an identity provider's claim names: its folder, after the issuer's prefix.
+    pub fn from_claim(prefix: Option<&UserPrefix>, claim: &str) -> Result<Self, UserClaimError> {
+        user_claim::folder_for(prefix, claim).map(UserId)
+    }
+
+    /// The user whose `{user}` folder a key sent back is in: a settings id, or exactly what
+    /// [`UserId::from_claim`] makes.
+    pub fn parse_folder(folder: &str) -> Option<Self> {
+        UserId::parse(folder)
+            .or_else(|| user_claim::is_claim_folder(folder).then(|| UserId(folder.to_owned())))
     }
 
     /// The id.
@@ -162,5 +182,26 @@ mod tests {
         for bad in ["", "a/b", "a{b}", &"x".repeat(65), "a b"] {
             assert!(UserId::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn claims_name_folders_and_folders_name_users() {
+        let prefix = UserPrefix::parse("a0").unwrap();
+        let user = UserId::from_claim(Some(&prefix), "auth0|64f").unwrap();
+        assert_eq!(user.as_str(), "a0.auth0_7c64f");
+        assert_eq!(UserId::parse_folder(user.as_str()), Some(user));
+        assert!(UserId::from_claim(None, "../bob").is_err());
+        assert_eq!(UserId::parse_folder("alice"), UserId::parse("alice"));
+        assert_eq!(UserId::parse_folder("a_b"), UserId::parse("a_b"));
+        for bad in ["", ".", "..", "a.b.c", "a/b", "a.a_2f", "{user}"] {
+            assert_eq!(UserId::parse_folder(bad), None, "{bad:?}");
+        }
+        // Longer than a token's user, but a claim's folder.
+        let long = "x".repeat(MAX_TOKEN_USER_ID_BYTES + 1);
+        assert!(UserId::parse(&long).is_none());
+        assert_eq!(
+            UserId::parse_folder(&long),
+            UserId::from_claim(None, &long).ok()
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod downloads;
 pub mod expiry;
 #[cfg(test)]
 pub(crate) mod fakes;
+pub mod identity;
 pub mod key_access;
 pub mod keys;
 pub mod multipart;

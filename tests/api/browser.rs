@@ -575,13 +575,15 @@ async fn serve_page(html: String) -> String {
 }
 
 /// A page of another origin running `script` as a module (with `app`, the service's address,
-/// already read from its query string), an app on `store` that lists that origin in
-/// `cors_origins`, and a browser named `name` on the page once the script sets `window.ready`.
-async fn page_on_another_origin(
+/// already read from its query string), an app on `store` with `options` that also lists that
+/// origin in `cors_origins`, and a browser named `name` on the page once the script sets
+/// `window.ready`.
+pub(crate) async fn page_on_another_origin(
     store: &TestStore,
     bucket: &str,
     name: &str,
     script: &str,
+    options: AppOptions,
 ) -> (String, TestApp, Browser) {
     // The page's origin is only known once it serves, and the app must list it, so the page
     // learns the app's address from its query string.
@@ -593,8 +595,8 @@ const app = new URLSearchParams(location.search).get('app');
     ))
     .await;
     let options = AppOptions {
-        top_level: format!("cors_origins = [\"{page_origin}\"]"),
-        ..AppOptions::default()
+        top_level: format!("cors_origins = [\"{page_origin}\"]\n{}", options.top_level),
+        ..options
     };
     let app = spawn_app(store, bucket, options).await;
     let browser = Browser::start(name, true).await;
@@ -633,6 +635,7 @@ document.getElementById('pick').addEventListener('change', async (event) => {
 });
 window.ready = true;
 "#,
+        AppOptions::default(),
     )
     .await;
     store.allow_cors(&bucket, &page_origin).await;
@@ -811,6 +814,7 @@ shared.removeEventListener = (type, listener, options) => { window.listening.del
 window.shared = shared;
 window.ready = true;
 "#,
+        AppOptions::default(),
     )
     .await;
     let path = file(&browser.name, "module.txt", b"uploaded by the module");

@@ -2,12 +2,25 @@
 
 use std::process::{Command, Output};
 
+use crate::oidc_provider::{AUDIENCE, OidcProvider};
+use crate::redis_server::{PASSWORD, RedisServer};
 use crate::servers::{TestStore, ministack, ministack_with_clock, work_dir};
 
 const ORIGIN: &str = "http://app.example.test";
 
 /// Runs the binary with settings for `bucket` on `store` (region `region`).
 fn run(store: &TestStore, bucket: &str, region: &str, args: &[&str]) -> Output {
+    run_with(store, bucket, region, args, &[])
+}
+
+/// As [`run`], with more settings in the environment.
+fn run_with(
+    store: &TestStore,
+    bucket: &str,
+    region: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let dir = work_dir(&format!("cli-{bucket}-{}", args[0]));
     Command::new(env!("CARGO_BIN_EXE_presigned-post"))
         .args(args)
@@ -24,6 +37,7 @@ fn run(store: &TestStore, bucket: &str, region: &str, args: &[&str]) -> Output {
         .env("PRESIGNED_POST__PUBLIC_URL", ORIGIN)
         .env("PRESIGNED_POST__PROFILES__FILES__KEY_PREFIX", "files/")
         .env("PRESIGNED_POST__PROFILES__FILES__MAX_SIZE", "1 KiB")
+        .envs(env.iter().copied())
         .output()
         .expect("run the binary")
 }
@@ -211,4 +225,131 @@ async fn presign_prints_a_curl_command_that_uploads() {
     );
     assert!(post["expires_at"].is_string() && post["fields"]["policy"].is_string());
     assert_eq!(post["expires_in"], 900);
+}
+
+#[tokio::test]
+async fn identity_providers_are_checked_by_fetching_their_keys() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+    let provider = OidcProvider::start("doctor-identity");
+    let issuer = &provider.issuer;
+    // The real provider, the same with a trailing `/` (Auth0's pitfall the other way round),
+    // and one pinned to an algorithm the provider's keys are not for.
+    let oidc = format!(
+        "[{{name=\"good\", issuer=\"{issuer}\", audience=[\"{AUDIENCE}\"], \
+         algorithms=[\"RS256\", \"ES256\"], user_prefix=\"g\"}}, \
+         {{name=\"slash\", issuer=\"{issuer}/\", audience=[\"{AUDIENCE}\"], user_prefix=\"s\"}}, \
+         {{name=\"eddsa\", issuer=\"{issuer}\", audience=[\"{AUDIENCE}\"], \
+         algorithms=[\"EdDSA\"], user_prefix=\"e\"}}]"
+    );
+    let output = run_with(
+        store,
+        &bucket,
+        "us-east-1",
+        &["doctor"],
+        &[("PRESIGNED_POST__AUTH__OIDC", &oidc)],
+    );
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!output.status.success(), "{report}");
+    let identity: Vec<&str> = report
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("identity"))
+        .collect();
+    assert_eq!(identity.len(), 3, "{report}");
+    assert!(
+        identity[0].starts_with("PASS")
+            && identity[0].contains("good (")
+            && identity[0].contains("2 key(s)"),
+        "{report}"
+    );
+    assert!(
+        identity[1].starts_with("FAIL")
+            && identity[1].contains(&format!("`{issuer}`, not `{issuer}/`"))
+            && identity[1].contains("only by the trailing `/`"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("fix: set issuer = \"{issuer}\"")),
+        "{report}"
+    );
+    assert!(
+        identity[2].starts_with("FAIL") && identity[2].contains("fits algorithms [EdDSA]"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn the_redis_of_the_shared_rate_limit_is_asked_and_its_password_never_shown() {
+    let store = ministack();
+    let bucket = store.new_bucket().await;
+    let mut redis = RedisServer::start("doctor-redis");
+    let url = redis.url();
+    let settings = [
+        ("PRESIGNED_POST__RATE_LIMIT__PER_MINUTE", "120"),
+        ("PRESIGNED_POST__RATE_LIMIT__REDIS_URL", url.as_str()),
+    ];
+    let report = |output: Output| {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!text.contains(PASSWORD), "the password is shown:\n{text}");
+        text
+    };
+    let up = report(run_with(
+        store,
+        &bucket,
+        "us-east-1",
+        &["doctor"],
+        &settings,
+    ));
+    let check = line(&up, "rate-limit");
+    assert!(
+        check.starts_with("PASS") && check.contains("120 a minute per client, shared"),
+        "{up}"
+    );
+    redis.stop();
+    let down = report(run_with(
+        store,
+        &bucket,
+        "us-east-1",
+        &["doctor"],
+        &settings,
+    ));
+    let check = line(&down, "rate-limit");
+    assert!(
+        check.starts_with("WARN") && check.contains("each replica limits by itself"),
+        "{down}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_development_store_doctor_still_checks_identity_providers() {
+    let provider = OidcProvider::start("doctor-embedded-identity");
+    let issuer = &provider.issuer;
+    let dir = work_dir("cli-embedded-doctor");
+    let output = Command::new(env!("CARGO_BIN_EXE_presigned-post"))
+        .arg("doctor")
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env(
+            "PRESIGNED_POST__AUTH__OIDC",
+            format!("[{{name=\"slash\", issuer=\"{issuer}/\", audience=[\"{AUDIENCE}\"]}}]"),
+        )
+        .output()
+        .expect("run the binary");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!output.status.success(), "{report}");
+    assert!(
+        report.contains("development store, not checked"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "identity").starts_with("FAIL")
+            && line(&report, "identity").contains("only by the trailing `/`"),
+        "{report}"
+    );
 }

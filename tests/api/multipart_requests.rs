@@ -219,6 +219,17 @@ async fn part_signing_has_a_larger_budget_and_failed_tokens_are_counted() {
     }
     let (status, refused) = sign(ALICE).await;
     assert_eq!((status, code(&refused)), (429, "rate-limited"), "{refused}");
+    // The headers name the budget a part URL is counted in.
+    let url = format!("{}/s3/multipart/id-2/1?key={KEY}", app.address);
+    let response = app.http.get(url).bearer_auth(ALICE).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("ratelimit-policy"), r#""part-urls";q=75;w=60"#);
+    assert!(
+        header("ratelimit").starts_with(r#""part-urls";r=0;t="#),
+        "{}",
+        header("ratelimit")
+    );
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(sign("not-a-token").await.0);

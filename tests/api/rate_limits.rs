@@ -1,10 +1,13 @@
-//! Rate limits over HTTP: guessed tokens, the pages, IPv6 clients by /64, and forwarding
-//! headers believed only from trusted proxies.
+//! Rate limits over HTTP: guessed tokens, the pages, IPv6 clients by /64, forwarding headers
+//! believed only from trusted proxies, and the `RateLimit-*` headers that tell clients what is
+//! left.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
+use presigned_post::clock::{Clock, FixedClock};
 use presigned_post::config::{AwsDefaults, ConfigError, Settings};
 use presigned_post::upload::access::hash_token;
 use reqwest::Response;
@@ -13,18 +16,57 @@ use crate::helpers::{AppOptions, PROFILES, TestApp, spawn_offline_app_with};
 
 const ALICE: &str = "alice-token-0123456789";
 
+/// Half past a minute, always: counts never straddle a new minute mid-test.
+fn half_past() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(29_407_370 * 60 + 30)
+}
+
 /// An offline app allowing `per_minute` requests per client, with more top-level settings.
 async fn limited_app(per_minute: u32, top_level: &str) -> TestApp {
+    limited_app_at(per_minute, top_level, Arc::new(FixedClock(half_past()))).await
+}
+
+/// As [`limited_app`], on `clock`.
+async fn limited_app_at(per_minute: u32, top_level: &str, clock: Arc<dyn Clock>) -> TestApp {
     spawn_offline_app_with(AppOptions {
+        clock,
         top_level: format!("rate_limit_per_minute = {per_minute}\n{top_level}"),
         profiles: format!(
             "{PROFILES}\n[[tokens]]\nuser = \"alice\"\nsha256 = \"{}\"\n",
             hash_token(ALICE)
         ),
-        // Half past a minute, always: counts never straddle a new minute mid-test.
-        ..AppOptions::at(SystemTime::UNIX_EPOCH + Duration::from_secs(29_407_370 * 60 + 30))
     })
     .await
+}
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct MovableClock(Mutex<SystemTime>);
+
+impl MovableClock {
+    fn set(&self, at: SystemTime) {
+        *self.0.lock().unwrap() = at;
+    }
+}
+
+impl Clock for MovableClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A header's value as text, if the answer has it.
+fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+/// `(status, RateLimit-Policy, RateLimit)` of an answer.
+fn limits(response: &Response) -> (u16, Option<&str>, Option<&str>) {
+    (
+        response.status().as_u16(),
+        header(response, "ratelimit-policy"),
+        header(response, "ratelimit"),
+    )
 }
 
 /// `GET path` with extra request headers.
@@ -202,6 +244,128 @@ async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
             429,
             "every spoofed address shares the peer's budget ({trusted})"
         );
+    }
+}
+
+#[tokio::test]
+async fn api_answers_say_what_is_left_of_the_budget_until_the_window_ends() {
+    let clock = Arc::new(MovableClock(Mutex::new(half_past())));
+    let cors = "cors_origins = [\"http://spa.example.test\"]";
+    let app = limited_app_at(3, cors, clock.clone()).await;
+    let download = || get(&app, "/api/downloads?key=x", &[]);
+    let policy = Some(r#""requests";q=3;w=60"#);
+    let first = download().await;
+    assert_eq!(
+        limits(&first),
+        (403, policy, Some(r#""requests";r=2;t=30"#))
+    );
+    clock.set(half_past() + Duration::from_secs(20));
+    let second = download().await;
+    assert_eq!(
+        limits(&second),
+        (403, policy, Some(r#""requests";r=1;t=10"#))
+    );
+    let third = download().await;
+    assert_eq!(
+        limits(&third),
+        (403, policy, Some(r#""requests";r=0;t=10"#))
+    );
+    let limited = download().await;
+    assert_eq!(
+        limits(&limited),
+        (429, policy, Some(r#""requests";r=0;t=10"#))
+    );
+    assert_eq!(retry_after(&limited), 10, "Retry-After is the window's end");
+    clock.set(half_past() + Duration::from_secs(30));
+    let renewed = download().await;
+    assert_eq!(
+        limits(&renewed),
+        (403, policy, Some(r#""requests";r=2;t=60"#)),
+        "a new minute, a whole budget"
+    );
+    let from_spa = get(
+        &app,
+        "/api/downloads?key=x",
+        &[("origin", "http://spa.example.test")],
+    )
+    .await;
+    assert_eq!(
+        header(&from_spa, "access-control-expose-headers"),
+        Some("Retry-After, RateLimit, RateLimit-Policy"),
+        "a single-page app may read them"
+    );
+    assert_eq!(
+        header(&from_spa, "ratelimit"),
+        Some(r#""requests";r=1;t=60"#)
+    );
+}
+
+#[tokio::test]
+async fn each_budget_a_request_was_counted_in_is_in_its_headers() {
+    let app = limited_app(3, "").await;
+    let alice = format!("Bearer {ALICE}");
+    let as_alice = get(&app, "/api/downloads?key=x", &[("authorization", &alice)]).await;
+    assert_eq!(
+        limits(&as_alice),
+        (
+            403,
+            Some(r#""requests";q=3;w=60"#),
+            Some(r#""requests";r=2;t=30"#)
+        ),
+        "a valid token's user spends no failed authentication"
+    );
+    let guess = [("authorization", "Bearer guess")];
+    let both = Some(r#""auth-failures";q=3;w=60, "requests";q=3;w=60"#);
+    let guessed = get(&app, "/api/downloads?key=x", &guess).await;
+    assert_eq!(
+        limits(&guessed),
+        (
+            401,
+            both,
+            Some(r#""auth-failures";r=2;t=30, "requests";r=2;t=30"#)
+        ),
+        "a failed token spends both of its address's budgets"
+    );
+    for _ in 0..2 {
+        get(&app, "/api/downloads?key=x", &guess).await;
+    }
+    let refused = get(&app, "/api/downloads?key=x", &guess).await;
+    assert_eq!(
+        limits(&refused),
+        (
+            429,
+            Some(r#""auth-failures";q=3;w=60"#),
+            Some(r#""auth-failures";r=0;t=30"#)
+        ),
+        "refused before the token is checked: only the budget that refused it"
+    );
+}
+
+#[tokio::test]
+async fn the_pages_send_the_headers_too_and_nothing_is_sent_without_a_limit() {
+    let app = limited_app(2, "").await;
+    let policy = Some(r#""requests";q=2;w=60"#);
+    let page = get(&app, "/upload/files", &[]).await;
+    assert_eq!(limits(&page), (200, policy, Some(r#""requests";r=1;t=30"#)));
+    get(&app, "/upload/files", &[]).await;
+    let limited = get(&app, "/upload/files", &[]).await;
+    assert_eq!(
+        limits(&limited),
+        (429, policy, Some(r#""requests";r=0;t=30"#))
+    );
+    assert_eq!(retry_after(&limited), 30);
+    let index = get(&app, "/", &[]).await;
+    assert_eq!(
+        limits(&index),
+        (200, None, None),
+        "the index is not counted"
+    );
+
+    let unlimited = limited_app(0, "").await;
+    for path in ["/api/downloads?key=x", "/upload/files"] {
+        let answer = get(&unlimited, path, &[("authorization", "Bearer guess")]).await;
+        assert_eq!(limits(&answer).1, None, "{path}");
+        assert_eq!(limits(&answer).2, None, "{path}");
     }
 }
 

@@ -195,7 +195,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A test server started here; its output (stdout and stderr, in order) is added to
 /// `server.log` in its work directory, after a line saying it starts.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     /// What to call it in messages.
     name: String,
     child: Child,
@@ -209,7 +209,7 @@ struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `command` in `dir`, tied to this process.
-    fn start(name: &str, mut command: Command, dir: &Path) -> ServerProcess {
+    pub(crate) fn start(name: &str, mut command: Command, dir: &Path) -> ServerProcess {
         let log = dir.join("server.log");
         let mut file = File::options()
             .create(true)
@@ -238,14 +238,17 @@ impl ServerProcess {
     }
 
     /// What it has printed so far (since this start).
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         let log = std::fs::read(&self.log).unwrap_or_default();
         String::from_utf8_lossy(&log[self.log_start.min(log.len())..]).into_owned()
     }
 
     /// Polls `ready` until it gives a value, or the process exits (`Err`, once its last output
     /// is in the log); panics with the end of its log after `START_LIMIT`.
-    fn wait_for<T>(&mut self, ready: impl Fn(&Self) -> Option<T>) -> Result<T, ExitStatus> {
+    pub(crate) fn wait_for<T>(
+        &mut self,
+        ready: impl Fn(&Self) -> Option<T>,
+    ) -> Result<T, ExitStatus> {
         let started = Instant::now();
         loop {
             if let Some(value) = ready(self) {
@@ -264,8 +267,14 @@ impl ServerProcess {
         }
     }
 
+    /// Stops it (SIGKILL) and waits for it to end.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Panics saying `what` went wrong, with the end of the log.
-    fn fail(&self, what: &str) -> ! {
+    pub(crate) fn fail(&self, what: &str) -> ! {
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
         let tail = lines[lines.len().saturating_sub(30)..].join("\n");

@@ -3,13 +3,16 @@
 //!
 //! [`run`] wires the checks to the store; each check is a function of what the store answered
 //! through [`ObjectStore`], in a module of its own: [`credentials`], [`clock_skew`], [`bucket`],
-//! [`cors`], [`lifecycle`] and [`test_upload`]. [`report`] holds [`Check`] and [`render`].
+//! [`cors`], [`lifecycle`] and [`test_upload`]; [`identity`] fetches each identity provider's
+//! keys, [`rate_limit`] asks the Redis the replicas share. [`report`] holds [`Check`] and [`render`].
 
 mod bucket;
 mod clock_skew;
 mod cors;
 mod credentials;
+mod identity;
 mod lifecycle;
+mod rate_limit;
 mod report;
 mod test_upload;
 
@@ -17,10 +20,12 @@ use std::sync::Arc;
 
 pub use report::{Check, Outcome, render};
 
+use crate::app::identity_provider::fetch;
 use crate::app::object_store::S3Objects;
 use crate::cli::startup::Resolved;
 use crate::clock::Clock as _;
 use crate::clock::store_offset::SkewCorrectedClock;
+use crate::config::Config;
 use crate::upload::catalog::Catalog;
 use crate::upload::ports::{BucketStatus, ObjectStore, StoreCallFailed};
 use crate::upload::profile::Profile;
@@ -51,6 +56,7 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
     let (credentials_check, found) = credentials::fetch(&credential_cache, clock.now()).await;
     let mut checks: Vec<Check> = credentials_check.into_iter().collect();
     checks.push(clock_check);
+    checks.extend(service_checks(&config).await);
     if !found {
         return checks;
     }
@@ -75,6 +81,23 @@ pub async fn run(resolved: Resolved, origin: &str) -> Vec<Check> {
     let uploader = Uploader::new(catalog, clock, credential_cache, objects.clone());
     let store_checks = store_checks(objects.as_ref(), &uploader, origin, &prefixes, probe);
     checks.extend(store_checks.await);
+    checks
+}
+
+/// The checks of what the service itself uses besides the store: each identity provider's keys
+/// and the Redis of the shared rate limit (none when neither is configured).
+pub async fn service_checks(config: &Config) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let http = fetch::http_client();
+    for issuer in &config.edge.identity_providers {
+        checks.push(identity::check(
+            issuer,
+            identity::fetch(&http, issuer).await,
+        ));
+    }
+    if let Some(redis) = &config.edge.rate_limit_redis {
+        checks.push(rate_limit::run(redis, config.edge.rate_limit_per_minute).await);
+    }
     checks
 }
 

@@ -16,7 +16,7 @@ pub enum Outcome {
 /// One check: what was looked at, what was found, and what to do about it.
 #[derive(Debug, Clone)]
 pub struct Check {
-    /// Short name (`credentials`, `clock`, `bucket`, `cors`, `lifecycle`, `upload`).
+    /// Short name (`credentials`, `clock`, `identity`, `rate-limit`, `bucket`, `cors`, `lifecycle`, `upload`).
     pub name: &'static str,
     /// The verdict.
     pub outcome: Outcome,

@@ -55,6 +55,17 @@ problem_codes! {
     UnreadableBody => ("unreadable-body", BAD_REQUEST, "Unreadable request body"),
     /// No valid bearer token where one is needed.
     Unauthorized => ("unauthorized", UNAUTHORIZED, "Authentication required"),
+    /// An identity provider's token (a JWT) that is refused: forged, tampered, of another
+    /// issuer, audience or client, not valid yet, or unreadable.
+    InvalidToken => ("invalid-token", UNAUTHORIZED, "Invalid token"),
+    /// An identity provider's token past its `exp` (and the leeway): sign in again silently.
+    TokenExpired => ("token-expired", UNAUTHORIZED, "Token expired"),
+    /// An identity provider's token without a scope the issuer's settings require.
+    InsufficientScope => ("insufficient-scope", FORBIDDEN, "Insufficient scope"),
+    /// An identity provider's token whose user claim cannot name a folder.
+    UserClaimUnusable => ("user-claim-unusable", FORBIDDEN, "User claim unusable"),
+    /// An identity provider's keys cannot be had now: not the token's fault; try again.
+    IdentityProviderUnavailable => ("identity-provider-unavailable", SERVICE_UNAVAILABLE, "Identity provider unavailable"),
     /// A key outside the caller's reach (`Uploader::key_access`): not one this service could
     /// have made for them, or (for downloads) of a profile without downloads.
     NotYourKey => ("not-your-key", FORBIDDEN, "Not your key"),

@@ -148,8 +148,24 @@ impl ResponseError for Problem {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
-        if self.code == ProblemCode::Unauthorized {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"presigned-post\""));
+        // RFC 6750 §3: the description is fixed per code, never the token's own words.
+        let challenge = match self.code {
+            ProblemCode::Unauthorized => Some("Bearer realm=\"presigned-post\""),
+            ProblemCode::InvalidToken => Some(
+                "Bearer realm=\"presigned-post\", error=\"invalid_token\", \
+                 error_description=\"the token is not valid\"",
+            ),
+            ProblemCode::TokenExpired => Some(
+                "Bearer realm=\"presigned-post\", error=\"invalid_token\", \
+                 error_description=\"the token expired\"",
+            ),
+            ProblemCode::InsufficientScope => {
+                Some("Bearer realm=\"presigned-post\", error=\"insufficient_scope\"")
+            }
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         response.body(serde_json::to_string(&body).expect("a problem always serializes"))
     }

@@ -110,7 +110,7 @@ impl KeyPrefix {
         for segment in self.segments() {
             let (folder, tail) = rest.split_once('/')?;
             if segment == USER_PLACEHOLDER {
-                user = Some(UserId::parse(folder)?);
+                user = Some(UserId::parse_folder(folder)?);
             } else if folder != segment {
                 return None;
             }
@@ -154,6 +154,7 @@ fn is_file_name_segment(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::upload::identity::user_claim::UserPrefix;
     use crate::upload::keys::{FileName, ObjectKey, test_id as id};
 
     #[test]
@@ -282,8 +283,13 @@ mod tests {
     #[test]
     fn a_filled_in_user_prefix_still_fits_a_key() {
         let limit = MAX_PREFIX_BYTES - (MAX_USER_ID_BYTES - USER_PLACEHOLDER.len());
+        assert_eq!(limit, 493, "742 bytes, less room for a 255-byte folder");
         let template = format!("{}/{{user}}/", "p".repeat(limit - "/{user}/".len()));
-        let user = UserId::parse(&"u".repeat(MAX_USER_ID_BYTES)).unwrap();
+        // The longest folder a claim can give: `PREFIX.` and 238 bytes (79 escapes and a `u`).
+        let prefix16 = UserPrefix::parse(&"p".repeat(16)).unwrap();
+        let claim = format!("{}u", "|".repeat(79));
+        let user = UserId::from_claim(Some(&prefix16), &claim).unwrap();
+        assert_eq!(user.as_str().len(), MAX_USER_ID_BYTES);
         let filled = prefix(&template).for_user(Some(&user)).unwrap();
         let name = FileName::sanitize(&"n".repeat(MAX_FILENAME_BYTES)).unwrap();
         let key = ObjectKey::new(&filled, id(), &name);
@@ -301,6 +307,24 @@ mod tests {
                     .match_key(&format!("f/{ulid}/{name}"))
                     .is_some(),
                 "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_in_claim_folders_name_their_user() {
+        let ulid = id();
+        let users = prefix("users/{user}/");
+        let a0 = UserPrefix::parse("a0").unwrap();
+        let user = UserId::from_claim(Some(&a0), "auth0|64f").unwrap();
+        let key = format!("users/{}/{ulid}/a.txt", user.as_str());
+        assert_eq!(users.match_key(&key).unwrap().user, Some(user));
+        for folder in ["a0.a_2f", "a0._2e_2e", "a0.", ".", "A0.x", "a0.x.y"] {
+            assert!(
+                users
+                    .match_key(&format!("users/{folder}/{ulid}/a.txt"))
+                    .is_none(),
+                "{folder}"
             );
         }
     }
