@@ -141,8 +141,11 @@ async fn who<'a>(
     }
     if refusal.failed_authentication {
         failed_attempt(budgets, address, now, counted).await?;
-    } else {
-        (counted.spend(budgets, Budget::Requests, address, now)).await?;
+    } else if let Err(limited) = (counted.spend(budgets, Budget::Requests, address, now)).await {
+        // Past its requests, an address's refused tokens were checked for nothing: they spend
+        // its failed authentications too, so the check before a token soon stops them.
+        let _ = (counted.spend(budgets, Budget::FailedAuthentications, address, now)).await;
+        return Err(limited);
     }
     Err(refusal.problem)
 }
@@ -194,9 +197,12 @@ fn token_problem(refused: Refused, providers: &IdentityProviders) -> TokenRefusa
                 _ => None,
             };
             tracing::info!(code = code.code(), issuer = ?issuer, "a token was refused: {error}");
-            // An expired token is signed by its issuer: no guess, so it costs the address only a
-            // request (users behind one address renewing late must not lock each other out).
-            let failed = code == ProblemCode::InvalidToken;
+            // An expired token is signed by its issuer, and a key the cached ones lack may be one
+            // the issuer just rotated in (no key: nothing was checked): no guess either way, so
+            // they cost the address only a request — users behind one address renewing late or
+            // during a rotation must not lock each other out.
+            let unknown_key = matches!(error, TokenError::UnknownKey { .. });
+            let failed = code == ProblemCode::InvalidToken && !unknown_key;
             (Problem::new(code, error.to_string()), failed, issuer)
         }
     };
