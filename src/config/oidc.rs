@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::app::identity_provider::IssuerConfig;
-use crate::app::identity_provider::fetch::secure_url;
+use crate::app::identity_provider::fetch::{secure_url, shown};
 use crate::upload::identity::issuer::{
     IssuerRules, IssuerRulesError, IssuerSpec, SigningAlgorithm,
 };
@@ -47,6 +47,7 @@ fn issuer(entry: &OidcSettings, at: &str, problems: &mut Vec<String>) -> Option<
         problems.push(format!("{at}.name `{name}` must be 1-32 of a-z 0-9 -"));
     }
     check_url(&entry.issuer, &format!("{at}.issuer"), problems);
+    check_issuer_parts(&entry.issuer, &format!("{at}.issuer"), problems);
     if let Some(uri) = &entry.jwks_uri {
         check_url(uri, &format!("{at}.jwks_uri"), problems);
     }
@@ -88,7 +89,24 @@ fn issuer(entry: &OidcSettings, at: &str, problems: &mut Vec<String>) -> Option<
 fn check_url(url: &str, setting: &str, problems: &mut Vec<String>) {
     if !secure_url(url) {
         problems.push(format!(
-            "{setting} `{url}` must be an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)"
+            "{setting} `{}` must be an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)",
+            shown(url)
+        ));
+    }
+    if url::Url::parse(url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some()) {
+        problems.push(format!(
+            "{setting} must not carry a user name or password (keys are public; it is shown in \
+             logs and /readyz)"
+        ));
+    }
+}
+
+/// An issuer is a URL with no query or fragment (OpenID Connect Discovery 1.0, section 2): its
+/// tokens' `iss` never has one, and discovery is found under its path.
+fn check_issuer_parts(issuer: &str, setting: &str, problems: &mut Vec<String>) {
+    if url::Url::parse(issuer).is_ok_and(|u| u.query().is_some() || u.fragment().is_some()) {
+        problems.push(format!(
+            "{setting} must have no query (`?…`) or fragment (`#…`)"
         ));
     }
 }

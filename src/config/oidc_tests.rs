@@ -103,6 +103,27 @@ fn urls_are_https_unless_loopback() {
 }
 
 #[test]
+fn urls_carry_no_credentials_and_issuers_no_query_and_errors_never_show_secrets() {
+    let with_password = entry("").replace("https://id.example/", "https://u:Secret1@id.example/");
+    let all = problems(&with_password);
+    assert!(
+        all.contains("issuer must not carry a user name or password"),
+        "{all}"
+    );
+    let keys = entry("jwks_uri = \"http://u:Secret2@keys.example/jwks?api_key=Secret3\"");
+    let all = problems(&keys);
+    assert!(all.contains("jwks_uri must not carry"), "{all}");
+    assert!(!all.contains("Secret"), "{all}");
+    let query = entry("").replace("https://id.example/", "https://id.example/?tenant=x");
+    assert!(problems(&query).contains("issuer must have no query"));
+    let api_key = entry("jwks_uri = \"https://keys.example/jwks?api_key=k\"");
+    assert!(
+        validate(&api_key).is_ok(),
+        "a key set's URL may have a query"
+    );
+}
+
+#[test]
 fn names_prefixes_claims_and_times_are_checked() {
     let all = problems(
         &entry("user_prefix = \"A.0\"\nuser_claim = \"\"\nleeway = \"6m\"\nkeys_max_age = \"1m\"")

@@ -151,14 +151,15 @@ pub fn secure_url(url: &str) -> bool {
     }
 }
 
-/// `url` as errors and logs show it: a password and the query (which may hold an API key)
-/// replaced by `***`.
+/// `url` as errors and logs show it: a user name, a password and the query (which may hold an
+/// API key) replaced by `***`.
 pub fn shown(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return "(a URL that does not parse)".into();
     };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("***"));
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        let _ = parsed.set_username("***");
+        let _ = parsed.set_password(None);
     }
     if parsed.query().is_some() {
         parsed.set_query(Some("***"));
@@ -204,7 +205,7 @@ mod tests {
     #[tokio::test]
     async fn errors_never_show_a_urls_password_or_query() {
         let url = "http://svc:Secret1@127.0.0.1:9/jwks?api_key=Secret2";
-        assert_eq!(shown(url), "http://svc:***@127.0.0.1:9/jwks?***");
+        assert_eq!(shown(url), "http://***@127.0.0.1:9/jwks?***");
         let error = get(&http_client(), url).await.unwrap_err();
         let text = format!("{error} {error:?}");
         assert!(!text.contains("Secret"), "{text}");
