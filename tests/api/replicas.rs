@@ -6,8 +6,10 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use presigned_post::app::rate_limit::{Budget, Client, RedisSettings, RedisUrl, SharedCounter};
 use presigned_post::upload::access::hash_token;
@@ -411,6 +413,87 @@ async fn the_shared_counter_counts_in_redis_by_its_clock() {
     let report = counter.report();
     assert!(report.shared && report.error.is_none(), "{report:?}");
     assert_eq!((report.redis_errors, report.local_verdicts), (0, 0));
+}
+
+/// A connection that went silent (a half-open TCP connection after a failover or a NAT
+/// forgetting it: no answer, no reset) is replaced after a timeout: Redis decides again after
+/// the probe, through a new connection.
+#[tokio::test]
+async fn a_connection_gone_silent_is_replaced() {
+    let redis = RedisServer::start("shared-counter-silent");
+    let proxy = SilencingProxy::start(redis.port).await;
+    let url = redis
+        .url()
+        .replace(&format!(":{}", redis.port), &format!(":{}", proxy.port));
+    let counter = shared_counter(&url, &unique_prefix("silent"), Duration::from_millis(50));
+    let client = Client::Address("192.0.2.9".parse().unwrap());
+    assert!(counter.spend(Budget::Requests, client, 100).await.is_some());
+    // The connections open now go silent for good; new ones work.
+    proxy.silence_open_connections();
+    assert!(counter.spend(Budget::Requests, client, 100).await.is_none());
+    let started = Instant::now();
+    while counter.spend(Budget::Requests, client, 100).await.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "Redis never decides again: {:?}",
+            counter.report()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(counter.report().shared);
+}
+
+/// A TCP proxy to a Redis on 127.0.0.1 that can make the connections it carries go silent.
+struct SilencingProxy {
+    port: u16,
+    generation: Arc<AtomicU64>,
+}
+
+impl SilencingProxy {
+    async fn start(target: u16) -> SilencingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let generation = Arc::new(AtomicU64::new(0));
+        let current = generation.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let born = current.load(Ordering::SeqCst);
+                let current = current.clone();
+                tokio::spawn(async move {
+                    let outbound = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                        .await
+                        .unwrap();
+                    let (mut client_read, mut client_write) = inbound.into_split();
+                    let (mut redis_read, mut redis_write) = outbound.into_split();
+                    let alive = move || current.load(Ordering::SeqCst) == born;
+                    let alive_too = alive.clone();
+                    let up = async move {
+                        let mut buffer = [0; 4096];
+                        while let Ok(n @ 1..) = client_read.read(&mut buffer).await {
+                            if alive() {
+                                let _ = redis_write.write_all(&buffer[..n]).await;
+                            }
+                        }
+                    };
+                    let down = async move {
+                        let mut buffer = [0; 4096];
+                        while let Ok(n @ 1..) = redis_read.read(&mut buffer).await {
+                            if alive_too() {
+                                let _ = client_write.write_all(&buffer[..n]).await;
+                            }
+                        }
+                    };
+                    tokio::join!(up, down);
+                });
+            }
+        });
+        SilencingProxy { port, generation }
+    }
+
+    /// Every connection open now drops what it carries from here on, without closing.
+    fn silence_open_connections(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// Redis closing an idle connection (its `timeout`; a NAT or a failover does the same) is not

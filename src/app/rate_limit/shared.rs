@@ -62,7 +62,11 @@ pub struct SharedSetupError {
 
 /// The counters in Redis, with the breaker in front.
 pub struct SharedCounter {
-    connection: ConnectionManager,
+    /// Replaced after a call that timed out: its connection may still get the late answer,
+    /// which would be taken for the next call's.
+    connection: Mutex<ConnectionManager>,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
     script: Script,
     settings: RedisSettings,
     breaker: Mutex<Breaker>,
@@ -89,9 +93,12 @@ impl SharedCounter {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(settings.timeout))
             .set_number_of_retries(0);
-        let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(failed)?;
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+            .map_err(failed)?;
         Ok(SharedCounter {
-            connection,
+            connection: Mutex::new(connection),
+            client,
+            config,
             script: Script::new(include_str!("window.lua")),
             settings,
             breaker: Mutex::default(),
@@ -146,7 +153,7 @@ impl SharedCounter {
 
     /// One run of the script: `Err` with what went wrong (may hold secrets: scrub it).
     async fn call(&self, key: &str, limit: u32) -> Result<Verdict, String> {
-        let mut connection = self.connection.clone();
+        let mut connection = lock(&self.connection).clone();
         let mut invocation = self.script.key(key);
         invocation.arg(limit).arg(WINDOW_S);
         // Connecting, then at worst EVALSHA, SCRIPT LOAD (after Redis lost its scripts) and
@@ -154,9 +161,26 @@ impl SharedCounter {
         let limit_of_call = CONNECT_TIMEOUT + 3 * self.settings.timeout;
         let answer = tokio::time::timeout(limit_of_call, invocation.invoke_async(&mut connection))
             .await
-            .map_err(|_| format!("no answer within {limit_of_call:?}"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| {
+                self.reconnect();
+                format!("no answer within {limit_of_call:?}")
+            })?
+            .map_err(|e| {
+                if e.is_timeout() {
+                    self.reconnect();
+                }
+                e.to_string()
+            })?;
         verdict(answer, limit)
+    }
+
+    /// A new connection for the next call (made when first used).
+    fn reconnect(&self) {
+        let fresh =
+            ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone());
+        if let Ok(fresh) = fresh {
+            *lock(&self.connection) = fresh;
+        }
     }
 
     /// Runs the script once on a key of its own (`{prefix}:v1:check`, counting nothing of a
