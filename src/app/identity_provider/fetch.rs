@@ -50,9 +50,11 @@ pub enum FetchError {
         source: serde_json::Error,
     },
     /// Discovery names another issuer (Auth0's trailing `/`, Keycloak's `/auth`).
+    // What discovery says is the provider's text: escaped, so it cannot forge log lines.
     #[error(
-        "discovery says the issuer is `{found}`, not `{configured}`; set `issuer` to exactly \
-         what the tokens' `iss` says"
+        "discovery says the issuer is `{}`, not `{configured}`; set `issuer` to exactly \
+         what the tokens' `iss` says",
+        found.escape_debug()
     )]
     IssuerMismatch {
         /// The configured issuer.

@@ -203,6 +203,11 @@ impl Issuer {
         state.history.last_attempt = Some(started);
         match result {
             Ok((jwks_uri, keys)) => {
+                if state.history.failures > 0 {
+                    tracing::info!(issuer = %self.config.name, keys = keys.len(),
+                        failures = state.history.failures,
+                        "identity provider's keys fetched again");
+                }
                 state.keys = Arc::new(keys);
                 state.jwks_uri = Some(jwks_uri);
                 state.history.last_success = Some(started);

@@ -27,15 +27,19 @@ pub(super) fn check(issuer: &IssuerConfig, fetched: Fetched) -> Check {
     let algorithms: Vec<&str> = spec.algorithms.iter().map(|alg| alg.name()).collect();
     let algorithms = algorithms.join(", ");
     match fetched {
-        Err(FetchError::IssuerMismatch { configured, found }) => Check::fail(
-            NAME,
-            format!(
-                "{who}: discovery says the issuer is `{found}`, not `{configured}`: every token \
-                 would be refused as another issuer's{}",
-                trailing_slash_hint(&configured, &found)
-            ),
-            format!("set issuer = \"{found}\" if that is what the tokens' `iss` says"),
-        ),
+        Err(FetchError::IssuerMismatch { configured, found }) => {
+            // The provider's text, escaped: it cannot forge lines of the report.
+            let hint = trailing_slash_hint(&configured, &found);
+            let found = found.escape_debug();
+            Check::fail(
+                NAME,
+                format!(
+                    "{who}: discovery says the issuer is `{found}`, not `{configured}`: every \
+                     token would be refused as another issuer's{hint}"
+                ),
+                format!("set issuer = \"{found}\" if that is what the tokens' `iss` says"),
+            )
+        }
         Err(error) => Check::fail(
             NAME,
             format!(
@@ -78,9 +82,9 @@ fn skipped_list(skipped: &[Skipped]) -> String {
     }
     let each: Vec<String> = skipped
         .iter()
-        .map(|key| {
-            let kid = key.kid.as_deref().unwrap_or("a key without kid");
-            format!("{kid} ({})", key.reason)
+        .map(|key| match &key.kid {
+            Some(kid) => format!("{} ({})", kid.escape_debug(), key.reason),
+            None => format!("a key without kid ({})", key.reason),
         })
         .collect();
     format!("; not used: {}", each.join(", "))
@@ -184,6 +188,25 @@ mod tests {
             check.fix.unwrap(),
             format!("set issuer = \"{found}\" if that is what the tokens' `iss` says")
         );
+    }
+
+    #[test]
+    fn a_providers_text_cannot_forge_lines() {
+        let config = issuer(vec![SigningAlgorithm::RS256]);
+        let forged = "x\nPASS  upload       forged".to_owned();
+        let mismatch = FetchError::IssuerMismatch {
+            configured: ISSUER.into(),
+            found: forged.clone(),
+        };
+        assert!(!mismatch.to_string().contains('\n'), "{mismatch}");
+        let check = check(&config, Err(mismatch));
+        assert!(!check.detail.contains('\n'), "{}", check.detail);
+        assert!(!check.fix.unwrap().contains('\n'));
+        let skipped = [Skipped {
+            kid: Some(forged),
+            reason: "`use` is not `sig`",
+        }];
+        assert!(!skipped_list(&skipped).contains('\n'));
     }
 
     #[test]
