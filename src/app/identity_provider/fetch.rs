@@ -257,17 +257,8 @@ mod tests {
             "{large:?}"
         );
         provider.lock().unwrap().jwks = b"<html>".to_vec();
-        let spec = crate::upload::identity::issuer::IssuerSpec {
-            issuer: url.clone(),
-            audiences: vec!["a".into()],
-            client_ids: vec![],
-            algorithms: vec![crate::upload::identity::issuer::SigningAlgorithm::RS256],
-            user_claim: "sub".into(),
-            user_prefix: None,
-            leeway: Duration::from_secs(60),
-            required_claims: vec![],
-            required_scopes: vec![],
-        };
+        let algorithms = [crate::upload::identity::issuer::SigningAlgorithm::RS256];
+        let spec = crate::upload::identity::issuer::test_spec(&url, "a", &algorithms);
         let rules = IssuerRules::new(spec).unwrap();
         let html = key_set(&http, &jwks_uri, &rules).await;
         assert!(matches!(html, Err(FetchError::NotJson { .. })), "{html:?}");

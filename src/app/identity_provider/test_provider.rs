@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::IssuerConfig;
 use super::providers::IdentityProviders;
 use crate::clock::Clock;
-use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
+use crate::upload::identity::issuer::{IssuerRules, SigningAlgorithm, test_spec};
 use crate::upload::identity::test_tokens::keys;
 
 pub(super) const AUDIENCE: &str = "https://uploads.test";
@@ -108,17 +108,7 @@ pub(super) fn jwks(kids: &[&str]) -> Vec<u8> {
 /// The settings of the issuer `issuer`: RS256 for the test audience, a leeway of 60 s, keys
 /// fetched again after an hour and for an unknown `kid` at most once a minute.
 pub(super) fn config_for(issuer: &str, jwks_uri: Option<String>) -> IssuerConfig {
-    let spec = IssuerSpec {
-        issuer: issuer.to_owned(),
-        audiences: vec![AUDIENCE.into()],
-        client_ids: vec![],
-        algorithms: vec![SigningAlgorithm::RS256],
-        user_claim: "sub".into(),
-        user_prefix: None,
-        leeway: Duration::from_secs(60),
-        required_claims: vec![],
-        required_scopes: vec![],
-    };
+    let spec = test_spec(issuer, AUDIENCE, &[SigningAlgorithm::RS256]);
     IssuerConfig {
         name: "test".into(),
         rules: IssuerRules::new(spec).unwrap(),

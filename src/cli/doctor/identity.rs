@@ -97,22 +97,12 @@ mod tests {
     use super::*;
     use crate::app::identity_provider::fetch::FetchError;
     use crate::cli::doctor::Outcome;
-    use crate::upload::identity::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
+    use crate::upload::identity::issuer::{IssuerRules, SigningAlgorithm, test_spec};
 
     const ISSUER: &str = "https://tenant.example.auth0.com/";
 
     fn issuer(algorithms: Vec<SigningAlgorithm>) -> IssuerConfig {
-        let spec = IssuerSpec {
-            issuer: ISSUER.into(),
-            audiences: vec!["https://uploads.example.com".into()],
-            client_ids: Vec::new(),
-            algorithms,
-            user_claim: "sub".into(),
-            user_prefix: None,
-            leeway: Duration::from_secs(60),
-            required_claims: Vec::new(),
-            required_scopes: Vec::new(),
-        };
+        let spec = test_spec(ISSUER, "https://uploads.example.com", &algorithms);
         IssuerConfig {
             name: "auth0".into(),
             rules: IssuerRules::new(spec).unwrap(),

@@ -186,22 +186,36 @@ fn validation(spec: &IssuerSpec, alg: SigningAlgorithm) -> Validation {
     validation
 }
 
+/// The tests' issuer rules: `issuer`, one `audience`, `algorithms`, the defaults otherwise.
+#[cfg(test)]
+pub(crate) fn test_spec(
+    issuer: &str,
+    audience: &str,
+    algorithms: &[SigningAlgorithm],
+) -> IssuerSpec {
+    IssuerSpec {
+        issuer: issuer.into(),
+        audiences: vec![audience.into()],
+        client_ids: vec![],
+        algorithms: algorithms.to_vec(),
+        user_claim: "sub".into(),
+        user_prefix: None,
+        leeway: Duration::from_secs(60),
+        required_claims: vec![],
+        required_scopes: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn spec() -> IssuerSpec {
-        IssuerSpec {
-            issuer: "https://id.example/".into(),
-            audiences: vec!["https://uploads.test".into()],
-            client_ids: vec![],
-            algorithms: vec![SigningAlgorithm::RS256, SigningAlgorithm::ES256],
-            user_claim: "sub".into(),
-            user_prefix: None,
-            leeway: Duration::from_secs(60),
-            required_claims: vec![],
-            required_scopes: vec![],
-        }
+        test_spec(
+            "https://id.example/",
+            "https://uploads.test",
+            &[SigningAlgorithm::RS256, SigningAlgorithm::ES256],
+        )
     }
 
     #[test]

@@ -7,7 +7,7 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::signature::KeyPair;
 use serde_json::{Value, json};
 
-use super::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm};
+use super::issuer::{IssuerRules, IssuerSpec, SigningAlgorithm, test_spec};
 use super::jwt::{TokenError, Verified, verify};
 use super::key_set::{KeyLookup, KeySet};
 use super::test_tokens::{b64, keys};
@@ -19,17 +19,11 @@ const AUDIENCE: &str = "https://uploads.test";
 const NOW: u64 = 1_800_000_000;
 
 fn spec() -> IssuerSpec {
-    IssuerSpec {
-        issuer: ISSUER.into(),
-        audiences: vec![AUDIENCE.into()],
-        client_ids: vec![],
-        algorithms: vec![SigningAlgorithm::RS256, SigningAlgorithm::ES256],
-        user_claim: "sub".into(),
-        user_prefix: None,
-        leeway: Duration::from_secs(60),
-        required_claims: vec![],
-        required_scopes: vec![],
-    }
+    test_spec(
+        ISSUER,
+        AUDIENCE,
+        &[SigningAlgorithm::RS256, SigningAlgorithm::ES256],
+    )
 }
 
 fn at(seconds: u64) -> SystemTime {

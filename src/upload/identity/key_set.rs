@@ -158,26 +158,19 @@ fn usable(jwk: &Jwk, rules: &IssuerRules) -> Result<VerifyingKey, &'static str> 
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::upload::identity::issuer::IssuerSpec;
+    use crate::upload::identity::issuer::test_spec;
     use crate::upload::identity::test_tokens::keys;
 
     fn rules(algorithms: &[SigningAlgorithm]) -> IssuerRules {
-        IssuerRules::new(IssuerSpec {
-            issuer: "https://id.example/".into(),
-            audiences: vec!["https://uploads.test".into()],
-            client_ids: vec![],
-            algorithms: algorithms.to_vec(),
-            user_claim: "sub".into(),
-            user_prefix: None,
-            leeway: Duration::from_secs(60),
-            required_claims: vec![],
-            required_scopes: vec![],
-        })
+        IssuerRules::new(test_spec(
+            "https://id.example/",
+            "https://uploads.test",
+            algorithms,
+        ))
         .unwrap()
     }
 
