@@ -141,11 +141,11 @@ async fn who<'a>(
     }
     if refusal.failed_authentication {
         failed_attempt(budgets, address, now, counted).await?;
-    } else if let Err(limited) = (counted.spend(budgets, Budget::Requests, address, now)).await {
-        // Past its requests, an address's refused tokens were checked for nothing: they spend
-        // its failed authentications too, so the check before a token soon stops them.
-        let _ = (counted.spend(budgets, Budget::FailedAuthentications, address, now)).await;
-        return Err(limited);
+    } else {
+        // Not a guess: a request of the address only. Past its requests such tokens are still
+        // checked (then 429): spending its failed authentications instead would lock every
+        // user behind that address out of their valid tokens.
+        (counted.spend(budgets, Budget::Requests, address, now)).await?;
     }
     Err(refusal.problem)
 }

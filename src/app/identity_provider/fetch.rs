@@ -153,8 +153,8 @@ pub fn secure_url(url: &str) -> bool {
     }
 }
 
-/// `url` as errors and logs show it: a user name, a password and the query (which may hold an
-/// API key) replaced by `***`.
+/// `url` as errors and logs show it: a user name, a password, the query (which may hold an API
+/// key) and a fragment replaced by `***`.
 pub fn shown(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return "(a URL that does not parse)".into();
@@ -165,6 +165,9 @@ pub fn shown(url: &str) -> String {
     }
     if parsed.query().is_some() {
         parsed.set_query(Some("***"));
+    }
+    if parsed.fragment().is_some() {
+        parsed.set_fragment(Some("***"));
     }
     parsed.into()
 }
@@ -208,6 +211,10 @@ mod tests {
     async fn errors_never_show_a_urls_password_or_query() {
         let url = "http://svc:Secret1@127.0.0.1:9/jwks?api_key=Secret2";
         assert_eq!(shown(url), "http://***@127.0.0.1:9/jwks?***");
+        assert_eq!(
+            shown("https://k.example/jwks#Secret4"),
+            "https://k.example/jwks#***"
+        );
         let error = get(&http_client(), url).await.unwrap_err();
         let text = format!("{error} {error:?}");
         assert!(!text.contains("Secret"), "{text}");
