@@ -1,0 +1,199 @@
+//! What each stage of `POST /api/uploads` costs on its own (issue 14), through the crate's public
+//! API: reading the JSON body, checking the request, naming the key, building the policy, its
+//! JSON, base64, the signature with a cached key, the answer's JSON, the counters and the access
+//! log line. The same request and profile as `benches/sign_policy.rs`.
+//!
+//! Not reachable publicly, so approximated: the handler's body type (`http::uploads`'s private
+//! `UploadBody`) by a struct of the same shape read the same way (`serde_path_to_error`), and
+//! the access log line (`http::log_requests`) by the same `tracing::info!` into the service's
+//! formatter writing to a sink.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use presigned_post::app::metrics::Metrics;
+use presigned_post::config::{AwsDefaults, Config, Settings};
+use presigned_post::s3::signing::{self, SigningKeyCache};
+use presigned_post::upload::keys::ObjectKey;
+use presigned_post::upload::ports::UploadEvents;
+use presigned_post::upload::presign::{Signer, Target, presign_post};
+use presigned_post::upload::profile::ProfileSpec;
+use presigned_post::upload::request::{UploadRequest, validate};
+use serde::Deserialize;
+use ulid::Ulid;
+
+/// The shape of `POST /api/uploads`'s body (the handler's own type is private).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read only through black_box
+struct UploadBody {
+    profile: String,
+    filename: String,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+const BODY: &[u8] = br#"{"profile":"avatar","filename":"holiday photo (1).jpg","content_type":"image/jpeg","size":1234567,"metadata":{"alt":"A beach"}}"#;
+
+fn bench(c: &mut Criterion) {
+    let config: Config = Settings::from_figment(Figment::from(Toml::string(
+        "[store]\nbucket = \"uploads\"\nregion = \"eu-west-1\"",
+    )))
+    .and_then(|settings| settings.validate(&AwsDefaults::default()))
+    .unwrap();
+    let store = config.catalog.store().clone();
+    let profile = ProfileSpec::new("avatar", "avatars/", 0..=5 << 20, Duration::from_secs(900))
+        .content_types(["image/*"])
+        .metadata(["alt"])
+        .fixed_fields(vec![("Cache-Control", "max-age=31536000".into())])
+        .build()
+        .unwrap();
+    let credentials = Credentials::new(
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        Some("FwoGZXIvYXdzEXAMPLESESSIONTOKEN".into()),
+        None,
+        "bench",
+    );
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let expires_at = now + Duration::from_secs(900);
+    let request = UploadRequest {
+        filename: "holiday photo (1).jpg".into(),
+        content_type: Some("image/jpeg".into()),
+        size: Some(1_234_567),
+        metadata: BTreeMap::from([("alt".into(), "A beach".into())]),
+    };
+    let signing_keys = SigningKeyCache::default();
+    let signer = Signer {
+        store: &store,
+        credentials: &credentials,
+        signing_keys: &signing_keys,
+        now,
+        expires_at,
+    };
+    let valid = validate(&profile, &request).unwrap();
+    let id = Ulid::from_datetime(now);
+    let key = ObjectKey::new(profile.key_prefix(), id, &valid.file_name).to_string();
+    // The conditions `presign_post` adds for one file, then the credential's.
+    let builder = || {
+        profile
+            .policy_builder(store.bucket())
+            .unwrap()
+            .exact("key", &key)
+            .unwrap()
+            .exact("Content-Type", "image/jpeg")
+            .unwrap()
+            .exact("x-amz-meta-alt", "A beach")
+            .unwrap()
+            .exact("x-amz-security-token", "FwoGZXIvYXdzEXAMPLESESSIONTOKEN")
+            .unwrap()
+            .exact("x-amz-algorithm", signing::ALGORITHM)
+            .unwrap()
+            .exact(
+                "x-amz-credential",
+                &signing::credential(credentials.access_key_id(), now, store.region()),
+            )
+            .unwrap()
+            .exact("x-amz-date", &signing::amz_date(now))
+            .unwrap()
+    };
+    let (document, _) = builder().build(expires_at);
+    let json = document.to_json();
+    let base64_policy = STANDARD.encode(&json);
+    let cached_key = signing_keys.get(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        now,
+        store.region(),
+    );
+    let post = presign_post(signer, &profile, Target::File(&valid), id).unwrap();
+    let metrics = Metrics::default();
+
+    let mut group = c.benchmark_group("stages");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("1 parse the JSON body", |b| {
+        b.iter(|| {
+            let mut deserializer = serde_json::Deserializer::from_slice(black_box(BODY));
+            let body: UploadBody = serde_path_to_error::deserialize(&mut deserializer).unwrap();
+            deserializer.end().unwrap();
+            black_box(body)
+        })
+    });
+    group.bench_function("2 validate against the profile", |b| {
+        b.iter(|| validate(&profile, black_box(&request)).unwrap())
+    });
+    group.bench_function("3 key: a ULID (as the service makes it)", |b| {
+        b.iter(|| Ulid::from_datetime(black_box(now)))
+    });
+    group.bench_function("3 key: prefix/ULID/name", |b| {
+        b.iter(|| ObjectKey::new(profile.key_prefix(), black_box(id), &valid.file_name).to_string())
+    });
+    group.bench_function("4 build the policy (conditions)", |b| {
+        b.iter(|| builder().build(black_box(expires_at)))
+    });
+    group.bench_function("5 policy JSON", |b| {
+        b.iter(|| black_box(&document).to_json())
+    });
+    group.bench_function("6 base64 of the policy", |b| {
+        b.iter(|| STANDARD.encode(black_box(&json)))
+    });
+    group.bench_function("7 signing key from the cache", |b| {
+        b.iter(|| {
+            signing_keys.get(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                black_box(now),
+                store.region(),
+            )
+        })
+    });
+    group.bench_function("7 HMAC-SHA256 with the cached key", |b| {
+        b.iter(|| cached_key.sign(black_box(&base64_policy)))
+    });
+    group.bench_function("4-7 presign_post (build, JSON, base64, sign)", |b| {
+        b.iter(|| presign_post(signer, &profile, Target::File(black_box(&valid)), id).unwrap())
+    });
+    group.bench_function("8 answer JSON", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&post)).unwrap())
+    });
+    group.bench_function("9 metrics: policy issued + latency observed", |b| {
+        b.iter(|| {
+            metrics.issued(black_box("avatar"));
+            metrics.observe(black_box("/api/uploads"), 0.000_05);
+        })
+    });
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        group.bench_function("10 access log line (formatted, to a sink)", |b| {
+            b.iter(|| {
+                tracing::info!(
+                    method = %black_box("POST"),
+                    path = %black_box("/api/uploads"),
+                    status = 200u16,
+                    ms = 0u64,
+                    "request"
+                )
+            })
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
