@@ -58,7 +58,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_json);
+    let _log_writer = telemetry::init(cli.log_json);
     let config = cli.config.as_deref();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve(config).await,
