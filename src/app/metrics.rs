@@ -39,7 +39,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn bump(counts: &Mutex<BTreeMap<String, u64>>, label: &str) {
-    *lock(counts).entry(label.to_owned()).or_default() += 1;
+    *entry(&mut lock(counts), label) += 1;
+}
+
+/// `label`'s entry, made only the first time (so a label is not copied on every call).
+fn entry<'a, V: Default>(map: &'a mut BTreeMap<String, V>, label: &str) -> &'a mut V {
+    if !map.contains_key(label) {
+        map.insert(label.to_owned(), V::default());
+    }
+    map.get_mut(label).expect("inserted above")
 }
 
 fn family(text: &mut String, name: &str, kind: &str, help: &str) {
@@ -63,7 +71,7 @@ impl Metrics {
     /// Records how long a request to `route` (its pattern, e.g. `/upload/{profile}`) took.
     pub fn observe(&self, route: &str, seconds: f64) {
         let mut latency = lock(&self.latency);
-        let histogram = latency.entry(route.to_owned()).or_default();
+        let histogram = entry(&mut latency, route);
         for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS) {
             if seconds <= bound {
                 *bucket += 1;

@@ -164,7 +164,7 @@ enum RateLimit {
 /// A route whose refusals (its `429` too) are counted by code in `/metrics`, with 405 for
 /// other methods, and whose answers carry the `RateLimit-*` headers of the budgets counted.
 fn counted(
-    path: &str,
+    path: &'static str,
     routes: Routes,
     rate_limit: RateLimit,
 ) -> actix_web::Resource<
@@ -188,13 +188,12 @@ fn counted(
 
 /// A route answering `route`, and 405 with `Allow` for other methods; its problems are
 /// problem+json, or the error page for a browser.
-fn api(path: &str, Routes { routes, allow }: Routes) -> actix_web::Resource {
+fn api(path: &'static str, Routes { routes, allow }: Routes) -> actix_web::Resource {
     let pages = || from_fn(browser_errors::pages_for_browsers);
-    let resource = routes
-        .into_iter()
-        .fold(web::resource(path), |resource, route| {
-            resource.route(route.wrap(pages()))
-        });
+    let resource = routes.into_iter().fold(
+        web::resource(path).app_data(RoutePattern(path)),
+        |resource, route| resource.route(route.wrap(pages())),
+    );
     resource.default_service(web::to(move || method_not_allowed(allow.clone())).wrap(pages()))
 }
 
@@ -210,6 +209,10 @@ async fn method_not_allowed(allow: String) -> HttpResponse {
     response
 }
 
+/// A route's pattern (e.g. `/upload/{profile}`), its label in `/metrics`; kept with the route
+/// so that logging a request does not route it again.
+struct RoutePattern(&'static str);
+
 /// Logs one line per request (method, path — never the query —, status, time taken) and
 /// records its latency by route pattern.
 pub async fn log_requests(
@@ -217,23 +220,20 @@ pub async fn log_requests(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let path = request.path().to_owned();
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let operations = request.app_data::<web::Data<Operations>>().cloned();
     let response = next.call(request).await?;
-    if let Some(operations) = operations {
-        operations
-            .metrics
-            .observe(&route, started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed();
+    let request = response.request();
+    let route = request
+        .app_data::<RoutePattern>()
+        .map_or("unmatched", |pattern| pattern.0);
+    if let Some(operations) = request.app_data::<web::Data<Operations>>() {
+        operations.metrics.observe(route, elapsed.as_secs_f64());
     }
     tracing::info!(
-        %method,
-        %path,
+        method = %request.method(),
+        path = request.path(),
         status = response.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
+        ms = elapsed.as_millis() as u64,
         "request"
     );
     Ok(response)

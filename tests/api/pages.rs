@@ -291,6 +291,47 @@ async fn metrics_count_policies_and_refusals() {
     );
 }
 
+/// Latency is recorded by route pattern — a path's own values never become labels —, a 405
+/// under its route's pattern, and a path no route takes as `unmatched`.
+#[tokio::test]
+async fn latency_is_recorded_by_route_pattern() {
+    let app = spawn_offline_app().await;
+    let count = |route: &'static str| {
+        let app = &app;
+        async move {
+            let name =
+                format!("presigned_post_request_duration_seconds_count{{route=\"{route}\"}}");
+            app.metric(&name).await.unwrap_or(0.0)
+        }
+    };
+    let before = [
+        count("/upload/{profile}").await,
+        count("/api/uploads").await,
+        count("unmatched").await,
+    ];
+    assert_eq!(get(format!("{}/upload/files", app.address)).await.0, 200);
+    assert_eq!(get(format!("{}/upload/nope", app.address)).await.0, 404);
+    assert_eq!(get(format!("{}/api/uploads", app.address)).await.0, 405);
+    assert_eq!(get(format!("{}/no/such/path", app.address)).await.0, 404);
+    let after = [
+        count("/upload/{profile}").await,
+        count("/api/uploads").await,
+        count("unmatched").await,
+    ];
+    assert_eq!(
+        [
+            after[0] - before[0],
+            after[1] - before[1],
+            after[2] - before[2]
+        ],
+        [2.0, 1.0, 1.0]
+    );
+    let text = get(format!("{}/metrics", app.address)).await.1;
+    for path in ["/upload/files", "/upload/nope", "/no/such/path"] {
+        assert!(!text.contains(&format!("route=\"{path}\"")), "{text}");
+    }
+}
+
 /// The OpenAPI document describes the routes that exist, and real answers carry every
 /// property it calls required.
 #[tokio::test]
