@@ -4,6 +4,7 @@
 //! network), so this keeps the last credentials and asks again only when they cannot cover a
 //! policy's life.
 
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -31,7 +32,10 @@ struct Cached {
 pub struct CredentialCache {
     provider: SharedCredentialsProvider,
     provider_name: &'static str,
-    cached: Mutex<Option<Cached>>,
+    /// Read on every policy without waiting on anyone; written only after a fetch.
+    cached: RwLock<Option<Cached>>,
+    /// Held while fetching, so that concurrent callers wait for one fetch.
+    fetching: Mutex<()>,
 }
 
 /// Time left before `credentials` expire, `None` if they never do.
@@ -39,6 +43,11 @@ fn life(credentials: &Credentials, now: SystemTime) -> Option<Duration> {
     credentials
         .expiry()
         .map(|at| at.duration_since(now).unwrap_or_default())
+}
+
+/// The least life left at which credentials can still sign a policy meant to live `wanted`.
+fn usable_life(wanted: Duration) -> Duration {
+    CREDENTIAL_MARGIN + MIN_POLICY_LIFE.min(wanted)
 }
 
 /// What is cached, for `/readyz`, `/metrics` and `doctor`: never the secret.
@@ -113,7 +122,7 @@ fn source(credentials: &Credentials, provider_name: &'static str) -> &'static st
 impl CredentialCache {
     /// What is cached, without fetching: source, kind and seconds left at `now`.
     pub async fn report(&self, now: SystemTime) -> CredentialsReport {
-        let cached = self.cached.lock().await;
+        let cached = self.read();
         CredentialsReport {
             cached: cached.as_ref().map(|c| CachedCredentials {
                 source: source(&c.credentials, self.provider_name),
@@ -130,8 +139,29 @@ impl CredentialCache {
         CredentialCache {
             provider: SharedCredentialsProvider::new(provider),
             provider_name,
-            cached: Mutex::new(None),
+            cached: RwLock::new(None),
+            fetching: Mutex::new(()),
         }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Option<Cached>> {
+        self.cached
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached credentials if they will do for a policy that should live `wanted` from
+    /// `now`: they cover it, or they are usable and were fetched too recently to ask again.
+    fn cached(&self, now: SystemTime, wanted: Duration) -> Option<Credentials> {
+        let cached = self.read();
+        let c = cached.as_ref()?;
+        let life = life(&c.credentials, now);
+        let covers = life.is_none_or(|l| l >= wanted + CREDENTIAL_MARGIN);
+        let usable = life.is_none_or(|l| l >= usable_life(wanted));
+        let fetched_recently = now
+            .duration_since(c.fetched_at)
+            .is_ok_and(|age| age < RETRY_FETCH_AFTER);
+        (covers || (usable && fetched_recently)).then(|| c.credentials.clone())
     }
 
     /// Credentials meant to sign a policy that should live `wanted` from `now`.
@@ -145,18 +175,13 @@ impl CredentialCache {
         now: SystemTime,
         wanted: Duration,
     ) -> Result<Credentials, CredentialsUnavailable> {
-        let usable_life = CREDENTIAL_MARGIN + MIN_POLICY_LIFE.min(wanted);
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref() {
-            let life = life(&c.credentials, now);
-            let covers = life.is_none_or(|l| l >= wanted + CREDENTIAL_MARGIN);
-            let usable = life.is_none_or(|l| l >= usable_life);
-            let fetched_recently = now
-                .duration_since(c.fetched_at)
-                .is_ok_and(|age| age < RETRY_FETCH_AFTER);
-            if covers || (usable && fetched_recently) {
-                return Ok(c.credentials.clone());
-            }
+        if let Some(credentials) = self.cached(now, wanted) {
+            return Ok(credentials);
+        }
+        let _fetching = self.fetching.lock().await;
+        // Another caller may have fetched while this one waited.
+        if let Some(credentials) = self.cached(now, wanted) {
+            return Ok(credentials);
         }
         match self.provider.provide_credentials().await {
             Ok(credentials) => {
@@ -165,7 +190,10 @@ impl CredentialCache {
                     expires_in_s = life(&credentials, now).map(|l| l.as_secs()),
                     "fetched signing credentials"
                 );
-                *cached = Some(Cached {
+                *self
+                    .cached
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Cached {
                     credentials: credentials.clone(),
                     fetched_at: now,
                 });
@@ -173,8 +201,10 @@ impl CredentialCache {
             }
             Err(error) => {
                 let reason = error.to_string();
-                match cached.as_ref() {
-                    Some(c) if life(&c.credentials, now).is_none_or(|l| l >= usable_life) => {
+                match self.read().as_ref() {
+                    Some(c)
+                        if life(&c.credentials, now).is_none_or(|l| l >= usable_life(wanted)) =>
+                    {
                         tracing::warn!(%reason, "credential refresh failed; using the cached ones");
                         Ok(c.credentials.clone())
                     }
