@@ -11,3 +11,4 @@ pub mod policy;
 pub mod presigned_url;
 pub mod signing;
 pub mod store;
+pub mod timestamp;

@@ -2,14 +2,13 @@
 //!
 //! The string to sign is the base64 policy itself; the HMAC chain is `aws-sigv4`'s.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
-use time::OffsetDateTime;
-use time::macros::format_description;
+
+use crate::s3::timestamp::UtcStamp;
 
 /// The signing algorithm named in the `x-amz-algorithm` field.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -18,18 +17,12 @@ const SERVICE: &str = "s3";
 
 /// `YYYYMMDD`, the date part of a credential scope.
 pub fn scope_date(at: SystemTime) -> String {
-    OffsetDateTime::from(at)
-        .format(format_description!("[year][month][day]"))
-        .expect("a UTC timestamp always formats")
+    UtcStamp::at(at).scope_date()
 }
 
 /// `YYYYMMDDTHHMMSSZ`, the `x-amz-date` field.
 pub fn amz_date(at: SystemTime) -> String {
-    OffsetDateTime::from(at)
-        .format(format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .expect("a UTC timestamp always formats")
+    UtcStamp::at(at).amz_date()
 }
 
 /// The `x-amz-credential` field: `AKID/YYYYMMDD/REGION/s3/aws4_request`.
@@ -42,15 +35,16 @@ pub fn credential(access_key_id: &str, at: SystemTime, region: &str) -> String {
 
 /// A derived SigV4 signing key for one (secret, date, region) scope. `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SigningKey(Vec<u8>);
+pub struct SigningKey([u8; 32]);
 
 impl SigningKey {
     /// Derives the key for `secret` on the UTC date of `at` in `region`.
     pub fn derive(secret: &str, at: SystemTime, region: &str) -> Self {
+        let key = generate_signing_key(secret, at, region, SERVICE);
         SigningKey(
-            generate_signing_key(secret, at, region, SERVICE)
-                .as_ref()
-                .to_vec(),
+            key.as_ref()
+                .try_into()
+                .expect("a SigV4 signing key is an HMAC-SHA256: 32 bytes"),
         )
     }
 
@@ -66,13 +60,24 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// One cached key and its scope.
+#[derive(Debug)]
+struct Scoped {
+    access_key_id: String,
+    day: i64,
+    region: String,
+    key: SigningKey,
+}
+
 /// Signing keys already derived, by (access key id, date, region).
 ///
 /// Deriving a key costs four HMACs; a signature costs one. Keys change once a day, so nearly
-/// every policy reuses a cached key. Old dates are dropped when a new one is inserted.
+/// every policy reuses a cached key. Only the newest date's keys are kept, so the cache holds
+/// one key per access key id and region in use that day: a lookup compares a handful of
+/// entries without allocating or formatting a date.
 #[derive(Debug, Default)]
 pub struct SigningKeyCache {
-    keys: Mutex<HashMap<(String, String, String), SigningKey>>,
+    keys: Mutex<Vec<Scoped>>,
 }
 
 impl SigningKeyCache {
@@ -87,18 +92,29 @@ impl SigningKeyCache {
         at: SystemTime,
         region: &str,
     ) -> SigningKey {
-        let date = scope_date(at);
-        let scope = (access_key_id.to_owned(), date.clone(), region.to_owned());
+        let day = UtcStamp::day_number(at);
         let mut keys = self
             .keys
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(key) = keys.get(&scope) {
-            return key.clone();
+        let cached = keys.iter().find(|scoped| {
+            scoped.day == day && scoped.access_key_id == access_key_id && scoped.region == region
+        });
+        if let Some(scoped) = cached {
+            return scoped.key.clone();
         }
-        keys.retain(|(_, d, _), _| *d >= date);
         let key = SigningKey::derive(secret, at, region);
-        keys.insert(scope, key.clone());
+        if keys.iter().any(|scoped| scoped.day > day) {
+            // A signing time before the newest one (a clock stepping back): used, not kept.
+            return key;
+        }
+        keys.retain(|scoped| scoped.day == day);
+        keys.push(Scoped {
+            access_key_id: access_key_id.to_owned(),
+            day,
+            region: region.to_owned(),
+            key: key.clone(),
+        });
         key
     }
 }
@@ -182,6 +198,12 @@ mod tests {
         assert_ne!(a, cache.get("AKID", "secret", day, "eu-west-1"));
         assert_ne!(a, cache.get("AKID", "secret", next_day, "us-east-1"));
         assert_eq!(cache.keys.lock().unwrap().len(), 1);
+        // A clock stepping back over midnight gets the old date's key, which is not kept.
+        assert_eq!(a, cache.get("AKID", "secret", day, "us-east-1"));
+        assert_eq!(cache.keys.lock().unwrap().len(), 1);
+        let other = cache.get("AKID2", "secret2", next_day, "us-east-1");
+        assert_eq!(other, SigningKey::derive("secret2", next_day, "us-east-1"));
+        assert_eq!(cache.keys.lock().unwrap().len(), 2);
     }
 
     #[test]
