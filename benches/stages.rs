@@ -109,7 +109,7 @@ fn bench(c: &mut Criterion) {
             .unwrap()
     };
     let (document, _) = builder().build(expires_at);
-    let json = document.to_json();
+    let json = document.json();
     let base64_policy = STANDARD.encode(&json);
     let cached_key = signing_keys.get(
         credentials.access_key_id(),

@@ -219,7 +219,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Whether a policy can require form field `field` to be exactly `value`.
-fn exact_condition(field: &str, value: &str) -> Result<Condition, PolicyError> {
+fn exact_condition<'a>(field: &'a str, value: &'a str) -> Result<Condition<'a>, PolicyError> {
     let name = FieldName::parse(field)?;
     let value = PolicyValue::parse(&name, value)?;
     Condition::new(name, Operator::Eq, value)

@@ -48,32 +48,38 @@ impl Serialize for FormFields {
 /// Collects conditions and form fields. A field can only be added together with the condition
 /// that covers it, and the size range is required up front, so an uncovered field ("Extra input
 /// fields") or a policy without `content-length-range` cannot be built.
+///
+/// Each condition is written as JSON into one buffer as it is added, so building the policy
+/// copies no condition and `build` only wraps the buffer.
 #[derive(Debug, Clone)]
 pub struct PolicyBuilder {
-    conditions: Vec<Condition>,
+    /// The `conditions` array's entries so far, as JSON, comma-separated.
+    conditions: Vec<u8>,
     fields: FormFields,
 }
+
+/// Room for a typical policy's conditions (bucket, size, key, type, credentials, a few more).
+const CONDITIONS_CAPACITY: usize = 1024;
 
 impl PolicyBuilder {
     /// Starts a policy for `bucket` that accepts files within `size`.
     pub fn new(bucket: &str, size: ContentLengthRange) -> Result<Self, PolicyError> {
         let bucket_field = FieldName::parse("bucket")?;
         let bucket = PolicyValue::parse(&bucket_field, bucket)?;
-        Ok(PolicyBuilder {
-            conditions: vec![
-                Condition::new(bucket_field, Operator::Eq, bucket)?,
-                Condition::ContentLengthRange(size),
-            ],
+        let mut builder = PolicyBuilder {
+            conditions: Vec::with_capacity(CONDITIONS_CAPACITY),
             fields: FormFields::default(),
-        })
+        };
+        builder.write(Condition::new(bucket_field, Operator::Eq, bucket)?);
+        builder.write(Condition::ContentLengthRange(size));
+        Ok(builder)
     }
 
     /// Adds form field `name` whose value must be exactly `value`.
     pub fn exact(mut self, name: &str, value: &str) -> Result<Self, PolicyError> {
         let field = FieldName::parse(name)?;
         let policy_value = PolicyValue::parse(&field, value)?;
-        self.conditions
-            .push(Condition::new(field, Operator::Eq, policy_value)?);
+        self.write(Condition::new(field, Operator::Eq, policy_value)?);
         self.fields.push(name, value);
         Ok(self)
     }
@@ -95,8 +101,7 @@ impl PolicyBuilder {
                 field: name.to_owned(),
             });
         }
-        self.conditions
-            .push(Condition::new(field, Operator::StartsWith, policy_prefix)?);
+        self.write(Condition::new(field, Operator::StartsWith, policy_prefix)?);
         self.fields.push(name, form_value);
         Ok(self)
     }
@@ -104,9 +109,18 @@ impl PolicyBuilder {
     /// Finishes the policy with its expiration, returning it with the fields it covers.
     pub fn build(self, expiration: SystemTime) -> (PolicyDocument, FormFields) {
         (
-            PolicyDocument::new(expiration, self.conditions),
+            PolicyDocument::new(expiration, &self.conditions),
             self.fields,
         )
+    }
+
+    /// Appends `condition` to the conditions' JSON.
+    fn write(&mut self, condition: Condition<'_>) {
+        if !self.conditions.is_empty() {
+            self.conditions.push(b',');
+        }
+        serde_json::to_writer(&mut self.conditions, &condition)
+            .expect("a condition of strings and integers always serializes");
     }
 }
 
@@ -124,7 +138,7 @@ mod tests {
             .exact("Content-Type", "image/png")
             .unwrap()
             .build(SystemTime::UNIX_EPOCH);
-        let json = doc.to_json();
+        let json = doc.json();
         for (name, _) in fields.iter() {
             assert!(
                 json.contains(&format!("\"{name}\"")) || json.contains(&format!("\"${name}\""))
@@ -133,6 +147,32 @@ mod tests {
         assert!(json.contains(r#"["starts-with","$key","up/1/"]"#));
         assert!(json.contains(r#"["content-length-range",0,100]"#));
         assert_eq!(fields.get("content-type"), Some("image/png"));
+    }
+
+    /// The JSON written piece by piece is one valid document, its values escaped, in order.
+    #[test]
+    fn the_policy_is_valid_json_with_every_condition_in_order() {
+        let range = ContentLengthRange::new(1, 2).unwrap();
+        let (doc, _) = PolicyBuilder::new("b", range)
+            .unwrap()
+            .exact("key", "up/\"quoted\" ünï/é.txt")
+            .unwrap()
+            .starts_with("x-amz-meta-tag", "a\u{2028}", "a\u{2028}b")
+            .unwrap()
+            .build(SystemTime::UNIX_EPOCH);
+        let parsed: serde_json::Value = serde_json::from_str(doc.json()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "expiration": "1970-01-01T00:00:00Z",
+                "conditions": [
+                    {"bucket": "b"},
+                    ["content-length-range", 1, 2],
+                    {"key": "up/\"quoted\" ünï/é.txt"},
+                    ["starts-with", "$x-amz-meta-tag", "a\u{2028}"],
+                ]
+            })
+        );
     }
 
     #[test]

@@ -48,12 +48,12 @@ impl ContentLengthRange {
 /// AWS wants `$` and `\` escaped in policy values while other S3-compatible stores compare values
 /// literally, so no escaping is right everywhere: such values are refused instead (as are control
 /// characters, which no field value needs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyValue(String);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyValue<'a>(&'a str);
 
-impl PolicyValue {
+impl<'a> PolicyValue<'a> {
     /// Accepts `value` if it holds no `$`, `\` or control character.
-    pub fn parse(field: &FieldName, value: &str) -> Result<Self, PolicyError> {
+    pub fn parse(field: &FieldName<'_>, value: &'a str) -> Result<Self, PolicyError> {
         if let Some(c) = value
             .chars()
             .find(|c| matches!(c, '$' | '\\') || c.is_control())
@@ -63,37 +63,37 @@ impl PolicyValue {
                 character: c,
             });
         }
-        Ok(PolicyValue(value.to_owned()))
+        Ok(PolicyValue(value))
     }
 
     /// The value as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'a str {
+        self.0
     }
 }
 
 /// One entry of a policy's `conditions` array.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition<'a> {
     /// `{"field": "value"}` (or `["starts-with", "$field", "prefix"]`).
     Match {
         /// The form field compared.
-        field: FieldName,
+        field: FieldName<'a>,
         /// How it is compared.
         operator: Operator,
         /// The value (or prefix) it is compared with.
-        value: PolicyValue,
+        value: PolicyValue<'a>,
     },
     /// `["content-length-range", min, max]`.
     ContentLengthRange(ContentLengthRange),
 }
 
-impl Condition {
+impl<'a> Condition<'a> {
     /// A condition on `field`, provided S3 accepts `operator` for it.
     pub fn new(
-        field: FieldName,
+        field: FieldName<'a>,
         operator: Operator,
-        value: PolicyValue,
+        value: PolicyValue<'a>,
     ) -> Result<Self, PolicyError> {
         if !field.allows(operator) {
             return Err(PolicyError::OperatorNotAllowed {
@@ -109,7 +109,7 @@ impl Condition {
     }
 }
 
-impl Serialize for Condition {
+impl Serialize for Condition<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Condition::Match {
@@ -128,7 +128,7 @@ impl Serialize for Condition {
             } => {
                 let mut seq = serializer.serialize_seq(Some(3))?;
                 seq.serialize_element("starts-with")?;
-                seq.serialize_element(&format!("${field}"))?;
+                seq.serialize_element(&Dollar(*field))?;
                 seq.serialize_element(value.as_str())?;
                 seq.end()
             }
@@ -143,6 +143,15 @@ impl Serialize for Condition {
     }
 }
 
+/// `$field`, the way a `starts-with` condition names its field (written without a copy).
+struct Dollar<'a>(FieldName<'a>);
+
+impl Serialize for Dollar<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("${}", self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,7 +160,7 @@ mod tests {
         FieldName::parse(name).unwrap()
     }
 
-    fn value(f: &str, v: &str) -> PolicyValue {
+    fn value<'a>(f: &'a str, v: &'a str) -> PolicyValue<'a> {
         PolicyValue::parse(&field(f), v).unwrap()
     }
 

@@ -4,31 +4,32 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Serialize;
-use time::OffsetDateTime;
-use time::macros::format_description;
 
-use super::condition::Condition;
+use crate::s3::timestamp::UtcStamp;
 
-/// A POST policy: when it expires and what it allows.
+/// A POST policy: when it expires and what it allows, kept as the JSON text that gets signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDocument {
     expiration: SystemTime,
-    conditions: Vec<Condition>,
-}
-
-#[derive(Serialize)]
-struct Wire<'a> {
-    expiration: String,
-    conditions: &'a [Condition],
+    /// `{"expiration":"…","conditions":[…]}`, UTF-8.
+    json: Vec<u8>,
 }
 
 impl PolicyDocument {
-    pub(super) fn new(expiration: SystemTime, conditions: Vec<Condition>) -> Self {
-        PolicyDocument {
-            expiration,
-            conditions,
-        }
+    /// The document expiring at `expiration` with `conditions`, the JSON entries of its
+    /// `conditions` array, comma-separated.
+    pub(super) fn new(expiration: SystemTime, conditions: &[u8]) -> Self {
+        const HEAD: &str = r#"{"expiration":""#;
+        const MIDDLE: &str = r#"","conditions":["#;
+        let mut expires = String::with_capacity(20);
+        UtcStamp::at(expiration).push_iso8601(&mut expires);
+        let mut json = Vec::with_capacity(HEAD.len() + 20 + MIDDLE.len() + conditions.len() + 2);
+        json.extend_from_slice(HEAD.as_bytes());
+        json.extend_from_slice(expires.as_bytes());
+        json.extend_from_slice(MIDDLE.as_bytes());
+        json.extend_from_slice(conditions);
+        json.extend_from_slice(b"]}");
+        PolicyDocument { expiration, json }
     }
 
     /// When S3 (by its own clock) stops accepting uploads with this policy.
@@ -36,33 +37,22 @@ impl PolicyDocument {
         self.expiration
     }
 
-    /// The conditions, in the order they appear in the JSON.
-    pub fn conditions(&self) -> &[Condition] {
-        &self.conditions
-    }
-
     /// The policy as the UTF-8 JSON text that gets signed.
-    pub fn to_json(&self) -> String {
-        let wire = Wire {
-            expiration: iso8601(self.expiration),
-            conditions: &self.conditions,
-        };
-        serde_json::to_string(&wire).expect("a policy of strings and integers always serializes")
+    pub fn json(&self) -> &str {
+        std::str::from_utf8(&self.json).expect("serde_json and the timestamp write UTF-8")
     }
 
-    /// The base64 of [`Self::to_json`]: the `policy` form field and SigV4's string to sign.
+    /// The base64 of [`Self::json`]: the `policy` form field and SigV4's string to sign.
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.to_json())
+        STANDARD.encode(&self.json)
     }
 }
 
 /// `2026-11-28T15:04:05Z`: the form S3 documents for `expiration`.
 pub fn iso8601(at: SystemTime) -> String {
-    OffsetDateTime::from(at)
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        ))
-        .expect("a UTC timestamp always formats")
+    let mut text = String::with_capacity(20);
+    UtcStamp::at(at).push_iso8601(&mut text);
+    text
 }
 
 /// Serializes a time as ISO 8601 UTC, as [`iso8601`] writes it (for `serialize_with`).
@@ -75,15 +65,16 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::s3::policy::condition::ContentLengthRange;
+    use crate::s3::policy::condition::{Condition, ContentLengthRange};
 
     #[test]
     fn json_has_exactly_expiration_and_conditions() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_342_245);
         let range = ContentLengthRange::new(0, 10).unwrap();
-        let doc = PolicyDocument::new(at, vec![Condition::ContentLengthRange(range)]);
+        let condition = serde_json::to_vec(&Condition::ContentLengthRange(range)).unwrap();
+        let doc = PolicyDocument::new(at, &condition);
         assert_eq!(
-            doc.to_json(),
+            doc.json(),
             r#"{"expiration":"2025-11-28T15:04:05Z","conditions":[["content-length-range",0,10]]}"#
         );
         assert_eq!(

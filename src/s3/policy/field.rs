@@ -26,9 +26,10 @@ impl Operator {
 /// A form field name that S3 accepts in a POST upload.
 ///
 /// Names are compared case-insensitively by S3; we keep the spelling we were given (it is what
-/// appears in the form) and decide the allowed operators on the lower-case form.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FieldName(String);
+/// appears in the form) and decide the allowed operators ignoring case. It borrows the name:
+/// checking a field allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FieldName<'a>(&'a str);
 
 /// Fields that S3 handles itself and that never need (or may not have) a condition.
 const UNCONDITIONED: [&str; 3] = ["x-amz-signature", "file", "policy"];
@@ -46,25 +47,38 @@ const STARTS_WITH_ALLOWED: [&str; 9] = [
     "redirect",
 ];
 
-impl FieldName {
+/// Whether `name` is one of `names`, ignoring ASCII case.
+fn one_of(name: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Whether `name` begins with `prefix`, ignoring ASCII case.
+fn starts_with_ignoring_case(name: &str, prefix: &str) -> bool {
+    name.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+impl<'a> FieldName<'a> {
     /// Checks that `name` is a field a policy condition can name.
-    pub fn parse(name: &str) -> Result<Self, PolicyError> {
-        let lower = name.to_ascii_lowercase();
+    pub fn parse(name: &'a str) -> Result<Self, PolicyError> {
         let well_formed = !name.is_empty()
             && name.len() <= 128
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
-        if !well_formed || UNCONDITIONED.contains(&lower.as_str()) || lower.starts_with("x-ignore-")
+        if !well_formed
+            || one_of(name, &UNCONDITIONED)
+            || starts_with_ignoring_case(name, "x-ignore-")
         {
             return Err(PolicyError::FieldName(name.to_owned()));
         }
-        Ok(FieldName(name.to_owned()))
+        Ok(FieldName(name))
     }
 
     /// The name as it appears in the form.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'a str {
+        self.0
     }
 
     /// Whether S3 accepts `operator` for this field.
@@ -72,16 +86,16 @@ impl FieldName {
         match operator {
             Operator::Eq => true,
             Operator::StartsWith => {
-                let lower = self.0.to_ascii_lowercase();
-                STARTS_WITH_ALLOWED.contains(&lower.as_str()) || lower.starts_with("x-amz-meta-")
+                one_of(self.0, &STARTS_WITH_ALLOWED)
+                    || starts_with_ignoring_case(self.0, "x-amz-meta-")
             }
         }
     }
 }
 
-impl fmt::Display for FieldName {
+impl fmt::Display for FieldName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
