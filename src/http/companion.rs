@@ -1,13 +1,14 @@
 //! Uppy Companion's S3 endpoint, `GET /s3/params`, for single-page apps using Uppy's
 //! `@uppy/aws-s3`.
 
-use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
 
+use super::answer::json_no_store;
 use super::caller::identify;
 use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
+use crate::s3::policy::FormFields;
 use crate::upload::request::UploadRequest;
 use crate::upload::service::Uploader;
 
@@ -47,12 +48,20 @@ pub async fn s3_params(
     let post = uploader
         .presign_companion(value("profile").as_deref(), upload, &caller)
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .json(json!({
-            "method": post.method,
-            "url": post.url,
-            "fields": post.fields,
-            "expires": post.expires_in,
-        })))
+    Ok(json_no_store(&CompanionParams {
+        method: post.method,
+        url: &post.url,
+        fields: &post.fields,
+        expires: post.expires_in,
+    }))
+}
+
+/// What Companion's S3 endpoint answers.
+#[derive(Serialize)]
+struct CompanionParams<'a> {
+    method: &'static str,
+    url: &'a str,
+    fields: &'a FormFields,
+    /// Seconds from signing to expiry.
+    expires: u64,
 }

@@ -1,5 +1,6 @@
 //! The HTTP interface: thin handlers over the service, routed in one place.
 
+mod answer;
 mod assets;
 mod browser_errors;
 mod caller;

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::answer::json_no_store;
 use super::caller::identify;
 use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
@@ -48,9 +49,7 @@ pub async fn create(
         metadata: body.metadata,
     };
     let post = uploader.presign(&body.profile, &upload, &caller).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .json(post))
+    Ok(json_no_store(&post))
 }
 
 pub(super) fn require_json(request: &HttpRequest) -> Result<(), Problem> {
