@@ -50,7 +50,7 @@ impl SigningKey {
 
     /// The `x-amz-signature` of a base64 policy: lower-case hex HMAC-SHA256.
     pub fn sign(&self, base64_policy: &str) -> String {
-        calculate_signature(&self.0, base64_policy.as_bytes())
+        calculate_signature(self.0, base64_policy.as_bytes())
     }
 }
 

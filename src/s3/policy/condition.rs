@@ -156,7 +156,7 @@ impl Serialize for Dollar<'_> {
 mod tests {
     use super::*;
 
-    fn field(name: &str) -> FieldName {
+    fn field(name: &str) -> FieldName<'_> {
         FieldName::parse(name).unwrap()
     }
 
