@@ -1,5 +1,6 @@
 //! Upload profiles: what one kind of upload may be (prefix, sizes, types, lifetime, fields).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -295,12 +296,16 @@ impl Profile {
     }
 
     /// The profile as `user` uses it, `{user}` in its prefix replaced by their id; `None` if
-    /// the prefix names `{user}` and there is no user.
-    pub fn for_user(&self, user: Option<&UserId>) -> Option<Profile> {
-        Some(Profile {
+    /// the prefix names `{user}` and there is no user. Without `{user}`, the profile itself
+    /// (not a copy: this runs on every request).
+    pub fn for_user(&self, user: Option<&UserId>) -> Option<Cow<'_, Profile>> {
+        if !self.key_prefix.names_user() {
+            return Some(Cow::Borrowed(self));
+        }
+        Some(Cow::Owned(Profile {
             key_prefix: self.key_prefix.for_user(user)?,
             ..self.clone()
-        })
+        }))
     }
 
     /// How the HTML form handles `Content-Type` for this profile.
@@ -365,6 +370,12 @@ mod tests {
         let theirs = profile.for_user(Some(&alice)).unwrap();
         assert_eq!(theirs.key_prefix().as_str(), "users/alice/");
         assert_eq!(theirs.name(), "mine");
+        let shared = ProfileSpec::new("shared", "docs/", 0..=10, Duration::from_secs(60))
+            .build()
+            .unwrap();
+        for user in [None, Some(&alice)] {
+            assert!(matches!(shared.for_user(user), Some(Cow::Borrowed(p)) if *p == shared));
+        }
     }
 
     #[test]

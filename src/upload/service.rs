@@ -2,6 +2,7 @@
 //! credentials and the store come in through [`Clock`] and the traits of [`super::ports`];
 //! everything else is the pure policy code.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ulid::Ulid;
@@ -171,7 +172,7 @@ impl Uploader {
         &self,
         name: &str,
         user: Option<&UserId>,
-    ) -> Result<Profile, UploadError> {
+    ) -> Result<Cow<'_, Profile>, UploadError> {
         let profile = self.profile(name)?;
         if profile.access() == Access::Token && user.is_none() {
             return Err(UploadError::Unauthorized(name.to_owned()));
