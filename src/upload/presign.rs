@@ -185,8 +185,8 @@ impl Signer<'_> {
                 self.store.region(),
             )
             .sign(&base64_policy);
-        fields.push("policy", base64_policy);
-        fields.push("x-amz-signature", signature);
+        fields.push("policy", &base64_policy);
+        fields.push("x-amz-signature", &signature);
         Ok(fields)
     }
 

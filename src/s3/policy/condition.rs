@@ -54,6 +54,11 @@ pub struct PolicyValue<'a>(&'a str);
 impl<'a> PolicyValue<'a> {
     /// Accepts `value` if it holds no `$`, `\` or control character.
     pub fn parse(field: &FieldName<'_>, value: &'a str) -> Result<Self, PolicyError> {
+        // Nearly every value is printable ASCII: checked a byte at a time, without decoding.
+        let plain = |b: &u8| matches!(b, b' '..=b'~') && !matches!(b, b'$' | b'\\');
+        if value.as_bytes().iter().all(plain) {
+            return Ok(PolicyValue(value));
+        }
         if let Some(c) = value
             .chars()
             .find(|c| matches!(c, '$' | '\\') || c.is_control())
