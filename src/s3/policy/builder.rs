@@ -80,7 +80,7 @@ impl Serialize for FormFields {
 #[derive(Debug, Clone)]
 pub struct PolicyBuilder {
     /// The `conditions` array's entries so far, as JSON, comma-separated.
-    conditions: Vec<u8>,
+    conditions: String,
     fields: FormFields,
 }
 
@@ -93,7 +93,7 @@ impl PolicyBuilder {
         let bucket_field = FieldName::parse("bucket")?;
         let bucket = PolicyValue::parse(&bucket_field, bucket)?;
         let mut builder = PolicyBuilder {
-            conditions: Vec::with_capacity(CONDITIONS_CAPACITY),
+            conditions: String::with_capacity(CONDITIONS_CAPACITY),
             fields: FormFields::default(),
         };
         builder.write(Condition::new(bucket_field, Operator::Eq, bucket)?);
@@ -143,10 +143,9 @@ impl PolicyBuilder {
     /// Appends `condition` to the conditions' JSON.
     fn write(&mut self, condition: Condition<'_>) {
         if !self.conditions.is_empty() {
-            self.conditions.push(b',');
+            self.conditions.push(',');
         }
-        serde_json::to_writer(&mut self.conditions, &condition)
-            .expect("a condition of strings and integers always serializes");
+        condition.write_json(&mut self.conditions);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The conditions of a POST policy and their exact JSON shapes.
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use std::fmt::Write as _;
 
 use super::PolicyError;
 use super::field::{FieldName, Operator};
@@ -114,47 +114,60 @@ impl<'a> Condition<'a> {
     }
 }
 
-impl Serialize for Condition<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl Condition<'_> {
+    /// Appends the condition as S3 reads it: `{"field":"value"}`,
+    /// `["starts-with","$field","prefix"]` or `["content-length-range",min,max]`.
+    ///
+    /// No general JSON escaper is needed: a field name is letters, digits, `-` and `_`
+    /// ([`FieldName::parse`]) and a value holds no `\` and no control character
+    /// ([`PolicyValue::parse`]), so `"` is the only character to escape.
+    pub fn write_json(&self, json: &mut String) {
         match self {
             Condition::Match {
                 field,
                 operator: Operator::Eq,
                 value,
             } => {
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry(field.as_str(), value.as_str())?;
-                map.end()
+                json.push_str("{\"");
+                json.push_str(field.as_str());
+                json.push_str("\":");
+                push_json_string(json, value.as_str());
+                json.push('}');
             }
             Condition::Match {
                 field,
                 operator: Operator::StartsWith,
                 value,
             } => {
-                let mut seq = serializer.serialize_seq(Some(3))?;
-                seq.serialize_element("starts-with")?;
-                seq.serialize_element(&Dollar(*field))?;
-                seq.serialize_element(value.as_str())?;
-                seq.end()
+                json.push_str("[\"starts-with\",\"$");
+                json.push_str(field.as_str());
+                json.push_str("\",");
+                push_json_string(json, value.as_str());
+                json.push(']');
             }
             Condition::ContentLengthRange(range) => {
-                let mut seq = serializer.serialize_seq(Some(3))?;
-                seq.serialize_element("content-length-range")?;
-                seq.serialize_element(&range.min)?;
-                seq.serialize_element(&range.max)?;
-                seq.end()
+                // Writing to a `String` cannot fail.
+                let _ = write!(
+                    json,
+                    "[\"content-length-range\",{},{}]",
+                    range.min, range.max
+                );
             }
         }
     }
 }
 
-/// `$field`, the way a `starts-with` condition names its field (written without a copy).
-struct Dollar<'a>(FieldName<'a>);
-
-impl Serialize for Dollar<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&format_args!("${}", self.0))
+/// `value` as a JSON string, for a value [`PolicyValue::parse`] accepted (no `\`, no control
+/// character): only its `"` are escaped.
+fn push_json_string(json: &mut String, value: &str) {
+    json.push('"');
+    let mut parts = value.split('"');
+    json.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        json.push_str("\\\"");
+        json.push_str(part);
     }
+    json.push('"');
 }
 
 #[cfg(test)]
@@ -169,21 +182,59 @@ mod tests {
         PolicyValue::parse(&field(f), v).unwrap()
     }
 
+    fn json(condition: Condition<'_>) -> String {
+        let mut json = String::new();
+        condition.write_json(&mut json);
+        json
+    }
+
     #[test]
-    fn conditions_serialize_to_s3_shapes() {
+    fn conditions_are_written_in_s3_shapes() {
         let eq = Condition::new(field("bucket"), Operator::Eq, value("bucket", "b")).unwrap();
         let sw = Condition::new(field("key"), Operator::StartsWith, value("key", "u/")).unwrap();
         let range =
             Condition::ContentLengthRange(ContentLengthRange::new(1, MAX_POST_SIZE).unwrap());
-        assert_eq!(serde_json::to_string(&eq).unwrap(), r#"{"bucket":"b"}"#);
-        assert_eq!(
-            serde_json::to_string(&sw).unwrap(),
-            r#"["starts-with","$key","u/"]"#
+        assert_eq!(json(eq), r#"{"bucket":"b"}"#);
+        assert_eq!(json(sw), r#"["starts-with","$key","u/"]"#);
+        assert_eq!(json(range), r#"["content-length-range",1,5368709120]"#);
+    }
+
+    /// Whatever a value holds that the policy accepts, its JSON reads back as the same text:
+    /// compared with `serde_json`'s own reading over every printable ASCII character, quotes at
+    /// every position, and non-ASCII text.
+    #[test]
+    fn every_accepted_value_reads_back_as_itself() {
+        let mut values: Vec<String> = (b' '..=b'~').map(|b| char::from(b).to_string()).collect();
+        values.extend(
+            [
+                "",
+                "\"",
+                "\"\"",
+                "a\"b",
+                "\"a",
+                "a\"",
+                "ünï \"côdé\" (1).txt",
+                "\u{2028}\u{2029}",
+                "日本語/ファイル.png",
+                "emoji 🎉\"",
+            ]
+            .map(String::from),
         );
-        assert_eq!(
-            serde_json::to_string(&range).unwrap(),
-            r#"["content-length-range",1,5368709120]"#
-        );
+        for text in &values {
+            let Ok(accepted) = PolicyValue::parse(&field("key"), text) else {
+                assert!(text == "$" || text == "\\", "{text:?} refused");
+                continue;
+            };
+            for operator in [Operator::Eq, Operator::StartsWith] {
+                let condition = Condition::new(field("key"), operator, accepted).unwrap();
+                let read: serde_json::Value = serde_json::from_str(&json(condition)).unwrap();
+                let read_value = match operator {
+                    Operator::Eq => &read["key"],
+                    Operator::StartsWith => &read[2],
+                };
+                assert_eq!(read_value.as_str(), Some(text.as_str()), "{text:?}");
+            }
+        }
     }
 
     #[test]

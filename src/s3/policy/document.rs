@@ -11,24 +11,22 @@ use crate::s3::timestamp::UtcStamp;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDocument {
     expiration: SystemTime,
-    /// `{"expiration":"…","conditions":[…]}`, UTF-8.
-    json: Vec<u8>,
+    /// `{"expiration":"…","conditions":[…]}`.
+    json: String,
 }
 
 impl PolicyDocument {
     /// The document expiring at `expiration` with `conditions`, the JSON entries of its
     /// `conditions` array, comma-separated.
-    pub(super) fn new(expiration: SystemTime, conditions: &[u8]) -> Self {
+    pub(super) fn new(expiration: SystemTime, conditions: &str) -> Self {
         const HEAD: &str = r#"{"expiration":""#;
         const MIDDLE: &str = r#"","conditions":["#;
-        let mut expires = String::with_capacity(20);
-        UtcStamp::at(expiration).push_iso8601(&mut expires);
-        let mut json = Vec::with_capacity(HEAD.len() + 20 + MIDDLE.len() + conditions.len() + 2);
-        json.extend_from_slice(HEAD.as_bytes());
-        json.extend_from_slice(expires.as_bytes());
-        json.extend_from_slice(MIDDLE.as_bytes());
-        json.extend_from_slice(conditions);
-        json.extend_from_slice(b"]}");
+        let mut json = String::with_capacity(HEAD.len() + 20 + MIDDLE.len() + conditions.len() + 2);
+        json.push_str(HEAD);
+        UtcStamp::at(expiration).push_iso8601(&mut json);
+        json.push_str(MIDDLE);
+        json.push_str(conditions);
+        json.push_str("]}");
         PolicyDocument { expiration, json }
     }
 
@@ -39,7 +37,7 @@ impl PolicyDocument {
 
     /// The policy as the UTF-8 JSON text that gets signed.
     pub fn json(&self) -> &str {
-        std::str::from_utf8(&self.json).expect("serde_json and the timestamp write UTF-8")
+        &self.json
     }
 
     /// The base64 of [`Self::json`]: the `policy` form field and SigV4's string to sign.
@@ -71,7 +69,8 @@ mod tests {
     fn json_has_exactly_expiration_and_conditions() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_342_245);
         let range = ContentLengthRange::new(0, 10).unwrap();
-        let condition = serde_json::to_vec(&Condition::ContentLengthRange(range)).unwrap();
+        let mut condition = String::new();
+        Condition::ContentLengthRange(range).write_json(&mut condition);
         let doc = PolicyDocument::new(at, &condition);
         assert_eq!(
             doc.json(),
