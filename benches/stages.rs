@@ -316,6 +316,7 @@ fn parts(c: &mut Criterion) {
     );
     let profile = uploader.catalog().profiles().next().unwrap();
     let url = part_url(&store, &key, upload_id, part);
+    let signing_keys = SigningKeyCache::default();
     let signed = ready(uploader.sign_part(&key, &id, part, &Caller::Anonymous)).unwrap();
 
     let mut group = c.benchmark_group("parts");
@@ -346,6 +347,7 @@ fn parts(c: &mut Criterion) {
             presign_part_url(
                 &store,
                 &credentials,
+                &signing_keys,
                 black_box(&key),
                 upload_id,
                 part,

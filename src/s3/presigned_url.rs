@@ -14,7 +14,9 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::s3::multipart::{PartNumber, part_url_with_room};
+use crate::s3::multipart::PartNumber;
+use crate::s3::part_signing::sign_part_url;
+use crate::s3::signing::SigningKeyCache;
 use crate::s3::store::Store;
 
 /// RFC 3986 unreserved characters and `/` pass; everything else is percent-encoded.
@@ -82,17 +84,31 @@ pub fn presign_object_url(
 
 /// A URL that lets its holder PUT part `part` of the multipart upload `upload_id` of `key` (S3's
 /// UploadPart) for `expires_in`. Only `host` is signed: the browser sends the bytes as they are.
+///
+/// The same URL as [`presign_url`] of [`part_url`](crate::s3::multipart::part_url) gives, byte
+/// for byte, but with the canonical request written directly and the signing key taken from
+/// `signing_keys` (see `s3::part_signing`).
+#[allow(clippy::too_many_arguments)] // the URL's parts, the signer's, and the cache
 pub fn presign_part_url(
     store: &Store,
     credentials: &Credentials,
+    signing_keys: &SigningKeyCache,
     key: &str,
     upload_id: &str,
     part: PartNumber,
     now: SystemTime,
     expires_in: Duration,
 ) -> Result<String, PresignUrlError> {
-    let url = part_url_with_room(store, key, upload_id, part, signing_room(credentials));
-    sign_in_place("PUT", url, store, credentials, now, expires_in)
+    Ok(sign_part_url(
+        store,
+        credentials,
+        signing_keys,
+        key,
+        upload_id,
+        part,
+        now,
+        expires_in,
+    ))
 }
 
 /// Signs any URL of the store (the bucket itself, `?cors`, an object) for `method`.
@@ -309,6 +325,7 @@ mod part_url_tests {
             let production = presign_part_url(
                 &store,
                 &credentials(),
+                &SigningKeyCache::default(),
                 key,
                 upload_id,
                 number,
