@@ -3,13 +3,22 @@
 //! JSON, base64, the signature with a cached key, the answer's JSON, the counters and the access
 //! log line. The same request and profile as `benches/sign_policy.rs`.
 //!
+//! And what each stage of a part signature (`GET /s3/multipart/{uploadId}/{partNumber}`) costs:
+//! the key's owner, the unsigned part URL, its signature (`presign_part_url`, and
+//! `presign_url` on a built URL), the whole service call (`Uploader::sign_part`, with a fixed
+//! clock and credentials at hand) and the answer's JSON.
+//!
 //! Not reachable publicly, so approximated: the handler's body type (`http::uploads`'s private
 //! `UploadBody`) by a struct of the same shape read the same way (`serde_path_to_error`), and
 //! the access log line (`http::log_requests`) by the same `tracing::info!` into the service's
 //! formatter writing to a sink.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -19,13 +28,22 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use presigned_post::app::metrics::Metrics;
+use presigned_post::clock::FixedClock;
 use presigned_post::config::{AwsDefaults, Config, Settings};
+use presigned_post::s3::multipart::{PartNumber, part_url};
+use presigned_post::s3::presigned_url::{presign_part_url, presign_url};
 use presigned_post::s3::signing::{self, SigningKeyCache};
+use presigned_post::upload::access::Caller;
 use presigned_post::upload::keys::ObjectKey;
-use presigned_post::upload::ports::UploadEvents;
-use presigned_post::upload::presign::{Signer, Target, presign_post};
+use presigned_post::upload::multipart::{UploadId, UploadedPart};
+use presigned_post::upload::ports::{
+    Answer, BucketCors, BucketLifecycle, BucketStatus, CredentialSource, CredentialsUnavailable,
+    NewObject, ObjectStore, StoreCallFailed, StoredObject, UploadEvents, WriteAnswer,
+};
+use presigned_post::upload::presign::{PresignedPost, Signer, Target, presign_post};
 use presigned_post::upload::profile::ProfileSpec;
 use presigned_post::upload::request::{UploadRequest, validate};
+use presigned_post::upload::service::Uploader;
 use serde::Deserialize;
 use ulid::Ulid;
 
@@ -202,5 +220,160 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Credentials at hand, as the service's cache has them between refreshes.
+#[derive(Debug)]
+struct HeldCredentials(Credentials);
+
+#[async_trait::async_trait]
+impl CredentialSource for HeldCredentials {
+    async fn get(&self, _: SystemTime, _: Duration) -> Result<Credentials, CredentialsUnavailable> {
+        Ok(self.0.clone())
+    }
+}
+
+/// A store signing never calls.
+#[derive(Debug)]
+struct NoStore;
+
+#[async_trait::async_trait]
+impl ObjectStore for NoStore {
+    async fn head(&self, _: &str) -> Result<Option<StoredObject>, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn bucket_status(&self) -> Result<BucketStatus, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn bucket_cors(&self) -> Result<BucketCors, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn bucket_lifecycle(&self) -> Result<BucketLifecycle, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn post_form(
+        &self,
+        _: &PresignedPost,
+        _: &str,
+        _: Vec<u8>,
+    ) -> Result<WriteAnswer, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn delete(&self, _: &str) -> Result<WriteAnswer, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn create_multipart(&self, _: &NewObject) -> Result<Answer<String>, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn list_parts(
+        &self,
+        _: &str,
+        _: &UploadId,
+    ) -> Result<Answer<Vec<UploadedPart>>, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn complete_multipart(
+        &self,
+        _: &str,
+        _: &UploadId,
+        _: &[(PartNumber, String)],
+    ) -> Result<Answer<()>, StoreCallFailed> {
+        unreachable!()
+    }
+    async fn abort_multipart(&self, _: &str, _: &UploadId) -> Result<WriteAnswer, StoreCallFailed> {
+        unreachable!()
+    }
+}
+
+/// The output of a future that is ready at its first poll (nothing here waits).
+fn ready<T>(future: impl Future<Output = T>) -> T {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the future waited"),
+    }
+}
+
+/// The stages of a part signature, with the store and profile `scripts/bench` uses (the
+/// development store's kind of endpoint, path style; a public profile of 1 GiB).
+fn parts(c: &mut Criterion) {
+    let config: Config = Settings::from_figment(Figment::from(Toml::string(
+        "[store]\nbucket = \"uploads\"\nregion = \"us-east-1\"\nendpoint = \"http://127.0.0.1:9000\"\n\
+         [profiles.bench]\nkey_prefix = \"bench/\"\nmax_size = \"1 GiB\"",
+    )))
+    .and_then(|settings| settings.validate(&AwsDefaults::default()))
+    .unwrap();
+    let store = config.catalog.store().clone();
+    // Credentials as the development store makes them: no session token.
+    let credentials = Credentials::new(
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        None,
+        None,
+        "bench",
+    );
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let expires_in = Duration::from_secs(900);
+    let key = format!("bench/{}/a.txt", Ulid::from_datetime(now));
+    let upload_id = "ZWU0YjE2YTktYjQ5Ni00ZjZlLWI1ZjMtNzdjYWM2OTI3MzE0";
+    let id = UploadId::parse(upload_id).unwrap();
+    let part = PartNumber::new(1).unwrap();
+    let uploader = Uploader::new(
+        config.catalog.clone(),
+        Arc::new(FixedClock(now)),
+        Arc::new(HeldCredentials(credentials.clone())),
+        Arc::new(NoStore),
+    );
+    let profile = uploader.catalog().profiles().next().unwrap();
+    let url = part_url(&store, &key, upload_id, part);
+    let signing_keys = SigningKeyCache::default();
+    let signed = ready(uploader.sign_part(&key, &id, part, &Caller::Anonymous)).unwrap();
+
+    let mut group = c.benchmark_group("parts");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("1 the key's owner (prefix match)", |b| {
+        b.iter(|| profile.key_prefix().match_key(black_box(&key)))
+    });
+    group.bench_function("2 part URL (unsigned)", |b| {
+        b.iter(|| part_url(&store, black_box(&key), upload_id, part))
+    });
+    group.bench_function("3 sign a built part URL (presign_url)", |b| {
+        b.iter(|| {
+            presign_url(
+                "PUT",
+                black_box(&url),
+                &store,
+                &credentials,
+                now,
+                expires_in,
+            )
+            .unwrap()
+        })
+    });
+    group.bench_function("2-3 presign_part_url", |b| {
+        b.iter(|| {
+            presign_part_url(
+                &store,
+                &credentials,
+                &signing_keys,
+                black_box(&key),
+                upload_id,
+                part,
+                now,
+                expires_in,
+            )
+            .unwrap()
+        })
+    });
+    group.bench_function("1-3 Uploader::sign_part", |b| {
+        b.iter(|| {
+            ready(uploader.sign_part(black_box(&key), &id, part, &Caller::Anonymous)).unwrap()
+        })
+    });
+    group.bench_function("4 answer JSON", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&signed)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, parts);
 criterion_main!(benches);

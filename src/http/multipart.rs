@@ -2,7 +2,7 @@
 //! scripts: files uploaded in parts straight to the bucket. Thin: the request is read into the
 //! service's types here, and the service decides ([`Uploader`]'s multipart calls).
 
-use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -176,9 +176,11 @@ pub async fn abort(
     Ok(answer(&json!({})))
 }
 
+/// `200` with `body` as JSON, never cached (a part URL is a credential for a while).
 fn answer(body: &impl Serialize) -> HttpResponse {
+    // The header as a static value: the typed `CacheControl` formats it anew on every answer.
     HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(body)
 }
 

@@ -9,7 +9,7 @@ use std::fmt;
 
 use percent_encoding::utf8_percent_encode;
 
-use crate::s3::presigned_url::{QUERY_ENCODE, object_url};
+use crate::s3::presigned_url::{QUERY_ENCODE, object_url_with_room};
 use crate::s3::store::Store;
 
 const MIB: u64 = 1024 * 1024;
@@ -84,11 +84,29 @@ pub fn max_part_number(max_size: u64) -> PartNumber {
 
 /// The URL that part `part` of upload `upload_id` of `key` is PUT to (unsigned).
 pub fn part_url(store: &Store, key: &str, upload_id: &str, part: PartNumber) -> String {
-    format!(
-        "{}?partNumber={part}&uploadId={}",
-        object_url(store, key),
-        utf8_percent_encode(upload_id, QUERY_ENCODE)
-    )
+    part_url_with_room(store, key, upload_id, part, 0)
+}
+
+/// [`part_url`] in a string with room for `more` bytes after it (the signature's parameters).
+pub(crate) fn part_url_with_room(
+    store: &Store,
+    key: &str,
+    upload_id: &str,
+    part: PartNumber,
+    more: usize,
+) -> String {
+    const NAMES: usize = "?partNumber=12345&uploadId=".len();
+    let mut url = object_url_with_room(store, key, NAMES + upload_id.len() + more);
+    url.push_str("?partNumber=");
+    // Part numbers are 1 to 10,000: at most five digits, written without a formatter.
+    let number = part.get();
+    let digits = [10_000, 1_000, 100, 10, 1]
+        .into_iter()
+        .filter(|&d| number >= d);
+    url.extend(digits.map(|d| char::from(b'0' + (number / d % 10) as u8)));
+    url.push_str("&uploadId=");
+    url.extend(utf8_percent_encode(upload_id, QUERY_ENCODE));
+    url
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::s3::multipart::{PartNumber, part_url};
+use crate::s3::multipart::PartNumber;
+use crate::s3::part_signing::sign_part_url;
+use crate::s3::signing::SigningKeyCache;
 use crate::s3::store::Store;
 
 /// RFC 3986 unreserved characters and `/` pass; everything else is percent-encoded.
@@ -47,11 +49,18 @@ impl PresignUrlError {
 
 /// The object's URL (unsigned): the bucket URL and the percent-encoded key.
 pub fn object_url(store: &Store, key: &str) -> String {
-    format!(
-        "{}{}",
-        store.bucket_url(),
-        utf8_percent_encode(key, KEY_ENCODE)
-    )
+    object_url_with_room(store, key, 0)
+}
+
+/// [`object_url`] in a string with room for `more` bytes after it (a query), so that adding
+/// them does not copy the URL again.
+pub(super) fn object_url_with_room(store: &Store, key: &str, more: usize) -> String {
+    let bucket_url = store.bucket_url();
+    // Most keys need no escapes; a few escapes grow the string once.
+    let mut url = String::with_capacity(bucket_url.len() + key.len() + more);
+    url.push_str(bucket_url);
+    url.extend(utf8_percent_encode(key, KEY_ENCODE));
+    url
 }
 
 /// A URL that lets its holder `method` (`GET`, `HEAD`, `DELETE`) the object for `expires_in`.
@@ -75,17 +84,31 @@ pub fn presign_object_url(
 
 /// A URL that lets its holder PUT part `part` of the multipart upload `upload_id` of `key` (S3's
 /// UploadPart) for `expires_in`. Only `host` is signed: the browser sends the bytes as they are.
+///
+/// The same URL as [`presign_url`] of [`part_url`](crate::s3::multipart::part_url) gives, byte
+/// for byte, but with the canonical request written directly and the signing key taken from
+/// `signing_keys` (see `s3::part_signing`).
+#[allow(clippy::too_many_arguments)] // the URL's parts, the signer's, and the cache
 pub fn presign_part_url(
     store: &Store,
     credentials: &Credentials,
+    signing_keys: &SigningKeyCache,
     key: &str,
     upload_id: &str,
     part: PartNumber,
     now: SystemTime,
     expires_in: Duration,
 ) -> Result<String, PresignUrlError> {
-    let url = part_url(store, key, upload_id, part);
-    presign_url("PUT", &url, store, credentials, now, expires_in)
+    Ok(sign_part_url(
+        store,
+        credentials,
+        signing_keys,
+        key,
+        upload_id,
+        part,
+        now,
+        expires_in,
+    ))
 }
 
 /// Signs any URL of the store (the bucket itself, `?cors`, an object) for `method`.
@@ -97,8 +120,33 @@ pub fn presign_url(
     now: SystemTime,
     expires_in: Duration,
 ) -> Result<String, PresignUrlError> {
+    let mut signed = String::with_capacity(url.len() + signing_room(credentials));
+    signed.push_str(url);
+    sign_in_place(method, signed, store, credentials, now, expires_in)
+}
+
+/// What the signing parameters add to a URL, or a little more: room to add them in place
+/// (≈ 250 bytes with an access key id of 20 characters and a long region, and the session
+/// token, whose `/`, `+` and `=` are escaped).
+fn signing_room(credentials: &Credentials) -> usize {
+    320 + credentials.session_token().map_or(0, |token| {
+        "&X-Amz-Security-Token=".len() + token.len() * 5 / 4
+    })
+}
+
+/// [`presign_url`] of `url`, whose signing parameters are added to `url` itself.
+fn sign_in_place(
+    method: &str,
+    mut url: String,
+    store: &Store,
+    credentials: &Credentials,
+    now: SystemTime,
+    expires_in: Duration,
+) -> Result<String, PresignUrlError> {
     let identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
+    // Headers to leave unsigned if the request had them; it has none (only `host` is signed).
+    settings.excluded_headers = None;
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(expires_in);
     settings.percent_encoding_mode = PercentEncodingMode::Single;
@@ -114,7 +162,7 @@ pub fn presign_url(
         .into();
     let request = SignableRequest::new(
         method,
-        url,
+        url.as_str(),
         std::iter::empty(),
         SignableBody::UnsignedPayload,
     )
@@ -122,19 +170,15 @@ pub fn presign_url(
     let (instructions, _signature) = sign(request, &params)
         .map_err(PresignUrlError::new)?
         .into_parts();
-    let query: Vec<String> = instructions
-        .params()
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(name, KEY_ENCODE),
-                utf8_percent_encode(value, QUERY_ENCODE)
-            )
-        })
-        .collect();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Ok(format!("{url}{separator}{}", query.join("&")))
+    let mut separator = if url.contains('?') { '&' } else { '?' };
+    for (name, value) in instructions.params() {
+        url.push(separator);
+        url.extend(utf8_percent_encode(name, KEY_ENCODE));
+        url.push('=');
+        url.extend(utf8_percent_encode(value, QUERY_ENCODE));
+        separator = '&';
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -202,6 +246,7 @@ mod part_url_tests {
     use aws_sdk_s3::presigning::PresigningConfig;
 
     use super::*;
+    use crate::s3::multipart::part_url;
     use crate::s3::store::AddressStyle;
 
     const ENDPOINT: &str = "http://127.0.0.1:9000";
@@ -280,6 +325,7 @@ mod part_url_tests {
             let production = presign_part_url(
                 &store,
                 &credentials(),
+                &SigningKeyCache::default(),
                 key,
                 upload_id,
                 number,

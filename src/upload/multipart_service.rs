@@ -136,7 +136,16 @@ impl Uploader {
         let expires_at = policy_expiration(now, profile.expiry(), credentials.expiry())?;
         let expires_in = expires_at.duration_since(now).unwrap_or_default();
         let store = self.catalog.store();
-        let url = presign_part_url(store, &credentials, key, id.as_str(), part, now, expires_in)?;
+        let url = presign_part_url(
+            store,
+            &credentials,
+            &self.signing_keys,
+            key,
+            id.as_str(),
+            part,
+            now,
+            expires_in,
+        )?;
         Ok(SignedPart {
             url,
             method: "PUT",

@@ -124,7 +124,7 @@ pub struct Uploader {
     pub(super) credentials: Arc<dyn CredentialSource>,
     pub(super) objects: Arc<dyn ObjectStore>,
     pub(super) events: Option<Arc<dyn UploadEvents>>,
-    signing_keys: SigningKeyCache,
+    pub(super) signing_keys: SigningKeyCache,
 }
 
 impl Uploader {
