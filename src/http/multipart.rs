@@ -2,11 +2,11 @@
 //! scripts: files uploaded in parts straight to the bucket. Thin: the request is read into the
 //! service's types here, and the service decides ([`Uploader`]'s multipart calls).
 
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::answer::json_no_store;
 use super::caller::{identify, identify_signing_part};
 use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
@@ -97,7 +97,7 @@ pub async fn create(
     let created = uploader
         .create_multipart(profile.as_deref(), upload, &caller)
         .await?;
-    Ok(answer(&created))
+    Ok(json_no_store(&created))
 }
 
 /// `GET /s3/multipart/{uploadId}/{partNumber}?key=…`: a URL to PUT the part to. Counted in a
@@ -116,7 +116,7 @@ pub async fn sign_part(
         Problem::new(ProblemCode::InvalidField, e.to_string()).with_field("partNumber")
     })?;
     let signed = uploader.sign_part(&key, &id, part, &caller).await?;
-    Ok(answer(&signed))
+    Ok(json_no_store(&signed))
 }
 
 /// `GET /s3/multipart/{uploadId}?key=…`: the parts the store holds, as S3 lists them.
@@ -138,7 +138,7 @@ pub async fn list_parts(
             size: part.size,
         })
         .collect();
-    Ok(answer(&listed))
+    Ok(json_no_store(&listed))
 }
 
 /// `POST /s3/multipart/{uploadId}/complete?key=…`: makes the object of the parts named.
@@ -158,7 +158,7 @@ pub async fn complete(
     let completed = uploader
         .complete_multipart(&key, &id, &parts, &caller)
         .await?;
-    Ok(answer(&completed))
+    Ok(json_no_store(&completed))
 }
 
 /// `DELETE /s3/multipart/{uploadId}?key=…`: drops the upload and its parts; `{}` (Uppy reads
@@ -173,15 +173,7 @@ pub async fn abort(
     let caller = identify(&request, &operations).await?;
     let (key, id) = (key(&read_query(query)?)?, upload_id_of(&path)?);
     uploader.abort_multipart(&key, &id, &caller).await?;
-    Ok(answer(&json!({})))
-}
-
-/// `200` with `body` as JSON, never cached (a part URL is a credential for a while).
-fn answer(body: &impl Serialize) -> HttpResponse {
-    // The header as a static value: the typed `CacheControl` formats it anew on every answer.
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(body)
+    Ok(json_no_store(&json!({})))
 }
 
 fn read_query(query: Query) -> Result<Vec<(String, String)>, Problem> {

@@ -18,11 +18,10 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use percent_encoding::utf8_percent_encode;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use super::multipart::{PartNumber, part_url_with_room};
 use super::presigned_url::QUERY_ENCODE;
-use super::signing::{ALGORITHM, SigningKeyCache};
+use super::signing::{ALGORITHM, SigningKeyCache, amz_date, credential};
 use super::store::Store;
 
 /// The URL that lets its holder PUT part `part` of upload `upload_id` of `key` for
@@ -43,11 +42,7 @@ pub(super) fn sign_part_url(
     let mut url = part_url_with_room(store, key, upload_id, part, 320 + token_room);
     let region = store.region();
     let amz_date = amz_date(now);
-    let scope_date = &amz_date[..amz_date.find('T').unwrap_or(amz_date.len())];
-    let credential = format!(
-        "{}/{scope_date}/{region}/s3/aws4_request",
-        credentials.access_key_id()
-    );
+    let credential = credential(credentials.access_key_id(), now, region);
     let expires = expires_in.as_secs();
 
     // The URL is `scheme://authority/path?partNumber=…&uploadId=…`, every part of it encoded.
@@ -122,23 +117,6 @@ fn write_sigv4_params(
         out.push_str("&X-Amz-Security-Token=");
         out.extend(utf8_percent_encode(token, QUERY_ENCODE));
     }
-}
-
-/// `YYYYMMDDTHHMMSSZ` in UTC, formatted as aws-sigv4 formats it (whole seconds).
-fn amz_date(now: SystemTime) -> String {
-    let t = OffsetDateTime::from(now);
-    let mut date = String::with_capacity(16);
-    let _ = write!(
-        date,
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    date
 }
 
 /// The `host` header a client sends to `authority`: without the scheme's default port.
