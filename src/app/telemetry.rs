@@ -11,19 +11,25 @@ use tracing_subscriber::EnvFilter;
 /// The most log text written with one system call.
 const LOG_BUFFER_BYTES: usize = 64 * 1024;
 
+/// The most lines waiting for the writer before loggers wait for it. The queue's slots are
+/// allocated and touched up front (32 bytes each): `tracing-appender`'s default of 128,000
+/// kept 4 MB resident for nothing.
+const QUEUED_LINES: usize = 8192;
+
 /// Installs the global subscriber; `json` switches to one JSON object per line.
 ///
 /// Lines are formatted on the thread that logs them and written to standard error by a thread
 /// of their own, so a request never waits for a `write(2)` (issue 14: the write was a quarter of
 /// a policy's cost). That thread writes whatever lines are waiting with one `write(2)` (through a
 /// buffer it flushes as soon as no line waits), so a busy service makes few system calls and an
-/// idle one shows each line at once. Lines are never dropped: if the writer falls 128,000 lines
-/// behind, loggers wait for it. Keep the returned guard until the program ends: dropping it
-/// writes what is left.
+/// idle one shows each line at once. Lines are never dropped: if the writer falls
+/// [`QUEUED_LINES`] behind, loggers wait for it. Keep the returned guard until the program
+/// ends: dropping it writes what is left.
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(json: bool) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(QUEUED_LINES)
         .thread_name("log-writer")
         .finish(BufWriter::with_capacity(
             LOG_BUFFER_BYTES,
