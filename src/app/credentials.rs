@@ -24,7 +24,13 @@ pub const RETRY_FETCH_AFTER: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 struct Cached {
     credentials: Credentials,
-    fetched_at: SystemTime,
+    /// When the provider was last asked: by the fetch that gave these credentials, or by a
+    /// later one that failed (so that a failing provider is asked at most every
+    /// [`RETRY_FETCH_AFTER`], not on every request).
+    /// When the provider was last asked: by the fetch that gave these credentials, or by a
+    /// later one that failed (so that a failing provider is asked at most every
+    /// [`RETRY_FETCH_AFTER`], not on every request).
+    asked_at: SystemTime,
 }
 
 /// A caching front for a credentials provider.
@@ -158,9 +164,10 @@ impl CredentialCache {
         let life = life(&c.credentials, now);
         let covers = life.is_none_or(|l| l >= wanted + CREDENTIAL_MARGIN);
         let usable = life.is_none_or(|l| l >= usable_life(wanted));
-        let fetched_recently = now
-            .duration_since(c.fetched_at)
-            .is_ok_and(|age| age < RETRY_FETCH_AFTER);
+        // Fetched after `now` (by a caller that came later) is recent too.
+        let fetched_recently = !now
+            .duration_since(c.asked_at)
+            .is_ok_and(|age| age >= RETRY_FETCH_AFTER);
         (covers || (usable && fetched_recently)).then(|| c.credentials.clone())
     }
 
@@ -195,17 +202,22 @@ impl CredentialCache {
                     .write()
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Cached {
                     credentials: credentials.clone(),
-                    fetched_at: now,
+                    asked_at: now,
                 });
                 Ok(credentials)
             }
             Err(error) => {
                 let reason = error.to_string();
-                match self.read().as_ref() {
+                let mut cached = self
+                    .cached
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                match cached.as_mut() {
                     Some(c)
                         if life(&c.credentials, now).is_none_or(|l| l >= usable_life(wanted)) =>
                     {
                         tracing::warn!(%reason, "credential refresh failed; using the cached ones");
+                        c.asked_at = now;
                         Ok(c.credentials.clone())
                     }
                     _ => {
@@ -231,6 +243,11 @@ impl CredentialSource for CredentialCache {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::future;
     use serde_json::json;
 
     use super::*;
@@ -255,6 +272,88 @@ mod tests {
         assert_eq!(source(&sso, "DefaultChain"), "SSO");
         let unmarked = Credentials::new("AKID", "secret", None, None, "ignored");
         assert_eq!(source(&unmarked, "embedded-store"), "embedded-store");
+    }
+
+    /// A provider that takes 50 ms to answer, counting its calls.
+    #[derive(Debug, Clone, Default)]
+    struct Slow(Arc<AtomicUsize>);
+
+    impl ProvideCredentials for Slow {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::new(async move {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(Credentials::new("AKID", "secret", None, None, "slow"))
+            })
+        }
+    }
+
+    /// Callers arriving while nothing is cached wait for one fetch, then read what it cached.
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch() {
+        let provider = Slow::default();
+        let cache = CredentialCache::new("tests", provider.clone());
+        let gets = (0..20).map(|_| cache.get(NOW, Duration::from_secs(900)));
+        for got in futures_util::future::join_all(gets).await {
+            assert_eq!(got.unwrap().access_key_id(), "AKID");
+        }
+        assert_eq!(provider.0.load(Ordering::SeqCst), 1);
+        cache.get(NOW, Duration::from_secs(900)).await.unwrap();
+        assert_eq!(
+            provider.0.load(Ordering::SeqCst),
+            1,
+            "served from the cache"
+        );
+    }
+
+    /// Hands out credentials living 10 minutes on the first call, then fails; counts calls.
+    #[derive(Debug)]
+    struct FailsAfterFirst(Arc<AtomicUsize>);
+
+    impl ProvideCredentials for FailsAfterFirst {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let call = self.0.fetch_add(1, Ordering::SeqCst);
+            future::ProvideCredentials::ready(if call == 0 {
+                Ok(Credentials::new(
+                    "ASIA1",
+                    "secret",
+                    Some("token".into()),
+                    Some(NOW + Duration::from_secs(600)),
+                    "x",
+                ))
+            } else {
+                Err(CredentialsError::not_loaded("provider down"))
+            })
+        }
+    }
+
+    /// While the provider fails, credentials that are usable but short of the wanted life
+    /// are served, and the provider is asked again at most every `RETRY_FETCH_AFTER` (it was
+    /// asked on every request, each waiting for the one before).
+    #[tokio::test]
+    async fn a_failing_provider_is_asked_at_most_every_retry_interval() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cache = CredentialCache::new("tests", FailsAfterFirst(calls.clone()));
+        let wanted = Duration::from_secs(900);
+        cache.get(NOW, wanted).await.unwrap();
+        let later = NOW + RETRY_FETCH_AFTER + Duration::from_secs(1);
+        for _ in 0..20 {
+            cache.get(later, wanted).await.unwrap();
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "asked once after the interval"
+        );
+        let after_another = later + RETRY_FETCH_AFTER + Duration::from_secs(1);
+        cache.get(after_another, wanted).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "and again after another");
     }
 
     #[tokio::test]
