@@ -109,6 +109,14 @@ fn public_url(url: Option<&str>, problems: &mut Vec<String>) -> Option<String> {
             problems.push(format!(
                 "public_url `{url}` is not an http:// or https:// URL"
             ));
+            return None;
+        }
+        // It becomes the upload form's `success_action_redirect`, a policy value.
+        if let Some(c) = url.chars().find(|c| matches!(c, '$' | '\\')) {
+            problems.push(format!(
+                "public_url `{url}` may not contain {c:?} (a policy value cannot)"
+            ));
+            return None;
         }
         parsed.map(|u| u.as_str().trim_end_matches('/').to_owned())
     })
@@ -248,5 +256,25 @@ mod tests {
             assert!(all.contains(expected), "{expected} missing from {all}");
         }
         assert_eq!(problems.len(), expected.len(), "one problem each: {all}");
+    }
+
+    /// `public_url` becomes the form's `success_action_redirect`: a `$` or `\` in it would
+    /// make every upload page fail, so it is refused at start.
+    #[test]
+    fn a_public_url_a_policy_cannot_carry_is_refused() {
+        for url in [
+            "http://127.0.0.1:1/a$b",
+            "https://example.test/a\\b",
+            "ftp://x",
+        ] {
+            let Err(ConfigError::Invalid(problems)) = validate(&format!(
+                "public_url = {url:?}\n[store]\nbucket = \"b12\"\nregion = \"us-east-1\""
+            )) else {
+                panic!("{url} accepted");
+            };
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].contains("public_url"), "{problems:?}");
+        }
+        assert!(validate("public_url = \"https://up.example.test/a\"\n[store]\nbucket = \"b12\"\nregion = \"us-east-1\"").is_ok());
     }
 }
