@@ -1,9 +1,9 @@
 //! `GET /api/downloads`: presigned GET URLs for keys the caller may read.
 
-use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::answer::json_no_store;
 use super::caller::identify;
 use super::operations::Operations;
 use super::problem::{Problem, ProblemCode};
@@ -28,7 +28,5 @@ pub async fn download(
         Problem::new(ProblemCode::InvalidField, "the query needs `key`").with_field("key")
     })?;
     let download = uploader.download_url(&query.key, &caller).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .json(download))
+    Ok(json_no_store(&download))
 }

@@ -224,15 +224,21 @@ pub async fn log_requests(
     let response = next.call(request).await?;
     let elapsed = started.elapsed();
     let request = response.request();
-    let route = request
-        .app_data::<RoutePattern>()
-        .map_or("unmatched", |pattern| pattern.0);
+    let matched;
+    let route = match request.app_data::<RoutePattern>() {
+        Some(pattern) => pattern.0,
+        // Answered before reaching a route (CORS preflights) or by none: routed again, here only.
+        None => {
+            matched = request.match_pattern();
+            matched.as_deref().unwrap_or("unmatched")
+        }
+    };
     if let Some(operations) = request.app_data::<web::Data<Operations>>() {
         operations.metrics.observe(route, elapsed.as_secs_f64());
     }
     tracing::info!(
         method = %request.method(),
-        path = request.path(),
+        path = %request.path(),
         status = response.status().as_u16(),
         ms = elapsed.as_millis() as u64,
         "request"

@@ -6,6 +6,7 @@
 //! least [`MIN_PART_SIZE`]. Sources: the S3 user guide's "Amazon S3 multipart upload limits".
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use percent_encoding::utf8_percent_encode;
 
@@ -98,12 +99,8 @@ pub(crate) fn part_url_with_room(
     const NAMES: usize = "?partNumber=12345&uploadId=".len();
     let mut url = object_url_with_room(store, key, NAMES + upload_id.len() + more);
     url.push_str("?partNumber=");
-    // Part numbers are 1 to 10,000: at most five digits, written without a formatter.
-    let number = part.get();
-    let digits = [10_000, 1_000, 100, 10, 1]
-        .into_iter()
-        .filter(|&d| number >= d);
-    url.extend(digits.map(|d| char::from(b'0' + (number / d % 10) as u8)));
+    // Writing to a `String` cannot fail.
+    let _ = write!(url, "{}", part.get());
     url.push_str("&uploadId=");
     url.extend(utf8_percent_encode(upload_id, QUERY_ENCODE));
     url

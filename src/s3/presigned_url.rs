@@ -1,8 +1,10 @@
-//! Presigned URLs (query-string SigV4) — GET/HEAD of objects, PUT of a multipart upload's parts —
-//! pure: the time is a parameter.
+//! Presigned URLs (query-string SigV4) of objects (GET/HEAD/DELETE) and of the store — pure:
+//! the time is a parameter.
 //!
 //! Uses `aws-sigv4` with the settings S3 needs: single percent-encoding and no path
 //! normalization (the defaults give wrong signatures for keys with spaces, `+` or non-ASCII).
+//! Part URLs, signed on every part of every upload, are signed by `part_signing.rs` instead,
+//! checked byte for byte against what this module's `aws-sigv4` signing gives.
 
 use std::time::{Duration, SystemTime};
 

@@ -1,6 +1,7 @@
-//! SigV4 for POST policies — pure: the time is a parameter.
+//! SigV4's signing keys and signatures — pure: the time is a parameter.
 //!
-//! The string to sign is the base64 policy itself; the HMAC chain is `aws-sigv4`'s.
+//! For POST policies the string to sign is the base64 policy itself; part URLs sign theirs
+//! (`part_signing.rs`) with the same cached keys. The HMAC chain is `aws-sigv4`'s.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -48,9 +49,10 @@ impl SigningKey {
         )
     }
 
-    /// The `x-amz-signature` of a base64 policy: lower-case hex HMAC-SHA256.
-    pub fn sign(&self, base64_policy: &str) -> String {
-        calculate_signature(self.0, base64_policy.as_bytes())
+    /// The signature of `string_to_sign` (a base64 policy, or a part URL's SigV4 string to
+    /// sign): lower-case hex HMAC-SHA256.
+    pub fn sign(&self, string_to_sign: &str) -> String {
+        calculate_signature(self.0, string_to_sign.as_bytes())
     }
 }
 
@@ -73,8 +75,8 @@ struct Scoped {
 ///
 /// Deriving a key costs four HMACs; a signature costs one. Keys change once a day, so nearly
 /// every policy reuses a cached key. Only the newest date's keys are kept, so the cache holds
-/// one key per access key id and region in use that day: a lookup compares a handful of
-/// entries without allocating or formatting a date.
+/// one key per access key id and region used that day — a few, or about 24 with credentials
+/// rotated hourly — and a lookup compares them without allocating or formatting a date.
 #[derive(Debug, Default)]
 pub struct SigningKeyCache {
     keys: Mutex<Vec<Scoped>>,

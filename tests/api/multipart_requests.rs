@@ -266,4 +266,11 @@ async fn a_browser_may_abort_from_an_allowed_origin() {
         .to_str()
         .unwrap();
     assert!(methods.contains("DELETE"), "{methods}");
+    // Answered before routing, yet timed under its route's pattern.
+    let preflights = app
+        .metric(
+            "presigned_post_request_duration_seconds_count{route=\"/s3/multipart/{upload_id}\"}",
+        )
+        .await;
+    assert_eq!(preflights, Some(1.0));
 }
