@@ -500,7 +500,11 @@ fn start_seaweedfs(dir: &Path, config: &Path) -> Result<u16, (ServerProcess, Exi
         .arg("-s3.port.lance=0")
         .arg("-admin.ui=false")
         .arg("-webdav=false")
-        .arg("-master.telemetry=false");
+        .arg("-master.telemetry=false")
+        // By default the number of volumes follows the disk's free space (13 with 13 GiB free),
+        // and every test's bucket takes volumes of its own: a full disk elsewhere ran it out
+        // of writable volumes ("No writable volumes", 500) halfway through the suite.
+        .arg("-volume.max=200");
     for (server, port) in [
         ("master", master),
         ("volume", volume),
