@@ -7,7 +7,7 @@ pub mod cors_rule;
 pub mod key_path;
 pub mod lifecycle;
 pub mod multipart;
-mod part_signing;
+pub mod part_signing;
 pub mod policy;
 pub mod presigned_url;
 pub mod signing;

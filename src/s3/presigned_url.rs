@@ -16,9 +16,6 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::s3::multipart::PartNumber;
-use crate::s3::part_signing::sign_part_url;
-use crate::s3::signing::SigningKeyCache;
 use crate::s3::store::Store;
 
 /// RFC 3986 unreserved characters and `/` pass; everything else is percent-encoded.
@@ -84,35 +81,6 @@ pub fn presign_object_url(
     )
 }
 
-/// A URL that lets its holder PUT part `part` of the multipart upload `upload_id` of `key` (S3's
-/// UploadPart) for `expires_in`. Only `host` is signed: the browser sends the bytes as they are.
-///
-/// The same URL as [`presign_url`] of [`part_url`](crate::s3::multipart::part_url) gives, byte
-/// for byte, but with the canonical request written directly and the signing key taken from
-/// `signing_keys` (see `s3::part_signing`).
-#[allow(clippy::too_many_arguments)] // the URL's parts, the signer's, and the cache
-pub fn presign_part_url(
-    store: &Store,
-    credentials: &Credentials,
-    signing_keys: &SigningKeyCache,
-    key: &str,
-    upload_id: &str,
-    part: PartNumber,
-    now: SystemTime,
-    expires_in: Duration,
-) -> Result<String, PresignUrlError> {
-    Ok(sign_part_url(
-        store,
-        credentials,
-        signing_keys,
-        key,
-        upload_id,
-        part,
-        now,
-        expires_in,
-    ))
-}
-
 /// Signs any URL of the store (the bucket itself, `?cors`, an object) for `method`.
 pub fn presign_url(
     method: &str,
@@ -122,30 +90,8 @@ pub fn presign_url(
     now: SystemTime,
     expires_in: Duration,
 ) -> Result<String, PresignUrlError> {
-    let mut signed = String::with_capacity(url.len() + signing_room(credentials));
-    signed.push_str(url);
-    sign_in_place(method, signed, store, credentials, now, expires_in)
-}
-
-/// What the signing parameters add to a URL, or a little more: room to add them in place
-/// (≈ 250 bytes with an access key id of 20 characters and a long region, and the session
-/// token, whose `/`, `+` and `=` are escaped).
-fn signing_room(credentials: &Credentials) -> usize {
-    320 + credentials.session_token().map_or(0, |token| {
-        "&X-Amz-Security-Token=".len() + token.len() * 5 / 4
-    })
-}
-
-/// [`presign_url`] of `url`, whose signing parameters are added to `url` itself.
-fn sign_in_place(
-    method: &str,
-    mut url: String,
-    store: &Store,
-    credentials: &Credentials,
-    now: SystemTime,
-    expires_in: Duration,
-) -> Result<String, PresignUrlError> {
     let identity = credentials.clone().into();
+
     let mut settings = SigningSettings::default();
     // Headers to leave unsigned if the request had them; it has none (only `host` is signed).
     settings.excluded_headers = None;
@@ -164,7 +110,7 @@ fn sign_in_place(
         .into();
     let request = SignableRequest::new(
         method,
-        url.as_str(),
+        url,
         std::iter::empty(),
         SignableBody::UnsignedPayload,
     )
@@ -172,15 +118,26 @@ fn sign_in_place(
     let (instructions, _signature) = sign(request, &params)
         .map_err(PresignUrlError::new)?
         .into_parts();
+    let mut signed = String::with_capacity(url.len() + signing_room(credentials));
+    signed.push_str(url);
     let mut separator = if url.contains('?') { '&' } else { '?' };
     for (name, value) in instructions.params() {
-        url.push(separator);
-        url.extend(utf8_percent_encode(name, KEY_ENCODE));
-        url.push('=');
-        url.extend(utf8_percent_encode(value, QUERY_ENCODE));
+        signed.push(separator);
+        signed.extend(utf8_percent_encode(name, KEY_ENCODE));
+        signed.push('=');
+        signed.extend(utf8_percent_encode(value, QUERY_ENCODE));
         separator = '&';
     }
-    Ok(url)
+    Ok(signed)
+}
+
+/// What the signing parameters add to a URL, or a little more: room to add them in place
+/// (≈ 250 bytes with an access key id of 20 characters and a long region, and the session
+/// token, whose `/`, `+` and `=` are escaped).
+pub(super) fn signing_room(credentials: &Credentials) -> usize {
+    320 + credentials.session_token().map_or(0, |token| {
+        "&X-Amz-Security-Token=".len() + token.len() * 5 / 4
+    })
 }
 
 #[cfg(test)]
@@ -248,7 +205,9 @@ mod part_url_tests {
     use aws_sdk_s3::presigning::PresigningConfig;
 
     use super::*;
-    use crate::s3::multipart::part_url;
+    use crate::s3::multipart::{PartNumber, part_url};
+    use crate::s3::part_signing::presign_part_url;
+    use crate::s3::signing::SigningKeyCache;
     use crate::s3::store::AddressStyle;
 
     const ENDPOINT: &str = "http://127.0.0.1:9000";
@@ -333,8 +292,7 @@ mod part_url_tests {
                 number,
                 now,
                 Duration::from_secs(900),
-            )
-            .unwrap();
+            );
             let signature = |url: &str| url.split("X-Amz-Signature=").nth(1).unwrap().to_owned();
             let without_signature =
                 |url: &str| url.split("&X-Amz-Signature=").next().unwrap().to_owned();

@@ -21,7 +21,8 @@ use super::request::{Refusal, UploadRequest, validate};
 use super::service::{UploadError, Uploader};
 use super::words::sizes;
 use crate::s3::multipart::{KEY_TOO_LONG, NO_SUCH_UPLOAD, PART_REFUSALS, PartNumber};
-use crate::s3::presigned_url::{object_url, presign_part_url};
+use crate::s3::part_signing::presign_part_url;
+use crate::s3::presigned_url::object_url;
 
 /// The smallest `max_size` of a profile that takes uploads in parts: Uppy sends files up to
 /// 100 MiB in one POST, and a part URL cannot bound its size (each takes up to 5 GiB until the
@@ -145,7 +146,7 @@ impl Uploader {
             part,
             now,
             expires_in,
-        )?;
+        );
         Ok(SignedPart {
             url,
             method: "PUT",

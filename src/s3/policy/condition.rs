@@ -199,9 +199,9 @@ mod tests {
         assert_eq!(json(range), r#"["content-length-range",1,5368709120]"#);
     }
 
-    /// Whatever a value holds that the policy accepts, its JSON reads back as the same text:
-    /// compared with `serde_json`'s own reading over every printable ASCII character, quotes at
-    /// every position, and non-ASCII text.
+    /// Whatever a value holds that the policy accepts, its JSON reads back as the same text and
+    /// is what `serde_json` writes: over every printable ASCII character, quotes at every
+    /// position, and non-ASCII text.
     #[test]
     fn every_accepted_value_reads_back_as_itself() {
         let mut values: Vec<String> = (b' '..=b'~').map(|b| char::from(b).to_string()).collect();
@@ -233,6 +233,12 @@ mod tests {
                     Operator::StartsWith => &read[2],
                 };
                 assert_eq!(read_value.as_str(), Some(text.as_str()), "{text:?}");
+                // Byte for byte what a general JSON writer gives (the text that gets signed).
+                let general = match operator {
+                    Operator::Eq => serde_json::json!({ "key": text }),
+                    Operator::StartsWith => serde_json::json!(["starts-with", "$key", text]),
+                };
+                assert_eq!(json(condition), general.to_string(), "{text:?}");
             }
         }
     }
