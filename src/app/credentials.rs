@@ -27,9 +27,6 @@ struct Cached {
     /// When the provider was last asked: by the fetch that gave these credentials, or by a
     /// later one that failed (so that a failing provider is asked at most every
     /// [`RETRY_FETCH_AFTER`], not on every request).
-    /// When the provider was last asked: by the fetch that gave these credentials, or by a
-    /// later one that failed (so that a failing provider is asked at most every
-    /// [`RETRY_FETCH_AFTER`], not on every request).
     asked_at: SystemTime,
 }
 
@@ -164,10 +161,12 @@ impl CredentialCache {
         let life = life(&c.credentials, now);
         let covers = life.is_none_or(|l| l >= wanted + CREDENTIAL_MARGIN);
         let usable = life.is_none_or(|l| l >= usable_life(wanted));
-        // Fetched after `now` (by a caller that came later) is recent too.
-        let fetched_recently = !now
-            .duration_since(c.asked_at)
-            .is_ok_and(|age| age >= RETRY_FETCH_AFTER);
+        // Asked after `now` (by a caller that came later) is recent too — but only as recent as
+        // an interval: a clock stepped back must not hold off the next fetch for longer.
+        let fetched_recently = match now.duration_since(c.asked_at) {
+            Ok(age) => age < RETRY_FETCH_AFTER,
+            Err(ahead) => ahead.duration() < RETRY_FETCH_AFTER,
+        };
         (covers || (usable && fetched_recently)).then(|| c.credentials.clone())
     }
 
@@ -354,6 +353,34 @@ mod tests {
         let after_another = later + RETRY_FETCH_AFTER + Duration::from_secs(1);
         cache.get(after_another, wanted).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3, "and again after another");
+    }
+
+    /// A clock stepped back (the store-corrected clock after a new probe) does not hold off the
+    /// next fetch by the size of the step: a provider asked "in the future" by more than an
+    /// interval is asked again.
+    #[tokio::test]
+    async fn a_clock_stepped_back_does_not_postpone_the_next_fetch() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cache = CredentialCache::new("tests", FailsAfterFirst(calls.clone()));
+        let wanted = Duration::from_secs(900);
+        let ahead = NOW + Duration::from_secs(300);
+        cache.get(ahead, wanted).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        cache.get(NOW, wanted).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "asked again after the step back"
+        );
+        cache
+            .get(NOW + Duration::from_secs(1), wanted)
+            .await
+            .unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "then not again within the interval"
+        );
     }
 
     #[tokio::test]

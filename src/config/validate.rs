@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::app::client_address::TrustedProxies;
+use crate::s3::policy::{FieldName, PolicyValue};
 use crate::s3::store::Store;
 use crate::upload::access::Access;
 use crate::upload::catalog::{Catalog, CatalogError};
@@ -99,27 +100,35 @@ fn catalog(
         .ok()
 }
 
-/// `public_url` without its trailing `/`, if it is an http:// or https:// URL.
+/// `public_url` without its trailing `/`, if it is an http:// or https:// URL without a query
+/// or fragment (`/uploaded` is appended to it) that a policy can carry: it becomes the upload
+/// form's `success_action_redirect`, so it is checked as the URL parser writes it (which may
+/// decode `%24` in a host into `$`), with the policy's own rule.
 fn public_url(url: Option<&str>, problems: &mut Vec<String>) -> Option<String> {
-    url.and_then(|url| {
-        let parsed = url::Url::parse(url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-        if parsed.is_none() {
-            problems.push(format!(
-                "public_url `{url}` is not an http:// or https:// URL"
-            ));
-            return None;
-        }
-        // It becomes the upload form's `success_action_redirect`, a policy value.
-        if let Some(c) = url.chars().find(|c| matches!(c, '$' | '\\')) {
-            problems.push(format!(
-                "public_url `{url}` may not contain {c:?} (a policy value cannot)"
-            ));
-            return None;
-        }
-        parsed.map(|u| u.as_str().trim_end_matches('/').to_owned())
-    })
+    let url = url?;
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    let Some(parsed) = parsed else {
+        problems.push(format!(
+            "public_url `{url}` is not an http:// or https:// URL"
+        ));
+        return None;
+    };
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        problems.push(format!(
+            "public_url `{url}` may not have a query or a fragment (`/uploaded` is added to it)"
+        ));
+        return None;
+    }
+    let written = parsed.as_str().trim_end_matches('/');
+    let checked = FieldName::parse("success_action_redirect")
+        .and_then(|field| PolicyValue::parse(&field, written));
+    if let Err(error) = checked {
+        problems.push(format!("public_url `{url}`: {error}"));
+        return None;
+    }
+    Some(written.to_owned())
 }
 
 /// The profiles as written, or [`DEFAULT_PROFILE`] with the default settings if there are none.
@@ -258,13 +267,18 @@ mod tests {
         assert_eq!(problems.len(), expected.len(), "one problem each: {all}");
     }
 
-    /// `public_url` becomes the form's `success_action_redirect`: a `$` or `\` in it would
-    /// make every upload page fail, so it is refused at start.
+    /// `public_url` becomes the form's `success_action_redirect`: a `$` in it — written, or made
+    /// by the URL parser from `%24` or a full-width `＄` in the host — would make every upload
+    /// page fail, and a query or fragment would break the redirect, so they are refused at
+    /// start.
     #[test]
     fn a_public_url_a_policy_cannot_carry_is_refused() {
         for url in [
             "http://127.0.0.1:1/a$b",
-            "https://example.test/a\\b",
+            "http://a%24b.example/",
+            "http://a\u{ff04}b.example/",
+            "https://up.example.test/?a=b",
+            "https://up.example.test/#f",
             "ftp://x",
         ] {
             let Err(ConfigError::Invalid(problems)) = validate(&format!(
