@@ -24,6 +24,10 @@ use presigned_post::upload::profile::ProfileSpec;
 use presigned_post::upload::request::UploadRequest;
 use presigned_post::upload::service::{UploadError, Uploader};
 
+/// The service binary's allocator, so that allocation costs here what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let config: Config = Settings::from_figment(Figment::from(Toml::string(
         "[store]\nbucket = \"uploads\"\nregion = \"eu-west-1\"",

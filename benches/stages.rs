@@ -48,6 +48,10 @@ use presigned_post::upload::service::Uploader;
 use serde::Deserialize;
 use ulid::Ulid;
 
+/// The service binary's allocator, so that allocation costs here what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The shape of `POST /api/uploads`'s body (the handler's own type is private).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,6 +8,11 @@ use clap::{Parser, Subcommand};
 use presigned_post::app::telemetry;
 use presigned_post::cli::commands::{self, CliError, PresignArgs};
 
+/// mimalloc instead of glibc's allocator: a policy request makes a few dozen short-lived
+/// allocations, some over 1 KiB, and glibc consolidated its fast bins on each of those.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Signed S3 POST policies so browsers upload straight to the bucket.
 #[derive(Debug, Parser)]
 #[command(version, about)]
