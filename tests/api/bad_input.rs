@@ -347,6 +347,39 @@ async fn refusals_explain_the_rule_in_words() {
     );
 }
 
+/// A body that arrives after its head, in two parts, is read whole: the body's timer only starts
+/// for a body not there yet, and reading goes on under it.
+#[tokio::test]
+async fn a_body_arriving_in_parts_after_its_head_is_read_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_offline_app().await;
+    let host = app.address.trim_start_matches("http://");
+    let body = serde_json::to_vec(&upload(json!("a.txt"))).unwrap();
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let (first, rest) = body.split_at(body.len() / 2);
+    for part in [head.as_bytes(), first, rest] {
+        socket.write_all(part).await.unwrap();
+        socket.flush().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        socket.read_to_end(&mut answer),
+    )
+    .await
+    .expect("an answer")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"policy\""), "{answer}");
+}
+
 /// A client that declares a body and stops sending it gets a 400 once the body's time is up,
 /// instead of holding its connection for ever.
 #[tokio::test]
