@@ -140,6 +140,16 @@ impl Replica {
     fn logged(&self, text: &str) -> usize {
         self.running.log().matches(text).count()
     }
+
+    /// How often `text` is logged, once it has been at least once (within 5 s): lines reach
+    /// the log from a writer thread, a moment after they are logged.
+    async fn logged_by_now(&self, text: &str) -> usize {
+        let started = Instant::now();
+        while self.logged(text) == 0 && started.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.logged(text)
+    }
 }
 
 /// A client: an address, and a bearer token if any.
@@ -271,7 +281,12 @@ async fn two_replicas_share_one_limit_in_redis_and_each_limits_alone_while_it_is
         limited_once_across(&[replica], &fresh).await;
     }
     for replica in both {
-        assert_eq!(replica.logged(OPENED), 1, "{}", replica.running.log());
+        assert_eq!(
+            replica.logged_by_now(OPENED).await,
+            1,
+            "{}",
+            replica.running.log()
+        );
         let detail = replica.rate_limit().await;
         assert_eq!(detail["backend"], "local", "{detail}");
         let reason = detail["reason"].as_str().unwrap();
@@ -338,7 +353,12 @@ async fn a_replica_started_while_redis_is_down_serves_and_shares_once_it_is_up()
     let client = Who::at("198.51.100.20");
     assert_eq!(replica.presign(&client).await.status(), 200);
     assert_eq!(replica.rate_limit().await["backend"], "local");
-    assert_eq!(replica.logged(OPENED), 1, "{}", replica.running.log());
+    assert_eq!(
+        replica.logged_by_now(OPENED).await,
+        1,
+        "{}",
+        replica.running.log()
+    );
 
     redis.start_again();
     let started = Instant::now();
