@@ -1,10 +1,11 @@
 //! `POST /api/uploads`: a signed POST policy for one file, as JSON.
 
 use std::collections::BTreeMap;
+use std::task::Poll;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::{FutureExt as _, StreamExt as _};
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -126,10 +127,24 @@ pub(super) async fn read_body(
         }
         Ok(())
     };
-    // A small body has usually arrived with the request's head: read it without a timer (the
-    // timer's entry costs more than the reading).
+    // A small body usually arrives in the same read as the request's head, but actix polls the
+    // handler before it hands the body over: the first poll finds nothing, the second (woken by
+    // the body) finds it all. So the timer (~0.25 µs with its waker and drop) is armed only if
+    // the second poll still lacks the body; the first wakes its own task, so that a second poll
+    // comes even from a client that sends nothing more.
     let mut read_all = std::pin::pin!(read_all);
-    if let Some(read) = read_all.as_mut().now_or_never() {
+    let mut first = true;
+    let read = std::future::poll_fn(|cx| match read_all.as_mut().poll(cx) {
+        Poll::Ready(read) => Poll::Ready(Some(read)),
+        Poll::Pending if first => {
+            first = false;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await;
+    if let Some(read) = read {
         read?;
         return Ok(bytes);
     }
@@ -150,7 +165,8 @@ pub(super) async fn read_body(
 /// Parses JSON, answering 400 for malformed JSON and 422 (naming the field) for JSON of the
 /// wrong shape.
 pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    // Tracking the path costs as much as parsing: only a body that fails is parsed again for it.
+    // Tracking the path costs nearly as much as parsing: only a body that fails is parsed again
+    // for it.
     if let Ok(value) = serde_json::from_slice(bytes) {
         return Ok(value);
     }
