@@ -36,6 +36,10 @@ use presigned_post::upload::access::{Caller, authenticate, hash_token};
 use presigned_post::upload::request::UploadRequest;
 use serde_json::json;
 
+/// The service binary's allocator, so that allocation costs here what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // The unit tests' signing helper (it is `#[cfg(test)]` in the library).
 #[path = "../src/upload/identity/test_tokens.rs"]
 mod test_tokens;

@@ -8,6 +8,10 @@ use std::time::{Duration, SystemTime};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use presigned_post::app::rate_limit::{Client, DEFAULT_MAX_CLIENTS, RateLimiter};
 
+/// The service binary's allocator, so that allocation costs here what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn client(n: u32) -> Client<'static> {
     Client::Address(IpAddr::V4(Ipv4Addr::from(n)))
 }
