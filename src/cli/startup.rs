@@ -316,6 +316,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(http::cors))
                 .wrap(from_fn(http::log_requests))
+                .wrap(from_fn(http::close_after_unread_body))
                 .app_data(uploader.clone())
                 .app_data(operations.clone())
                 .app_data(site.clone())

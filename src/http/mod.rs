@@ -17,6 +17,7 @@ pub mod pages;
 pub mod problem;
 mod rate_limit_headers;
 mod refusals;
+mod unread_body;
 mod uploads;
 
 use std::time::Instant;
@@ -32,6 +33,7 @@ use problem::Problem;
 use operations::Operations;
 
 pub use cors::cors;
+pub use unread_body::close_after_unread_body;
 pub use uploads::{BODY_TIMEOUT, MAX_BODY_BYTES};
 
 /// Every route, for the server and for tests alike. Every route that takes GET takes HEAD.

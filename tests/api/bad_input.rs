@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_offline_app;
+use crate::helpers::{TestApp, spawn_offline_app};
 
 enum Body {
     Json(Value),
@@ -345,6 +345,81 @@ async fn refusals_explain_the_rule_in_words() {
         problem["detail"],
         "`text/html` is not accepted here; this profile accepts text/plain, image/*"
     );
+}
+
+/// Sends `request` on a new connection to `app`; returns the answer's first bytes once the
+/// connection is closed by the server, failing if it is still open `within` after the answer.
+async fn answer_then_closed(app: &TestApp, request: &[u8], within: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.address.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let wait = presigned_post::http::BODY_TIMEOUT + std::time::Duration::from_secs(5);
+    let read = tokio::time::timeout(wait, socket.read(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    let mut rest = [0; 256];
+    loop {
+        match tokio::time::timeout(within, socket.read(&mut rest)).await {
+            Ok(Ok(0) | Err(_)) => return answer,
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("the connection is still open {within:?} after: {answer}"),
+        }
+    }
+}
+
+/// A chunked body refused for its size, whose end never comes, gets its 413 and its connection
+/// closed: not read on for ever (actix drains a dropped chunked body with no time limit).
+#[tokio::test]
+async fn a_chunked_body_refused_for_its_size_does_not_keep_its_connection() {
+    let app = spawn_offline_app().await;
+    let mut request =
+        b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                        Transfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    for _ in 0..3 {
+        request.extend_from_slice(b"8000\r\n");
+        request.extend_from_slice(&[b' '; 0x8000]);
+        request.extend_from_slice(b"\r\n");
+    }
+    let answer = answer_then_closed(&app, &request, std::time::Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+/// A chunked body sent to routes that answer without reading it (one that takes no body, one
+/// that refuses the request first) whose end never comes: the answer, then the connection
+/// closed.
+#[tokio::test]
+async fn a_chunked_body_a_route_does_not_read_does_not_keep_its_connection() {
+    let app = spawn_offline_app().await;
+    let cases: [(&[u8], &str); 2] = [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 200"),
+        (
+            b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n",
+            "HTTP/1.1 415",
+        ),
+    ];
+    for (head, status) in cases {
+        let mut request = head.to_vec();
+        request.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"pro");
+        let answer = answer_then_closed(&app, &request, std::time::Duration::from_secs(10)).await;
+        assert!(answer.starts_with(status), "{answer}");
+    }
+}
+
+/// A chunked body that stops arriving gets its 400 once the body's time is up, and its
+/// connection closed.
+#[tokio::test]
+async fn a_chunked_body_that_stops_arriving_does_not_keep_its_connection() {
+    let app = spawn_offline_app().await;
+    let request = b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n5\r\n{\"pro";
+    let answer = answer_then_closed(&app, request, std::time::Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("unreadable-body"), "{answer}");
 }
 
 /// A body that arrives after its head, in two parts, is read whole: the body's timer only starts
