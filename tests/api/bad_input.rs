@@ -360,15 +360,64 @@ async fn answer_then_closed(app: &TestApp, request: &[u8], within: std::time::Du
         .await
         .expect("an answer")
         .unwrap();
-    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
-    let mut rest = [0; 256];
+    answer.truncate(read);
+    let mut rest = [0; 1024];
     loop {
         match tokio::time::timeout(within, socket.read(&mut rest)).await {
-            Ok(Ok(0) | Err(_)) => return answer,
-            Ok(Ok(_)) => {}
-            Err(_) => panic!("the connection is still open {within:?} after: {answer}"),
+            Ok(Ok(0) | Err(_)) => return String::from_utf8_lossy(&answer).into_owned(),
+            Ok(Ok(n)) => answer.extend_from_slice(&rest[..n]),
+            Err(_) => panic!(
+                "the connection is still open {within:?} after: {}",
+                String::from_utf8_lossy(&answer)
+            ),
         }
     }
+}
+
+/// A complete chunked body is read as any other, and its connection kept for the next request.
+#[tokio::test]
+async fn a_complete_chunked_body_is_read_and_its_connection_kept() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_offline_app().await;
+    let host = app.address.trim_start_matches("http://");
+    let body = serde_json::to_vec(&upload(json!("a.txt"))).unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = "POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    let mut request = head.as_bytes().to_vec();
+    for chunk in [first, rest] {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    socket.write_all(&request).await.unwrap();
+    let mut answer = vec![0; 8192];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        !answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut next = vec![0; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut next))
+        .await
+        .expect("a second answer on the same connection")
+        .unwrap();
+    assert!(
+        next[..read].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&next)
+    );
 }
 
 /// A chunked body refused for its size, whose end never comes, gets its 413 and its connection
@@ -459,25 +508,15 @@ async fn a_body_arriving_in_parts_after_its_head_is_read_whole() {
 /// instead of holding its connection for ever.
 #[tokio::test]
 async fn a_body_that_stops_arriving_is_answered_not_waited_for() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_offline_app().await;
-    let host = app.address.trim_start_matches("http://");
-    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
-    socket
-        .write_all(
-            b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 100\r\n\r\n{",
-        )
-        .await
-        .unwrap();
     let started = std::time::Instant::now();
-    let mut answer = vec![0; 4096];
-    let wait = presigned_post::http::BODY_TIMEOUT + std::time::Duration::from_secs(5);
-    let read = tokio::time::timeout(wait, socket.read(&mut answer))
-        .await
-        .expect("an answer once the body's time is up, not a connection held open")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer[..read]);
+    let answer = answer_then_closed(
+        &app,
+        b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("unreadable-body"), "{answer}");
     assert!(started.elapsed() >= presigned_post::http::BODY_TIMEOUT);
