@@ -162,12 +162,19 @@ pub(super) async fn read_body(
     Ok(bytes)
 }
 
-/// Parses JSON, answering 400 for malformed JSON and 422 (naming the field) for JSON of the
-/// wrong shape.
+/// Parses a JSON object, answering 400 for malformed JSON and 422 (naming the field) for JSON
+/// of the wrong shape.
 pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     // Tracking the path costs nearly as much as parsing: only a body that fails is parsed again
     // for it.
     if let Ok(value) = serde_json::from_slice(bytes) {
+        // serde also reads a struct from an array of its fields in order.
+        if !bytes.trim_ascii_start().starts_with(b"{") {
+            return Err(Problem::new(
+                ProblemCode::InvalidField,
+                "the body must be a JSON object",
+            ));
+        }
         return Ok(value);
     }
     let malformed =
@@ -190,11 +197,12 @@ pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem
     Ok(value)
 }
 
-/// The field serde names in "missing field `x`" and "unknown field `x`, …" errors, which it
-/// reports at the enclosing object rather than at the field.
+/// The field serde names in "missing field `x`", "unknown field `x`, …" and "duplicate field
+/// `x`" errors, which it reports at the enclosing object rather than at the field.
 fn named_field(message: &str) -> Option<&str> {
     let rest = message
         .strip_prefix("missing field `")
-        .or_else(|| message.strip_prefix("unknown field `"))?;
+        .or_else(|| message.strip_prefix("unknown field `"))
+        .or_else(|| message.strip_prefix("duplicate field `"))?;
     rest.split('`').next()
 }

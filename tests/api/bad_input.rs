@@ -82,6 +82,21 @@ fn cases() -> Vec<Case> {
         ),
         raw_case("oversized body", json, &[b' '; 70 * 1024], 413),
         json_case("array body", json!([]), 422, None),
+        json_case(
+            "the fields as an array, in order",
+            json!(["docs", "a.txt", "text/plain"]),
+            422,
+            None,
+        ),
+        Case {
+            field: Some("profile"),
+            ..raw_case(
+                "a field twice",
+                json,
+                br#"{"profile":"docs","profile":"docs","filename":"a.txt","content_type":"text/plain"}"#,
+                422,
+            )
+        },
         json_case("string body", json!("docs"), 422, None),
         json_case(
             "missing profile",
