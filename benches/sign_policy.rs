@@ -68,11 +68,7 @@ fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let sign = |uploader: &Uploader| {
-        runtime
-            .block_on(uploader.presign("avatar", black_box(&request), &Caller::Anonymous))
-            .unwrap()
-    };
+    let sign = |uploader: &Uploader| runtime.block_on(uploader_call(uploader, &request)).unwrap();
 
     let warm = uploader();
     sign(&warm);
