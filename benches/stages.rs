@@ -107,7 +107,7 @@ fn bench(c: &mut Criterion) {
     };
     let valid = validate(&profile, &request).unwrap();
     let id = Ulid::from_datetime(now);
-    let key = ObjectKey::new(profile.key_prefix(), id, &valid.file_name).to_string();
+    let key = ObjectKey::new(profile.key_prefix(), id, &valid.file_name).into_string();
     // The conditions `presign_post` adds for one file, then the credential's.
     let builder = || {
         profile
@@ -168,7 +168,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Ulid::from_datetime(black_box(now)))
     });
     group.bench_function("3 key: prefix/ULID/name", |b| {
-        b.iter(|| ObjectKey::new(profile.key_prefix(), black_box(id), &valid.file_name).to_string())
+        b.iter(|| {
+            ObjectKey::new(profile.key_prefix(), black_box(id), &valid.file_name).into_string()
+        })
     });
     // Since issue 14 the JSON is written while the conditions are added (stages 4 and 5 were
     // apart before).

@@ -16,11 +16,6 @@ pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 const SERVICE: &str = "s3";
 
-/// `YYYYMMDD`, the date part of a credential scope.
-pub fn scope_date(at: SystemTime) -> String {
-    UtcStamp::at(at).scope_date()
-}
-
 /// `YYYYMMDDTHHMMSSZ`, the `x-amz-date` field.
 pub fn amz_date(at: SystemTime) -> String {
     UtcStamp::at(at).amz_date()
@@ -28,10 +23,20 @@ pub fn amz_date(at: SystemTime) -> String {
 
 /// The `x-amz-credential` field: `AKID/YYYYMMDD/REGION/s3/aws4_request`.
 pub fn credential(access_key_id: &str, at: SystemTime, region: &str) -> String {
-    format!(
-        "{access_key_id}/{}/{region}/{SERVICE}/aws4_request",
-        scope_date(at)
-    )
+    const SCOPE_END: &str = "/aws4_request";
+    // One allocation, written in place: this is on every policy's path.
+    let mut text = String::with_capacity(
+        access_key_id.len() + 10 + region.len() + 1 + SERVICE.len() + SCOPE_END.len(),
+    );
+    text.push_str(access_key_id);
+    text.push('/');
+    UtcStamp::at(at).push_scope_date(&mut text);
+    text.push('/');
+    text.push_str(region);
+    text.push('/');
+    text.push_str(SERVICE);
+    text.push_str(SCOPE_END);
+    text
 }
 
 /// A derived SigV4 signing key for one (secret, date, region) scope. `Debug` hides it.

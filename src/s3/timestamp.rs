@@ -43,11 +43,9 @@ impl UtcStamp {
         OffsetDateTime::from(at).to_julian_day().into()
     }
 
-    /// `YYYYMMDD`, the date of a credential scope.
-    pub fn scope_date(&self) -> String {
-        let mut text = String::with_capacity(8);
-        self.push_date(&mut text, "");
-        text
+    /// `YYYYMMDD`, the date of a credential scope, written onto the end of `text`.
+    pub fn push_scope_date(&self, text: &mut String) {
+        self.push_date(text, "");
     }
 
     /// `YYYYMMDDTHHMMSSZ`, the `x-amz-date` form.
@@ -124,8 +122,10 @@ mod tests {
                     "[year][month][day]T[hour][minute][second]Z"
                 ))
             );
+            let mut scope_date = String::new();
+            stamp.push_scope_date(&mut scope_date);
             assert_eq!(
-                stamp.scope_date(),
+                scope_date,
                 expected(format_description!("[year][month][day]"))
             );
             seconds += 86_399 * 3 + 7_777;

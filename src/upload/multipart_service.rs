@@ -84,7 +84,7 @@ impl Uploader {
         let profile = self.profile_for(name, caller.user())?;
         let upload = validate(&profile, &request)?;
         let id = Ulid::from_datetime(self.clock.now());
-        let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).to_string();
+        let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).into_string();
         let object = NewObject {
             content_type: upload.content_type.as_ref().map(|t| t.as_str().to_owned()),
             content_disposition: profile

@@ -119,7 +119,7 @@ fn file_conditions(
     upload: &ValidUpload,
     id: Ulid,
 ) -> Result<(PolicyBuilder, String), PolicyError> {
-    let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).to_string();
+    let key = ObjectKey::new(profile.key_prefix(), id, &upload.file_name).into_string();
     builder = builder.exact("key", &key)?;
     if let Some(content_type) = &upload.content_type {
         builder = builder.exact("Content-Type", content_type.as_str())?;

@@ -1,8 +1,6 @@
 //! Whole object keys: `prefix + id + "/" + file name`.
 
-use std::fmt;
-
-use ulid::Ulid;
+use ulid::{ULID_LEN, Ulid};
 
 use super::{FileName, KeyPrefix};
 
@@ -13,24 +11,34 @@ pub struct ObjectKey(String);
 impl ObjectKey {
     /// The folder every upload with this id goes into: `prefix + id + "/"`.
     pub fn folder(prefix: &KeyPrefix, id: Ulid) -> String {
-        format!("{}{id}/", prefix.as_str())
+        folder_with_room(prefix, id, 0)
     }
 
     /// `prefix + id + "/" + name`. Within S3's 1024-byte limit by the bounds on its parts.
     pub fn new(prefix: &KeyPrefix, id: Ulid, name: &FileName) -> Self {
-        ObjectKey(format!("{}{}", Self::folder(prefix, id), name.as_str()))
+        let mut key = folder_with_room(prefix, id, name.as_str().len());
+        key.push_str(name.as_str());
+        ObjectKey(key)
     }
 
     /// The key as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key as an owned string, without copying it.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
-impl fmt::Display for ObjectKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// `prefix + id + "/"` in one allocation with `room` bytes to spare (every policy names a key).
+fn folder_with_room(prefix: &KeyPrefix, id: Ulid, room: usize) -> String {
+    let mut folder = String::with_capacity(prefix.as_str().len() + ULID_LEN + 1 + room);
+    folder.push_str(prefix.as_str());
+    folder.push_str(id.array_to_str(&mut [0; ULID_LEN]));
+    folder.push('/');
+    folder
 }
 
 #[cfg(test)]
