@@ -26,7 +26,12 @@ pub fn credential(access_key_id: &str, at: SystemTime, region: &str) -> String {
     const SCOPE_END: &str = "/aws4_request";
     // One allocation, written in place: this is on every policy's path.
     let mut text = String::with_capacity(
-        access_key_id.len() + 10 + region.len() + 1 + SERVICE.len() + SCOPE_END.len(),
+        access_key_id.len()
+            + "/YYYYMMDD/".len()
+            + region.len()
+            + 1
+            + SERVICE.len()
+            + SCOPE_END.len(),
     );
     text.push_str(access_key_id);
     text.push('/');

@@ -43,6 +43,8 @@ fn folder_with_room(prefix: &KeyPrefix, id: Ulid, room: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::upload::keys::{MAX_FILENAME_BYTES, MAX_KEY_BYTES, MAX_PREFIX_BYTES, test_id as id};
 
@@ -52,6 +54,23 @@ mod tests {
         let name = FileName::sanitize("My photo (1).png").unwrap();
         let key = ObjectKey::new(&prefix, id(), &name);
         assert_eq!(key.as_str(), format!("avatars/{}/My photo (1).png", id()));
+    }
+
+    proptest! {
+        /// Written by hand into one string: still exactly prefix, the id's canonical text, `/`,
+        /// the name — whatever the id, the prefix and the name.
+        #[test]
+        fn a_key_is_its_prefix_then_its_id_then_its_name(
+            prefix in "([a-z0-9_.-]{1,12}/){0,2}(\\{user\\}/)?", id in any::<u128>(), name in "\\PC{1,80}",
+        ) {
+            let prefix = KeyPrefix::parse(&prefix);
+            let name = FileName::sanitize(&name);
+            prop_assume!(prefix.is_ok() && name.is_ok());
+            let (prefix, name, id) = (prefix.unwrap(), name.unwrap(), Ulid(id));
+            let folder = format!("{}{id}/", prefix.as_str());
+            prop_assert_eq!(ObjectKey::folder(&prefix, id), folder.clone());
+            prop_assert_eq!(ObjectKey::new(&prefix, id, &name).into_string(), folder + name.as_str());
+        }
     }
 
     #[test]
